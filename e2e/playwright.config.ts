@@ -1,0 +1,28 @@
+import { defineConfig } from '@playwright/test';
+
+// Journeys start their own relay and model server through fixtures, so there is no webServer here.
+// One worker: the machines have 2 cores and every test runs a relay plus a browser.
+export default defineConfig({
+  testDir: './tests',
+  workers: 1,
+  fullyParallel: false,
+  timeout: 60_000,
+  retries: 0,
+  forbidOnly: !!process.env['CI'],
+  reporter: [['list'], ['./line-reporter.ts']],
+  use: {
+    headless: true,
+    launchOptions: {
+      // Debian's chromium from apt (scripts/ensure-chromium.sh); Playwright never downloads one.
+      executablePath: '/usr/bin/chromium',
+      // Quiet the browser: no background traffic that could reach the network during a test.
+      args: [
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+});

@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from './engine.ts';
+import type { Actor } from './model/actor.ts';
+import { iterationIdOf, nextSlot } from './schedule/slots.ts';
+import { createFixedClock, createSequentialIds } from './testing/fixed-clock.ts';
+import { createMemoryStore } from './testing/memory-store.ts';
+import { createScriptedModel, replySequence } from './testing/scripted-model.ts';
+
+const start = Date.UTC(2026, 10, 25, 7, 0, 0);
+const person: Actor = { kind: 'user', deviceId: 'dev_a' };
+
+function setup(options: { nodeId?: string; model?: ReturnType<typeof createScriptedModel> } = {}) {
+  const store = createMemoryStore();
+  const clock = createFixedClock(start);
+  const model =
+    options.model ??
+    createScriptedModel(
+      replySequence(
+        [
+          { toolCalls: [{ name: 'list_tasks', arguments: {} }] },
+          {
+            content: 'Adding one task.',
+            toolCalls: [{ name: 'create_task', arguments: { title: 'Plan the week' } }],
+          },
+        ],
+        { content: 'Proposed one task.' },
+      ),
+    );
+  const nodeId = options.nodeId ?? 'dev_a';
+  const engine = createEngine({
+    store,
+    clock,
+    ids: createSequentialIds(nodeId === 'dev_a' ? 'A' : 'B'),
+    model,
+    nodeId,
+    runner: { kind: 'device', deviceId: nodeId },
+  });
+  return { store, clock, model, engine };
+}
+
+const everyHour = { kind: 'interval', everyMs: 3_600_000, anchor: start } as const;
+
+describe('iteration ids and slots', () => {
+  it('derives the iteration id from mission and slot alone', () => {
+    expect(iterationIdOf('m_1', start)).toBe('m_1@2026-11-25T07:00:00.000Z');
+    expect(iterationIdOf('m_1', start)).toBe(iterationIdOf('m_1', start));
+  });
+
+  it('counts interval slots from the anchor, not from the last run', () => {
+    expect(nextSlot(everyHour, start)).toBe(start + 3_600_000);
+    expect(nextSlot(everyHour, start + 10 * 60_000)).toBe(start + 3_600_000);
+    expect(nextSlot(everyHour, start - 1)).toBe(start);
+  });
+
+  it('follows a cron expression in its time zone', () => {
+    const slot = nextSlot({ kind: 'cron', expr: '30 7 * * 1-5', tz: 'Europe/Berlin' }, start);
+    // 2026-11-25 is a Wednesday; 07:30 in Berlin (UTC+1) is 06:30 UTC, so the next is Thursday.
+    expect(new Date(slot!).toISOString()).toBe('2026-11-26T06:30:00.000Z');
+  });
+});
+
+describe('a mission through the engine', () => {
+  it('plans a due slot once: write-tool calls become pending proposals', async () => {
+    const { engine, clock, model } = setup();
+    const missionId = await engine.createMission({
+      draft: {
+        title: 'Daily plan',
+        objective: 'Keep my week on track',
+        schedule: everyHour,
+        tools: { list_tasks: 'auto', create_task: 'propose' },
+      },
+      actor: person,
+    });
+    clock.advance(3_600_000 + 1_000);
+    const report = await engine.tick();
+    expect(report.planned).toEqual([iterationIdOf(missionId, start + 3_600_000)]);
+    expect(model.requests).toHaveLength(3);
+    const proposals = await engine.rows('proposals');
+    expect(proposals).toMatchObject([
+      {
+        tool: 'create_task',
+        params: { title: 'Plan the week' },
+        status: 'pending',
+        rationale: 'Adding one task.',
+      },
+    ]);
+    const [iteration] = await engine.rows('iterations');
+    expect(iteration).toMatchObject({
+      status: 'planned',
+      plan: { summary: 'Proposed one task.' },
+      usage: { rounds: 3 },
+    });
+
+    const again = await engine.tick();
+    expect(again.planned).toEqual([]);
+    expect(model.requests).toHaveLength(3);
+  });
+
+  it('creates the task on approval, attributed to the AI, and marks the proposal executed', async () => {
+    const { engine, clock } = setup();
+    const missionId = await engine.createMission({
+      draft: {
+        title: 'Daily plan',
+        objective: 'Plan',
+        schedule: { kind: 'manual' },
+        tools: { list_tasks: 'auto', create_task: 'propose' },
+      },
+      actor: person,
+    });
+    clock.advance(1_000);
+    const { iterationId } = await engine.runNow({ missionId });
+    const [proposal] = await engine.rows('proposals');
+    const outcome = await engine.decide({
+      proposalId: proposal!.id,
+      verdict: 'approved',
+      actor: person,
+    });
+    expect(outcome).toMatchObject({ kind: 'decided', status: 'executed' });
+    const [task] = await engine.rows('tasks');
+    expect(task).toMatchObject({
+      title: 'Plan the week',
+      done: false,
+      createdBy: { kind: 'ai', missionId, iterationId, proposalId: proposal!.id },
+    });
+    const second = await engine.decide({
+      proposalId: proposal!.id,
+      verdict: 'rejected',
+      actor: person,
+    });
+    expect(second).toMatchObject({ kind: 'already_decided', decision: { verdict: 'approved' } });
+  });
+
+  it('tells the planner that no model is configured', async () => {
+    const store = createMemoryStore();
+    const engine = createEngine({
+      store,
+      clock: createFixedClock(start),
+      ids: createSequentialIds(),
+      nodeId: 'dev_a',
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const missionId = await engine.createMission({
+      draft: { title: 'x', objective: 'y', schedule: { kind: 'manual' } },
+      actor: person,
+    });
+    await engine.runNow({ missionId });
+    const [iteration] = await engine.rows('iterations');
+    expect(iteration).toMatchObject({ status: 'failed', error: { code: 'no_model' } });
+    expect(iteration!.error!.message).toMatch(/No model is configured/);
+  });
+
+  it('refuses an empty objective and an invalid cron expression, writing nothing', async () => {
+    const { engine, store } = setup();
+    await expect(
+      engine.createMission({
+        draft: { title: 'x', objective: ' ', schedule: { kind: 'manual' } },
+        actor: person,
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid', field: 'objective' });
+    await expect(
+      engine.createMission({
+        draft: {
+          title: 'x',
+          objective: 'y',
+          schedule: { kind: 'cron', expr: '61 * * * *', tz: 'UTC' },
+        },
+        actor: person,
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid', field: 'schedule.expr' });
+    expect(await store.list('missions')).toEqual([]);
+    expect(store.recorded).toEqual([]);
+  });
+
+  it('converges a second replica that applies the recorded changes', async () => {
+    const a = setup();
+    const missionId = await a.engine.createMission({
+      draft: {
+        title: 'Daily plan',
+        objective: 'Plan',
+        schedule: { kind: 'manual' },
+        tools: { list_tasks: 'auto', create_task: 'propose' },
+      },
+      actor: person,
+    });
+    await a.engine.runNow({ missionId });
+    const [proposal] = await a.engine.rows('proposals');
+    await a.engine.decide({ proposalId: proposal!.id, verdict: 'approved', actor: person });
+    const b = setup({ nodeId: 'dev_b' });
+    const report = await b.engine.applyRemote(a.store.recorded);
+    expect(report.refused).toEqual([]);
+    expect(await b.engine.rows('tasks')).toEqual(await a.engine.rows('tasks'));
+    expect(await b.store.list('proposals')).toEqual(await a.store.list('proposals'));
+    expect(b.store.recorded).toEqual([]);
+  });
+});

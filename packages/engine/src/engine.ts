@@ -1,0 +1,343 @@
+import { EngineError, invalidFromZod } from './errors.ts';
+import type { Actor } from './model/actor.ts';
+import type { Runner } from './model/iteration.ts';
+import { MissionSchema, type MissionDraft } from './model/mission.ts';
+import { readRow, readRows, type RowOf } from './model/read-row.ts';
+import { tableSchemas, type DomainTable } from './model/tables.ts';
+import type { Claims, Clock, Ids, LanguageModel, Store } from './ports.ts';
+import type { PlannerResult } from './planner/run-planner.ts';
+import { commitEdits, type Edit } from './runner/commit.ts';
+import {
+  decideEdits,
+  revertEdits,
+  type DecideOutcome,
+  type DecideRequest,
+} from './runner/decide.ts';
+import { planMission, type PlanningProgress } from './runner/plan-slot.ts';
+import { emptyReport, planSlot, tick, type RunnerDeps, type TickReport } from './runner/tick.ts';
+import { supersedeEdits } from './runner/supersede.ts';
+import { validateCron } from './schedule/slots.ts';
+import { ChangeSchema, type Change } from './sync/change.ts';
+import { createHlc, type Hlc } from './sync/hlc.ts';
+import { mergeChange } from './sync/merge.ts';
+import { createToolRegistry, type ToolRegistry } from './tools/registry.ts';
+import type { Tool } from './tools/tool.ts';
+
+export interface EngineOptions {
+  store: Store;
+  clock: Clock;
+  ids: Ids;
+  /** Undefined when no model is configured: planning then fails with a clear `no_model` error. */
+  model?: LanguageModel | undefined;
+  /** Undefined plans without claims (a device that cannot reach the relay). */
+  claims?: Claims | undefined;
+  /** This replica's node id: HLC stamps and change `deviceId`. */
+  nodeId: string;
+  runner: Runner;
+  tools?: readonly Tool[];
+  hlc?: Hlc;
+  claimTtlMs?: number;
+  maxRounds?: number;
+  onProgress?: (progress: PlanningProgress) => void;
+}
+
+export interface ApplyReport {
+  applied: number;
+  refused: { id: string; message: string }[];
+}
+
+function invalid(error: {
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>;
+}): EngineError {
+  return invalidFromZod(error);
+}
+
+/**
+ * The engine: the same object in the SharedWorker and on the relay. Every write goes through
+ * one store transaction that merges and records its changes.
+ */
+export function createEngine(options: EngineOptions) {
+  const { store, clock, ids, nodeId } = options;
+  const hlc = options.hlc ?? createHlc({ nodeId });
+  const tools: ToolRegistry = createToolRegistry(options.tools);
+  const deps: RunnerDeps = {
+    store,
+    clock,
+    ids,
+    hlc,
+    model: options.model,
+    claims: options.claims,
+    tools,
+    runner: options.runner,
+    nodeId,
+    claimTtlMs: options.claimTtlMs ?? 5 * 60_000,
+    maxRounds: options.maxRounds,
+    onProgress: options.onProgress,
+  };
+
+  function commit(edits: Edit[]): Promise<Change[]> {
+    return store.transaction((writer) =>
+      commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId }),
+    );
+  }
+
+  async function requireRow<T extends DomainTable | 'missions' | 'iterations'>(
+    table: T,
+    id: string,
+  ): Promise<RowOf<T>> {
+    const row = await store.get(table, id);
+    if (!row || row.fields._deleted === true)
+      throw new EngineError('not_found', `no ${table} row ${id}`);
+    const read = readRow(table, row);
+    if (!read.ok) throw new EngineError('invalid', read.message);
+    return read.row;
+  }
+
+  function parseMission(value: unknown) {
+    const parsed = MissionSchema.safeParse(value);
+    if (!parsed.success) throw invalid(parsed.error);
+    if (parsed.data.schedule.kind === 'cron')
+      validateCron(parsed.data.schedule.expr, parsed.data.schedule.tz);
+    return parsed.data;
+  }
+
+  return {
+    nodeId,
+    hlc,
+    tools,
+
+    /** Creates a mission; throws EngineError('invalid', field) and writes nothing on bad input. */
+    async createMission(request: {
+      draft: MissionDraft;
+      actor: Actor;
+      id?: string;
+    }): Promise<string> {
+      const fields = parseMission(request.draft);
+      const id = request.id ?? `m_${ids.ulid().toLowerCase()}`;
+      await commit([{ table: 'missions', rowId: id, fields, actor: request.actor }]);
+      return id;
+    },
+
+    /** Changes some fields of a mission, validated as a whole. Resuming clears the paused reason. */
+    async updateMission(request: {
+      id: string;
+      patch: Partial<MissionDraft>;
+      actor: Actor;
+    }): Promise<void> {
+      const current = await requireRow('missions', request.id);
+      const patch: Record<string, unknown> = { ...request.patch };
+      if (patch.state === 'active') patch.pausedReason = null;
+      const merged = parseMission({ ...current, ...patch });
+      const fields = Object.fromEntries(
+        Object.keys(patch).map((name) => [name, merged[name as keyof typeof merged]]),
+      );
+      await commit([{ table: 'missions', rowId: request.id, fields, actor: request.actor }]);
+    },
+
+    /** Creates (no id) or edits a task, note or goal; validated with its schema. Returns the id. */
+    async saveRow(request: {
+      table: DomainTable;
+      id?: string | undefined;
+      fields: Record<string, unknown>;
+      actor: Actor;
+    }): Promise<string> {
+      const schema = tableSchemas[request.table];
+      if (request.id === undefined) {
+        const parsed = schema.safeParse(request.fields);
+        if (!parsed.success) throw invalid(parsed.error);
+        const id = `${request.table.slice(0, -1)}_${ids.ulid().toLowerCase()}`;
+        await commit([
+          {
+            table: request.table,
+            rowId: id,
+            fields: parsed.data as Record<string, unknown>,
+            actor: request.actor,
+          },
+        ]);
+        return id;
+      }
+      const current = await requireRow(request.table, request.id);
+      const parsed = schema.safeParse({ ...current, ...request.fields });
+      if (!parsed.success) throw invalid(parsed.error);
+      const data = parsed.data as Record<string, unknown>;
+      const fields = Object.fromEntries(
+        Object.keys(request.fields)
+          .filter((name) => name in data)
+          .map((name) => [name, data[name]]),
+      );
+      if (Object.keys(fields).length > 0)
+        await commit([{ table: request.table, rowId: request.id, fields, actor: request.actor }]);
+      return request.id;
+    },
+
+    async deleteRow(request: {
+      table: DomainTable | 'missions';
+      id: string;
+      actor: Actor;
+    }): Promise<void> {
+      await requireRow(request.table, request.id);
+      await commit([
+        {
+          table: request.table,
+          rowId: request.id,
+          fields: { _deleted: true },
+          actor: request.actor,
+        },
+      ]);
+    },
+
+    /** Plans every due slot of the missions that run here. */
+    tick(
+      request: {
+        now?: number;
+        signal?: AbortSignal;
+        missionFilter?: (mission: RowOf<'missions'>) => boolean;
+        concurrency?: number;
+      } = {},
+    ): Promise<TickReport> {
+      return tick(deps, {
+        now: request.now ?? clock.now(),
+        signal: request.signal ?? new AbortController().signal,
+        missionFilter: request.missionFilter,
+        concurrency: request.concurrency,
+      });
+    },
+
+    /** "Run now": a manual slot at the current time, planned here whatever the schedule. */
+    async runNow(request: {
+      missionId: string;
+      signal?: AbortSignal;
+    }): Promise<{ iterationId: string; report: TickReport }> {
+      const mission = await requireRow('missions', request.missionId);
+      const report = emptyReport();
+      const iterationId = await planSlot(deps, {
+        mission,
+        slotMs: clock.now(),
+        trigger: 'manual',
+        signal: request.signal ?? new AbortController().signal,
+        report,
+      });
+      return { iterationId, report };
+    },
+
+    /** Plans without claiming or staging anything: what the mission would propose now. */
+    async dryRun(request: { missionId: string; signal?: AbortSignal }): Promise<PlannerResult> {
+      const mission = await requireRow('missions', request.missionId);
+      return planMission({
+        store,
+        clock,
+        model: options.model,
+        tools,
+        mission,
+        slotMs: clock.now(),
+        signal: request.signal ?? new AbortController().signal,
+        maxRounds: options.maxRounds,
+      });
+    },
+
+    /** Approves (executing in the same batch) or rejects a proposal. The first decision wins. */
+    async decide(request: DecideRequest): Promise<Omit<DecideOutcome, 'edits'>> {
+      if (request.verdict === 'rejected' && request.editedParams)
+        throw new EngineError('invalid', 'edited params go with an approval', {
+          field: 'editedParams',
+        });
+      const outcome = await store.transaction(async (writer) => {
+        const stamp = hlc.tick(clock.now());
+        const decided = await decideEdits({ writer, tools, request, stamp });
+        await commitEdits({ writer, edits: decided.edits, stamp, ids, deviceId: nodeId });
+        return decided;
+      });
+      const { edits: _edits, ...rest } = outcome;
+      return rest;
+    },
+
+    /** Undoes what an iteration's executed steps changed, attributed to the person. */
+    async revertIteration(request: { iterationId: string; actor: Actor }): Promise<number> {
+      return store.transaction(async (writer) => {
+        const stamp = hlc.tick(clock.now());
+        const edits = await revertEdits({
+          writer,
+          iterationId: request.iterationId,
+          actor: request.actor,
+          revertedAt: stamp,
+        });
+        await commitEdits({ writer, edits, stamp, ids, deviceId: nodeId });
+        return edits.length - 1;
+      });
+    },
+
+    async setFeedback(request: {
+      iterationId: string;
+      feedback: string;
+      actor: Actor;
+    }): Promise<void> {
+      await requireRow('iterations', request.iterationId);
+      const feedback = tableSchemas.iterations.shape.feedback.safeParse(
+        request.feedback.trim() || null,
+      );
+      if (!feedback.success) throw invalid(feedback.error);
+      await commit([
+        {
+          table: 'iterations',
+          rowId: request.iterationId,
+          fields: { feedback: feedback.data },
+          actor: request.actor,
+        },
+      ]);
+    },
+
+    /**
+     * Merges changes received from elsewhere (not recorded again). Invalid changes and stamps
+     * too far ahead are refused one by one, the rest applied in one transaction. Pending
+     * proposals of a plan that lost its slot become `superseded`.
+     */
+    async applyRemote(changes: unknown[]): Promise<ApplyReport> {
+      const report: ApplyReport = { applied: 0, refused: [] };
+      const valid: Change[] = [];
+      for (const candidate of changes) {
+        const parsed = ChangeSchema.safeParse(candidate);
+        const id = String((candidate as { id?: unknown })?.id ?? '');
+        if (!parsed.success) {
+          report.refused.push({ id, message: invalid(parsed.error).message });
+          continue;
+        }
+        try {
+          hlc.receive(parsed.data.hlc, clock.now());
+          valid.push(parsed.data as Change);
+        } catch (error) {
+          report.refused.push({ id, message: (error as Error).message });
+        }
+      }
+      if (valid.length === 0) return report;
+      const touchedIterations = new Set(
+        valid.flatMap((change) =>
+          change.table === 'iterations'
+            ? [change.rowId]
+            : change.table === 'proposals'
+              ? [change.rowId.slice(0, change.rowId.lastIndexOf('#'))]
+              : [],
+        ),
+      );
+      await store.transaction(async (writer) => {
+        for (const change of valid) {
+          await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
+        }
+        const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
+        if (edits.length > 0)
+          await commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId });
+      });
+      report.applied = valid.length;
+      return report;
+    },
+
+    /** Typed, validated reads for hosts and tests. */
+    async rows<T extends 'missions' | 'iterations' | 'proposals' | DomainTable>(
+      table: T,
+      filter?: { field: string; equals: string | number | boolean | null },
+    ): Promise<RowOf<T>[]> {
+      return readRows(table, await store.list(table, filter));
+    },
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;

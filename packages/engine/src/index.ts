@@ -1,0 +1,131 @@
+// @baton/engine: the one engine the SharedWorker and the relay host. No I/O of its own.
+export { createEngine, type Engine, type EngineOptions, type ApplyReport } from './engine.ts';
+export {
+  EngineError,
+  isEngineError,
+  invalidFromZod,
+  engineErrorKinds,
+  type EngineErrorKind,
+  type EngineErrorData,
+} from './errors.ts';
+export type {
+  Clock,
+  Ids,
+  Store,
+  StoreReader,
+  StoreWriter,
+  RowFilter,
+  LanguageModel,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  ToolCall,
+  ToolDefinition,
+  Claims,
+  ClaimResult,
+  Transport,
+} from './ports.ts';
+
+export { ActorSchema, NodeIdSchema, type Actor } from './model/actor.ts';
+export { ScheduleSchema, CatchUpSchema, type Schedule, type CatchUp } from './model/schedule.ts';
+export {
+  MissionSchema,
+  MissionInputSchema,
+  BudgetSchema,
+  ToolPolicySchema,
+  type Mission,
+  type MissionDraft,
+  type ToolPolicy,
+} from './model/mission.ts';
+export {
+  IterationSchema,
+  PlanSchema,
+  StepSchema,
+  UsageSchema,
+  RunnerSchema,
+  type Iteration,
+  type Plan,
+  type Step,
+  type Usage,
+  type Runner,
+} from './model/iteration.ts';
+export {
+  ProposalSchema,
+  DecisionSchema,
+  ProposalStatusSchema,
+  type Proposal,
+  type Decision,
+  type ProposalStatus,
+} from './model/proposal.ts';
+export {
+  TaskSchema,
+  NoteSchema,
+  GoalSchema,
+  type Task,
+  type Note,
+  type Goal,
+} from './model/domain.ts';
+export {
+  tableSchemas,
+  tableNames,
+  domainTables,
+  isTableName,
+  fieldSchema,
+  type TableName,
+  type DomainTable,
+} from './model/tables.ts';
+export { readRow, readRows, type RowOf, type RowMeta, type ReadResult } from './model/read-row.ts';
+
+export { ChangeSchema, ChangeListSchema, parseChange, type Change } from './sync/change.ts';
+export {
+  createHlc,
+  formatHlc,
+  parseHlc,
+  isHlcStamp,
+  hlcWallMs,
+  maxDriftMs,
+  type Hlc,
+  type HlcStamp,
+  type HlcParts,
+} from './sync/hlc.ts';
+export {
+  mergeChange,
+  mergeChanges,
+  rowKey,
+  isDeleted,
+  lastStamp,
+  type StoredRow,
+} from './sync/merge.ts';
+
+export {
+  iterationIdOf,
+  proposalIdOf,
+  nextSlot,
+  slotsBetween,
+  describeSchedule,
+  validateCron,
+} from './schedule/slots.ts';
+export { dueSlots, type DueSlots } from './schedule/due.ts';
+
+export { buildPrompt, describeHistory, type PastIteration } from './planner/build-prompt.ts';
+export { runPlanner, defaultMaxRounds, type PlannerResult } from './planner/run-planner.ts';
+export {
+  builtinTools,
+  createToolRegistry,
+  toolDefinition,
+  type ToolRegistry,
+} from './tools/registry.ts';
+export {
+  defineReadTool,
+  defineWriteTool,
+  createdRowId,
+  type Tool,
+  type ReadTool,
+  type WriteTool,
+  type ToolContext,
+  type RowEdit,
+} from './tools/tool.ts';
+
+export type { TickReport } from './runner/tick.ts';
+export type { PlanningProgress } from './runner/plan-slot.ts';
+export type { DecideRequest } from './runner/decide.ts';

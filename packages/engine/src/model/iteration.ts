@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { NodeIdSchema } from './actor.ts';
+
+export const RunnerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('device'), deviceId: NodeIdSchema }),
+  z.object({ kind: z.literal('relay'), instanceId: NodeIdSchema }),
+]);
+export type Runner = z.infer<typeof RunnerSchema>;
+
+export const StepSchema = z.object({
+  tool: z.string().min(1),
+  params: z.record(z.string(), z.unknown()),
+  rationale: z.string().max(2_000).default(''),
+});
+export type Step = z.infer<typeof StepSchema>;
+
+export const DroppedStepSchema = z.object({
+  tool: z.string(),
+  params: z.unknown(),
+  reason: z.string(),
+});
+export type DroppedStep = z.infer<typeof DroppedStepSchema>;
+
+export const PlanSchema = z.object({
+  summary: z.string().max(8_000),
+  steps: z.array(StepSchema).max(100),
+  dropped: z.array(DroppedStepSchema).default([]),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+export const UsageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  model: z.string(),
+  latencyMs: z.number().nonnegative(),
+  rounds: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+
+/** What is needed to replay a planning run. */
+export const ReplaySchema = z.object({
+  promptHash: z.string(),
+  responses: z.array(z.unknown()),
+});
+
+export const IterationStatusSchema = z.enum(['planned', 'failed', 'skipped']);
+
+/**
+ * The fields of an iteration row. id = missionId + '@' + slot ISO. The planning group (status,
+ * runner, plan, plannedAt, usage, error, replay) is written whole, once per runner; replicas keep
+ * the same winner (see sync/merge-rules.ts). `planning` is a host-local progress state, not a row.
+ */
+export const IterationSchema = z.object({
+  missionId: z.string().min(1),
+  slot: z.string().datetime(),
+  trigger: z.enum(['schedule', 'manual']),
+  runner: RunnerSchema,
+  status: IterationStatusSchema,
+  plan: PlanSchema.nullable().default(null),
+  plannedAt: z.string(),
+  usage: UsageSchema.nullable().default(null),
+  error: ErrorInfoSchema.nullable().default(null),
+  replay: ReplaySchema.nullable().default(null),
+  feedback: z.string().max(4_000).nullable().default(null),
+  revertedAt: z.string().nullable().default(null),
+});
+export type Iteration = z.infer<typeof IterationSchema> & { id: string };

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ActorSchema } from './actor.ts';
+
+export const ProposalStatusSchema = z.enum([
+  'pending',
+  'approved',
+  'rejected',
+  'executed',
+  'failed',
+  'superseded',
+  'stale',
+]);
+export type ProposalStatus = z.infer<typeof ProposalStatusSchema>;
+
+export const DecisionSchema = z.object({
+  verdict: z.enum(['approved', 'rejected']),
+  by: ActorSchema,
+  /** HLC stamp of the decision. */
+  at: z.string(),
+  editedParams: z.record(z.string(), z.unknown()).optional(),
+  feedback: z.string().max(4_000).optional(),
+});
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** One change a write step made, with what it replaced, so an iteration can be reverted. */
+export const EffectSchema = z.object({
+  table: z.enum(['tasks', 'notes', 'goals']),
+  rowId: z.string(),
+  /** Field values before the step; `_deleted: true` when the step created the row. */
+  before: z.record(z.string(), z.unknown()),
+});
+export type Effect = z.infer<typeof EffectSchema>;
+
+/** The fields of a proposal row. id = iterationId + '#' + stepIndex. */
+export const ProposalSchema = z.object({
+  missionId: z.string().min(1),
+  iterationId: z.string().min(1),
+  stepIndex: z.number().int().nonnegative(),
+  tool: z.string().min(1),
+  params: z.record(z.string(), z.unknown()),
+  rationale: z.string().default(''),
+  status: ProposalStatusSchema,
+  decision: DecisionSchema.nullable().default(null),
+  result: z.object({ table: z.string(), rowId: z.string() }).nullable().default(null),
+  effects: z.array(EffectSchema).default([]),
+  error: z.string().nullable().default(null),
+});
+export type Proposal = z.infer<typeof ProposalSchema> & { id: string };

@@ -1,0 +1,181 @@
+import { isEngineError } from '../errors.ts';
+import type { DroppedStep, ErrorInfo, Plan, Step, Usage } from '../model/iteration.ts';
+import type { Mission } from '../model/mission.ts';
+import type { ChatMessage, LanguageModel, ToolCall } from '../ports.ts';
+import { toolDefinition, type ToolRegistry } from '../tools/registry.ts';
+import type { ToolContext } from '../tools/tool.ts';
+import { hashText } from './hash.ts';
+
+export interface PlannerResult {
+  status: 'planned' | 'failed';
+  plan: Plan | null;
+  usage: Usage;
+  error: ErrorInfo | null;
+  replay: { promptHash: string; responses: unknown[] };
+}
+
+export const defaultMaxRounds = 6;
+const maxToolResultChars = 8_000;
+
+function parseArguments(
+  raw: string,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: raw.trim() === '' ? {} : JSON.parse(raw) };
+  } catch (error) {
+    return { ok: false, message: `arguments are not JSON: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * The tool-calling loop. Read tools run and feed back; write-tool calls become steps; the loop
+ * ends on an answer without tool calls or at `maxRounds`. Unknown, denied or invalid calls are
+ * dropped with the reason recorded (and told to the model). A model failure makes the result
+ * `failed`, keeping what was received for diagnosis. `elapsedMs` is read from the host's clock.
+ */
+export async function runPlanner(options: {
+  mission: Mission;
+  messages: ChatMessage[];
+  model: LanguageModel;
+  modelName: string;
+  tools: ToolRegistry;
+  context: ToolContext;
+  signal: AbortSignal;
+  maxRounds?: number;
+  elapsedMs: () => number;
+}): Promise<PlannerResult> {
+  const { mission, model, tools, context, signal } = options;
+  const maxRounds = options.maxRounds ?? defaultMaxRounds;
+  const messages = [...options.messages];
+  const promptHash = hashText(JSON.stringify(messages));
+  const allowed = [...tools.values()].filter((tool) => {
+    const policy = mission.tools[tool.name];
+    return policy !== undefined && policy !== 'deny';
+  });
+  const definitions = allowed.map(toolDefinition);
+  const steps: Step[] = [];
+  const dropped: DroppedStep[] = [];
+  const responses: unknown[] = [];
+  const usage: Usage = {
+    promptTokens: 0,
+    completionTokens: 0,
+    model: options.modelName,
+    latencyMs: 0,
+    rounds: 0,
+  };
+  let summary: string | undefined;
+
+  for (let round = 0; round < maxRounds && summary === undefined; round += 1) {
+    let answer;
+    try {
+      answer = await model.complete(
+        { model: options.modelName, messages, tools: definitions },
+        { signal },
+      );
+    } catch (error) {
+      usage.latencyMs = options.elapsedMs();
+      const code = isEngineError(error) ? error.kind : 'model';
+      return {
+        status: 'failed',
+        plan: null,
+        usage,
+        error: { code, message: (error as Error).message },
+        replay: { promptHash, responses },
+      };
+    }
+    responses.push(answer.raw);
+    usage.rounds += 1;
+    usage.promptTokens += answer.usage.promptTokens;
+    usage.completionTokens += answer.usage.completionTokens;
+    usage.model = answer.model || usage.model;
+    const calls = answer.message.tool_calls;
+    if (calls.length === 0) {
+      summary = (answer.message.content ?? '').trim();
+      break;
+    }
+    messages.push({ role: 'assistant', content: answer.message.content, tool_calls: calls });
+    for (const call of calls) {
+      const reply = await handleCall({
+        call,
+        mission,
+        tools,
+        context,
+        steps,
+        dropped,
+        rationale: rationaleOf(call, answer.message.content),
+      });
+      messages.push({
+        role: 'tool',
+        tool_call_id: call.id,
+        content: reply.slice(0, maxToolResultChars),
+      });
+    }
+  }
+  usage.latencyMs = options.elapsedMs();
+  const plan: Plan = {
+    summary:
+      summary ??
+      `Stopped after ${maxRounds} rounds without a final answer; ${steps.length} step(s) proposed.`,
+    steps,
+    dropped,
+  };
+  return { status: 'planned', plan, usage, error: null, replay: { promptHash, responses } };
+}
+
+/** Why a step was proposed: a `rationale` argument if the model gave one, else its words of that round. */
+function rationaleOf(call: ToolCall, content: string | null): string {
+  const parsed = parseArguments(call.function.arguments);
+  const given =
+    parsed.ok && parsed.value && typeof parsed.value === 'object'
+      ? (parsed.value as { rationale?: unknown }).rationale
+      : undefined;
+  return (typeof given === 'string' ? given : (content ?? '')).trim().slice(0, 2_000);
+}
+
+/** Runs or records one tool call and returns what the model is told. */
+async function handleCall(options: {
+  call: ToolCall;
+  mission: Mission;
+  tools: ToolRegistry;
+  context: ToolContext;
+  steps: Step[];
+  dropped: DroppedStep[];
+  rationale: string;
+}): Promise<string> {
+  const { call, mission, tools, context, steps, dropped, rationale } = options;
+  const name = call.function.name;
+  const parsed = parseArguments(call.function.arguments);
+  const drop = (reason: string) => {
+    dropped.push({
+      tool: name,
+      params: parsed.ok ? parsed.value : call.function.arguments,
+      reason,
+    });
+    return JSON.stringify({ error: reason });
+  };
+  const tool = tools.get(name);
+  const policy = mission.tools[name];
+  if (!tool) return drop(`unknown tool ${name}`);
+  if (policy === undefined) return drop(`tool ${name} is not allowed for this mission`);
+  if (policy === 'deny') return drop(`tool ${name} is denied for this mission`);
+  if (!parsed.ok) return drop(parsed.message);
+  const params = tool.params.safeParse(parsed.value);
+  if (!params.success) {
+    const issue = params.error.issues[0];
+    return drop(
+      `invalid params: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  if (tool.kind === 'read') {
+    try {
+      return JSON.stringify(await tool.execute(params.data as never, context));
+    } catch (error) {
+      return JSON.stringify({ error: `the tool failed: ${(error as Error).message}` });
+    }
+  }
+  steps.push({ tool: name, params: params.data as Record<string, unknown>, rationale });
+  return JSON.stringify({
+    ok: true,
+    note: `Recorded as step ${steps.length}; the person will review it.`,
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * What the engine needs from a host. The engine does no I/O of its own: time, identity,
+ * storage, the model, claims and transport all come through these doors.
+ */
+import type { TableName } from './model/tables.ts';
+import type { Change } from './sync/change.ts';
+import type { StoredRow } from './sync/merge.ts';
+
+/** Wall-clock time in epoch milliseconds. Tests use a fixed clock. */
+export interface Clock {
+  now(): number;
+}
+
+/** Fresh identifiers. `ulid()` returns a 26-character Crockford base32 ULID (change ids). */
+export interface Ids {
+  ulid(): string;
+}
+
+/** An equality filter on one field of a row's merged value. */
+export interface RowFilter {
+  field: string;
+  equals: string | number | boolean | null;
+}
+
+/** Reads of merged rows. Reads see only committed writes; deleted rows are returned too (`_deleted`). */
+export interface StoreReader {
+  get(table: TableName, id: string): Promise<StoredRow | undefined>;
+  /** Rows of a table, optionally those whose field equals a value; in id order. */
+  list(table: TableName, filter?: RowFilter): Promise<StoredRow[]>;
+}
+
+/** Writes inside one transaction; reads in it see its own writes. */
+export interface StoreWriter extends StoreReader {
+  /** Replaces whole rows (already merged by the engine). */
+  put(rows: StoredRow[]): Promise<void>;
+  /**
+   * Records changes made on this replica, in order: the outbox on a device, the commit log on
+   * the relay. Changes received from elsewhere are not recorded again.
+   */
+  record(changes: Change[]): Promise<void>;
+}
+
+/**
+ * A replica's storage. A `transaction` is all-or-nothing: either every `put` and `record` in it
+ * commits or none does. The callback must await only the writer's own operations (IndexedDB
+ * ends a transaction that waits on anything else).
+ */
+export interface Store extends StoreReader {
+  transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T>;
+}
+
+/** An OpenAI-compatible chat message, as the planner builds it. */
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools: ToolDefinition[];
+}
+
+export interface ChatResponse {
+  message: { content: string | null; tool_calls: ToolCall[] };
+  usage: { promptTokens: number; completionTokens: number };
+  model: string;
+  /** The raw answer, kept for replay. */
+  raw: unknown;
+}
+
+/**
+ * The language model. Hosts adapt the `openai` SDK to it. `complete` honours the signal and
+ * rejects with EngineError('model' | 'no_model' | 'unavailable') on failure.
+ */
+export interface LanguageModel {
+  /** The model name used when a mission names none; undefined when no model is configured. */
+  readonly defaultModel: string | undefined;
+  complete(request: ChatRequest, options: { signal: AbortSignal }): Promise<ChatResponse>;
+}
+
+export interface ClaimResult {
+  granted: boolean;
+  holder: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * Leases on iteration ids, granted to one holder at a time; an expired lease can be taken over.
+ * A device that cannot reach the relay uses `unclaimed` (always granted) and plans anyway.
+ */
+export interface Claims {
+  claim(request: { iterationId: string; holder: string; ttlMs: number }): Promise<ClaimResult>;
+  release(request: { iterationId: string; holder: string }): Promise<void>;
+}
+
+/** The sync protocol as the client sees it (section 3 of the design). */
+export interface Transport {
+  push(request: {
+    deviceId: string;
+    changes: Change[];
+  }): Promise<{ accepted: number; duplicates: number; cursor: string }>;
+  pull(request: {
+    since: string | undefined;
+    limit: number;
+  }): Promise<{ changes: Change[]; cursor: string; more: boolean }>;
+}

@@ -1,0 +1,130 @@
+import { EngineError } from '../errors.ts';
+import type { Runner } from '../model/iteration.ts';
+import { readRows, type RowOf } from '../model/read-row.ts';
+import type { Claims, Clock, LanguageModel, Store } from '../ports.ts';
+import { buildPrompt, type PastIteration } from '../planner/build-prompt.ts';
+import { runPlanner, type PlannerResult } from '../planner/run-planner.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import { createToolContext } from './execute-step.ts';
+
+/** What a host sees while a slot is planned (the `planning…` state is host-local, not a row). */
+export interface PlanningProgress {
+  missionId: string;
+  iterationId: string;
+  phase: 'claiming' | 'planning' | 'writing' | 'done';
+}
+
+/** The last iterations of a mission with their proposals, newest last. */
+export async function loadHistory(
+  store: Store,
+  missionId: string,
+  limit: number,
+): Promise<PastIteration[]> {
+  const iterations = readRows(
+    'iterations',
+    await store.list('iterations', { field: 'missionId', equals: missionId }),
+  )
+    .filter((iteration) => iteration.status !== 'skipped')
+    .sort((a, b) => (a.slot < b.slot ? -1 : 1))
+    .slice(-limit);
+  const history: PastIteration[] = [];
+  for (const iteration of iterations) {
+    const proposals = readRows(
+      'proposals',
+      await store.list('proposals', { field: 'iterationId', equals: iteration.id }),
+    );
+    history.push({ iteration, proposals: proposals.sort((a, b) => a.stepIndex - b.stepIndex) });
+  }
+  return history;
+}
+
+/** The compact rows of the mission's declared inputs. */
+async function resolveInputs(
+  store: Store,
+  mission: RowOf<'missions'>,
+): Promise<{ label: string; rows: unknown[] }[]> {
+  const context = createToolContext(store);
+  const inputs = [];
+  for (const input of mission.inputs) {
+    let rows: unknown[] = await context.list(input.table);
+    if (input.table === 'tasks' && input.where === 'open')
+      rows = (rows as RowOf<'tasks'>[]).filter((task) => !task.done);
+    rows = rows.slice(0, input.limit).map((row) => {
+      const {
+        createdBy: _createdBy,
+        updatedBy: _updatedBy,
+        createdAt: _createdAt,
+        updatedAt: _updatedAt,
+        ...fields
+      } = row as Record<string, unknown>;
+      return fields;
+    });
+    inputs.push({ label: `${input.where === 'open' ? 'Open ' : ''}${input.table}`, rows });
+  }
+  return inputs;
+}
+
+/** Calls the model for one slot of a mission. No claims, no writes: `tick` and `dryRun` wrap it. */
+export async function planMission(options: {
+  store: Store;
+  clock: Clock;
+  model: LanguageModel | undefined;
+  tools: ToolRegistry;
+  mission: RowOf<'missions'>;
+  slotMs: number;
+  signal: AbortSignal;
+  maxRounds: number | undefined;
+}): Promise<PlannerResult> {
+  const { mission, clock } = options;
+  const started = clock.now();
+  const modelName = mission.model ?? options.model?.defaultModel;
+  if (!options.model || !modelName) {
+    const error = new EngineError(
+      'no_model',
+      'No model is configured. Set one in Settings (a model endpoint for this device) or on the relay (OPENAI_BASE_URL, OPENAI_API_KEY, BATON_MODEL).',
+    );
+    return {
+      status: 'failed',
+      plan: null,
+      usage: {
+        promptTokens: 0,
+        completionTokens: 0,
+        model: modelName ?? '',
+        latencyMs: 0,
+        rounds: 0,
+      },
+      error: { code: error.kind, message: error.message },
+      replay: { promptHash: '', responses: [] },
+    };
+  }
+  const messages = buildPrompt({
+    mission,
+    slotIso: new Date(options.slotMs).toISOString(),
+    nowIso: new Date(started).toISOString(),
+    inputs: await resolveInputs(options.store, mission),
+    history: await loadHistory(options.store, mission.id, 3),
+  });
+  return runPlanner({
+    mission,
+    messages,
+    model: options.model,
+    modelName,
+    tools: options.tools,
+    context: createToolContext(options.store),
+    signal: options.signal,
+    elapsedMs: () => clock.now() - started,
+    ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
+  });
+}
+
+/** Claims an iteration id, or says who holds it. Without a Claims port, always granted. */
+export async function claimSlot(
+  claims: Claims | undefined,
+  iterationId: string,
+  runner: Runner,
+  ttlMs: number,
+) {
+  const holder = runner.kind === 'relay' ? runner.instanceId : runner.deviceId;
+  if (!claims) return { granted: true, holder, expiresAt: 0 };
+  return claims.claim({ iterationId, holder, ttlMs });
+}

@@ -1,0 +1,120 @@
+import type { Actor } from '../model/actor.ts';
+import type { Runner } from '../model/iteration.ts';
+import type { Decision } from '../model/proposal.ts';
+import type { RowOf } from '../model/read-row.ts';
+import type { StoreWriter } from '../ports.ts';
+import type { PlannerResult } from '../planner/run-planner.ts';
+import { proposalIdOf } from '../schedule/slots.ts';
+import type { HlcStamp } from '../sync/hlc.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { Edit } from './commit.ts';
+import { executeStep } from './execute-step.ts';
+
+/**
+ * The edits that stage one planning run: the iteration row, a proposal per step, and for steps
+ * whose tool policy is `auto`, their execution — all to be committed in one batch.
+ */
+export async function stagePlan(options: {
+  writer: StoreWriter;
+  tools: ToolRegistry;
+  mission: RowOf<'missions'>;
+  iterationId: string;
+  slotIso: string;
+  trigger: 'schedule' | 'manual';
+  runner: Runner;
+  stamp: HlcStamp;
+  result: PlannerResult;
+}): Promise<Edit[]> {
+  const { mission, iterationId, result, stamp } = options;
+  const systemActor: Actor = {
+    kind: 'system',
+    source: options.runner.kind === 'relay' ? 'relay' : 'device',
+  };
+  const edits: Edit[] = [
+    {
+      table: 'iterations',
+      rowId: iterationId,
+      actor: systemActor,
+      fields: {
+        missionId: mission.id,
+        slot: options.slotIso,
+        trigger: options.trigger,
+        runner: options.runner,
+        status: result.status,
+        plan: result.plan,
+        plannedAt: stamp,
+        usage: result.usage,
+        error: result.error,
+        replay: result.replay,
+      },
+    },
+  ];
+  for (const [stepIndex, step] of (result.plan?.steps ?? []).entries()) {
+    const proposalId = proposalIdOf(iterationId, stepIndex);
+    const fields = {
+      missionId: mission.id,
+      iterationId,
+      stepIndex,
+      tool: step.tool,
+      params: step.params,
+      rationale: step.rationale,
+    };
+    if (mission.tools[step.tool] !== 'auto') {
+      edits.push({
+        table: 'proposals',
+        rowId: proposalId,
+        actor: systemActor,
+        fields: { ...fields, status: 'pending' },
+      });
+      continue;
+    }
+    const decision: Decision = { verdict: 'approved', by: systemActor, at: stamp };
+    const proposal = {
+      ...fields,
+      id: proposalId,
+      status: 'approved',
+      decision,
+      result: null,
+      effects: [],
+      error: null,
+    } as unknown as RowOf<'proposals'>;
+    const executed = await executeStep({
+      reader: options.writer,
+      tools: options.tools,
+      proposal,
+      params: step.params,
+      decision,
+      decidedBy: systemActor,
+    });
+    const outcome = executed.pop()!;
+    edits.push(...executed, { ...outcome, fields: { ...fields, ...outcome.fields } });
+  }
+  return edits;
+}
+
+/** The edit that records a missed slot without calling the model. */
+export function skippedIteration(options: {
+  mission: RowOf<'missions'>;
+  iterationId: string;
+  slotIso: string;
+  runner: Runner;
+  stamp: HlcStamp;
+}): Edit {
+  return {
+    table: 'iterations',
+    rowId: options.iterationId,
+    actor: { kind: 'system', source: options.runner.kind === 'relay' ? 'relay' : 'device' },
+    fields: {
+      missionId: options.mission.id,
+      slot: options.slotIso,
+      trigger: 'schedule',
+      runner: options.runner,
+      status: 'skipped',
+      plan: null,
+      plannedAt: options.stamp,
+      usage: null,
+      error: null,
+      replay: null,
+    },
+  };
+}

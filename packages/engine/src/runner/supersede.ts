@@ -1,0 +1,35 @@
+import { readRows } from '../model/read-row.ts';
+import type { StoreWriter } from '../ports.ts';
+import type { Edit } from './commit.ts';
+
+/**
+ * When two plans of one slot met, the iteration keeps the winning plan, and each proposal id
+ * keeps the winning plan's step. Proposals beyond the winning plan's steps came from the losing
+ * plan: the pending ones become `superseded`; decided ones stay as history.
+ */
+export async function supersedeEdits(options: {
+  writer: StoreWriter;
+  iterationIds: Iterable<string>;
+}): Promise<Edit[]> {
+  const edits: Edit[] = [];
+  for (const iterationId of options.iterationIds) {
+    const iteration = await options.writer.get('iterations', iterationId);
+    const plan = iteration?.fields.plan as { steps?: unknown[] } | null | undefined;
+    const stepCount = iteration?.fields.status === 'planned' ? (plan?.steps?.length ?? 0) : 0;
+    const proposals = readRows(
+      'proposals',
+      await options.writer.list('proposals', { field: 'iterationId', equals: iterationId }),
+    );
+    for (const proposal of proposals) {
+      if (proposal.status === 'pending' && proposal.stepIndex >= stepCount) {
+        edits.push({
+          table: 'proposals',
+          rowId: proposal.id,
+          fields: { status: 'superseded' },
+          actor: { kind: 'system', source: 'merge' },
+        });
+      }
+    }
+  }
+  return edits;
+}

@@ -1,0 +1,223 @@
+import type { Runner } from '../model/iteration.ts';
+import { readRows, type RowOf } from '../model/read-row.ts';
+import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
+import { dueSlots } from '../schedule/due.ts';
+import { iterationIdOf } from '../schedule/slots.ts';
+import type { Hlc } from '../sync/hlc.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import { budgetBlock } from './budget.ts';
+import { commitEdits } from './commit.ts';
+import { claimSlot, planMission, type PlanningProgress } from './plan-slot.ts';
+import { skippedIteration, stagePlan } from './stage-plan.ts';
+
+export interface TickReport {
+  planned: string[];
+  failed: { iterationId: string; message: string }[];
+  skipped: string[];
+  /** Iteration ids another runner holds a claim on. */
+  claimedElsewhere: string[];
+  /** Missions paused by their budget, with the reason. */
+  paused: { missionId: string; reason: string }[];
+  /** Missions that broke (the tick went on with the others). */
+  errors: { missionId: string; message: string }[];
+}
+
+export interface RunnerDeps {
+  store: Store;
+  clock: Clock;
+  ids: Ids;
+  hlc: Hlc;
+  model: LanguageModel | undefined;
+  claims: Claims | undefined;
+  tools: ToolRegistry;
+  runner: Runner;
+  nodeId: string;
+  claimTtlMs: number;
+  maxRounds: number | undefined;
+  onProgress: ((progress: PlanningProgress) => void) | undefined;
+}
+
+export function emptyReport(): TickReport {
+  return { planned: [], failed: [], skipped: [], claimedElsewhere: [], paused: [], errors: [] };
+}
+
+/** Does this runner plan this mission at all? `runOn: relay` stays on the relay, `device` on devices. */
+export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
+  return mission.runOn === 'any' || mission.runOn === runner.kind;
+}
+
+/**
+ * Plans one slot: budget, claim, re-check, model, and one batch that writes the iteration and
+ * its proposals (auto steps executed). Adds what happened to `report`.
+ */
+export async function planSlot(
+  deps: RunnerDeps,
+  options: {
+    mission: RowOf<'missions'>;
+    slotMs: number;
+    trigger: 'schedule' | 'manual';
+    signal: AbortSignal;
+    report: TickReport;
+  },
+): Promise<string> {
+  const { mission, slotMs, report } = options;
+  const { store } = deps;
+  const iterationId = iterationIdOf(mission.id, slotMs);
+  const iterations = readRows(
+    'iterations',
+    await store.list('iterations', { field: 'missionId', equals: mission.id }),
+  );
+  const block = budgetBlock(mission, iterations, deps.clock.now());
+  if (block) {
+    await store.transaction((writer) =>
+      commitEdits({
+        writer,
+        edits: [
+          {
+            table: 'missions',
+            rowId: mission.id,
+            fields: { state: 'paused', pausedReason: block },
+            actor: { kind: 'system', source: 'budget' },
+          },
+        ],
+        stamp: deps.hlc.tick(deps.clock.now()),
+        ids: deps.ids,
+        deviceId: deps.nodeId,
+      }),
+    );
+    report.paused.push({ missionId: mission.id, reason: block });
+    return iterationId;
+  }
+  deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'claiming' });
+  const claim = await claimSlot(deps.claims, iterationId, deps.runner, deps.claimTtlMs);
+  if (!claim.granted) {
+    report.claimedElsewhere.push(iterationId);
+    deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+    return iterationId;
+  }
+  // Another runner may have planned it and synced while we waited for the claim.
+  const existing = await store.get('iterations', iterationId);
+  if (existing && existing.fields._deleted !== true) {
+    deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+    return iterationId;
+  }
+  deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'planning' });
+  const result = await planMission({
+    store,
+    clock: deps.clock,
+    model: deps.model,
+    tools: deps.tools,
+    mission,
+    slotMs,
+    signal: options.signal,
+    maxRounds: deps.maxRounds,
+  });
+  deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'writing' });
+  await store.transaction(async (writer) => {
+    const stamp = deps.hlc.tick(deps.clock.now());
+    const edits = await stagePlan({
+      writer,
+      tools: deps.tools,
+      mission,
+      iterationId,
+      slotIso: new Date(slotMs).toISOString(),
+      trigger: options.trigger,
+      runner: deps.runner,
+      stamp,
+      result,
+    });
+    await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
+  });
+  deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+  if (result.status === 'planned') report.planned.push(iterationId);
+  else report.failed.push({ iterationId, message: result.error?.message ?? 'failed' });
+  return iterationId;
+}
+
+/** Due slots of one mission: records missed ones as skipped, plans the rest. */
+async function tickMission(
+  deps: RunnerDeps,
+  mission: RowOf<'missions'>,
+  now: number,
+  signal: AbortSignal,
+  report: TickReport,
+): Promise<void> {
+  const iterations = await deps.store.list('iterations', {
+    field: 'missionId',
+    equals: mission.id,
+  });
+  const due = dueSlots({
+    missionId: mission.id,
+    schedule: mission.schedule,
+    catchUp: mission.catchUp,
+    since: mission.createdAt,
+    now,
+    existing: new Set(iterations.map((row) => row.id)),
+  });
+  if (due.skip.length > 0) {
+    await deps.store.transaction(async (writer) => {
+      const stamp = deps.hlc.tick(deps.clock.now());
+      const edits = [];
+      for (const slot of due.skip) {
+        const iterationId = iterationIdOf(mission.id, slot);
+        if (await writer.get('iterations', iterationId)) continue;
+        edits.push(
+          skippedIteration({
+            mission,
+            iterationId,
+            slotIso: new Date(slot).toISOString(),
+            runner: deps.runner,
+            stamp,
+          }),
+        );
+        report.skipped.push(iterationId);
+      }
+      await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
+    });
+  }
+  for (const slot of due.plan) {
+    if (signal.aborted) return;
+    await planSlot(deps, { mission, slotMs: slot, trigger: 'schedule', signal, report });
+    const fresh = await deps.store.get('missions', mission.id);
+    if (fresh?.fields.state !== 'active') return;
+  }
+}
+
+/**
+ * One tick: every active mission that runs here (and passes `missionFilter`) gets its due
+ * slots planned, at most `concurrency` missions at once. One failing mission never stops it.
+ */
+export async function tick(
+  deps: RunnerDeps,
+  options: {
+    now: number;
+    signal: AbortSignal;
+    missionFilter?: ((mission: RowOf<'missions'>) => boolean) | undefined;
+    concurrency?: number | undefined;
+  },
+): Promise<TickReport> {
+  const report = emptyReport();
+  const missions = readRows(
+    'missions',
+    await deps.store.list('missions', { field: 'state', equals: 'active' }),
+    (message) => report.errors.push({ missionId: message.split(':')[0] ?? '', message }),
+  ).filter(
+    (mission) =>
+      mission.schedule.kind !== 'manual' &&
+      runsHere(mission, deps.runner) &&
+      (options.missionFilter?.(mission) ?? true),
+  );
+  let next = 0;
+  const worker = async () => {
+    while (next < missions.length && !options.signal.aborted) {
+      const mission = missions[next++]!;
+      try {
+        await tickMission(deps, mission, options.now, options.signal, report);
+      } catch (error) {
+        report.errors.push({ missionId: mission.id, message: (error as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+  return report;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { ActorSchema, NodeIdSchema } from '../model/actor.ts';
+import { fieldSchema, isTableName, type TableName } from '../model/tables.ts';
+import { isHlcStamp } from './hlc.ts';
+import { writeOnceGroupsOf } from './merge-rules.ts';
+
+const ulidPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * One synced change: some fields of one row, stamped with one HLC. `id` (a ULID) is the
+ * idempotency key. A delete is the field `_deleted: true`. Every field is validated with its
+ * table's schema; an unknown table or field is refused.
+ */
+export const ChangeSchema = z
+  .object({
+    id: z.string().regex(ulidPattern, 'must be a ULID'),
+    table: z.string().refine(isTableName, 'unknown table'),
+    rowId: z.string().min(1).max(300),
+    fields: z
+      .record(z.string(), z.unknown())
+      .refine((fields) => Object.keys(fields).length > 0, 'no fields'),
+    hlc: z.string().refine(isHlcStamp, 'must be an HLC stamp <15 digits>-<6 digits>-<node id>'),
+    actor: ActorSchema,
+    deviceId: NodeIdSchema,
+  })
+  .superRefine((change, context) => {
+    const table = change.table as TableName;
+    for (const [name, value] of Object.entries(change.fields)) {
+      if (name === '_deleted') {
+        if (value !== true)
+          context.addIssue({
+            code: 'custom',
+            path: ['fields', name],
+            message: '_deleted must be true',
+          });
+        continue;
+      }
+      const schema = fieldSchema(table, name);
+      if (!schema) {
+        context.addIssue({
+          code: 'custom',
+          path: ['fields', name],
+          message: `unknown field of ${table}`,
+        });
+        continue;
+      }
+      const result = schema.safeParse(value);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        context.addIssue({
+          code: 'custom',
+          path: ['fields', name, ...(issue?.path ?? [])] as PropertyKey[],
+          message: issue?.message ?? 'invalid',
+        });
+      }
+    }
+    for (const group of writeOnceGroupsOf(table)) {
+      if (!Object.keys(change.fields).some((name) => group.fields.includes(name))) continue;
+      for (const required of group.required) {
+        if (!(required in change.fields)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['fields', required],
+            message: `a write to ${group.name} must include ${required}`,
+          });
+        }
+      }
+    }
+  });
+
+export type Change = Omit<z.infer<typeof ChangeSchema>, 'table'> & { table: TableName };
+
+export const ChangeListSchema = z
+  .array(ChangeSchema)
+  .max(1_000, 'at most 1,000 changes per request');
+
+/** Parses a change, throwing a zod error naming the failing path. */
+export function parseChange(value: unknown): Change {
+  return ChangeSchema.parse(value) as Change;
+}

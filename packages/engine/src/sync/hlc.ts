@@ -1,0 +1,89 @@
+import { EngineError } from '../errors.ts';
+import { NodeIdSchema } from '../model/actor.ts';
+
+/**
+ * Hybrid logical clock stamps as fixed-width strings:
+ * `<wall ms, 15 digits>-<counter, 6 digits>-<node id>`. String order is time order, so `a > b`
+ * is the whole comparison (ties between equal wall/counter fall to the node id).
+ */
+export type HlcStamp = string;
+
+export interface HlcParts {
+  wallMs: number;
+  counter: number;
+  nodeId: string;
+}
+
+/** A stamp more than this far ahead of the receiver's clock is refused. */
+export const maxDriftMs = 10 * 60_000;
+const maxCounter = 999_999;
+const stampPattern = /^(\d{15})-(\d{6})-([A-Za-z0-9_.:]{1,64})$/;
+
+export function formatHlc(parts: HlcParts): HlcStamp {
+  return `${String(parts.wallMs).padStart(15, '0')}-${String(parts.counter).padStart(6, '0')}-${parts.nodeId}`;
+}
+
+export function isHlcStamp(value: unknown): value is HlcStamp {
+  return typeof value === 'string' && stampPattern.test(value);
+}
+
+export function parseHlc(stamp: string): HlcParts {
+  const match = stampPattern.exec(stamp);
+  if (!match) throw new EngineError('invalid', `not an HLC stamp: ${JSON.stringify(stamp)}`);
+  return { wallMs: Number(match[1]), counter: Number(match[2]), nodeId: match[3]! };
+}
+
+/** Wall-clock milliseconds of a stamp. */
+export function hlcWallMs(stamp: HlcStamp): number {
+  return parseHlc(stamp).wallMs;
+}
+
+/**
+ * One replica's clock. `now` is read through the caller (the engine's Clock port).
+ * Every local write calls `tick`; every received stamp goes through `receive`.
+ */
+export interface Hlc {
+  readonly nodeId: string;
+  tick(nowMs: number): HlcStamp;
+  /** Advances past a received stamp; throws `EngineError('clock')` when it is too far ahead. */
+  receive(stamp: HlcStamp, nowMs: number): void;
+  last(): HlcStamp;
+}
+
+export function createHlc(options: { nodeId: string; last?: HlcStamp }): Hlc {
+  const nodeId = NodeIdSchema.parse(options.nodeId);
+  let wallMs = 0;
+  let counter = 0;
+  if (options.last) ({ wallMs, counter } = parseHlc(options.last));
+
+  function advance(nextWall: number, nextCounter: number): void {
+    if (nextCounter > maxCounter) throw new EngineError('clock', 'HLC counter overflow');
+    wallMs = nextWall;
+    counter = nextCounter;
+  }
+
+  return {
+    nodeId,
+    tick(nowMs) {
+      if (nowMs > wallMs) advance(nowMs, 0);
+      else advance(wallMs, counter + 1);
+      return formatHlc({ wallMs, counter, nodeId });
+    },
+    receive(stamp, nowMs) {
+      const remote = parseHlc(stamp);
+      if (remote.wallMs > nowMs + maxDriftMs) {
+        throw new EngineError(
+          'clock',
+          `stamp ${stamp} is more than 10 minutes ahead of this clock`,
+        );
+      }
+      const nextWall = Math.max(wallMs, remote.wallMs, nowMs);
+      if (nextWall === wallMs && nextWall === remote.wallMs)
+        advance(nextWall, Math.max(counter, remote.counter) + 1);
+      else if (nextWall === wallMs) advance(nextWall, counter + 1);
+      else if (nextWall === remote.wallMs) advance(nextWall, remote.counter + 1);
+      else advance(nextWall, 0);
+    },
+    last: () => formatHlc({ wallMs, counter, nodeId }),
+  };
+}

@@ -1,0 +1,9 @@
+export { createMemoryStore, type MemoryStore } from './memory-store.ts';
+export { createFixedClock, createSequentialIds, type FixedClock } from './fixed-clock.ts';
+export { describeStoreContract } from './store-contract.ts';
+export {
+  createScriptedModel,
+  replySequence,
+  type ScriptedModel,
+  type ScriptedReply,
+} from './scripted-model.ts';

@@ -1,0 +1,7 @@
+import { createMemoryStore } from './memory-store.ts';
+import { describeStoreContract } from './store-contract.ts';
+
+describeStoreContract('memory', async () => {
+  const store = createMemoryStore();
+  return { store, recorded: async () => [...store.recorded] };
+});

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { ToolDefinition } from '../ports.ts';
+import {
+  appendNote,
+  createGoal,
+  createNote,
+  listGoals,
+  listNotes,
+  logGoalProgress,
+  readNote,
+} from './note-goal-tools.ts';
+import {
+  completeTask,
+  createTask,
+  getTask,
+  listTasks,
+  searchTasks,
+  updateTask,
+} from './task-tools.ts';
+import type { Tool } from './tool.ts';
+
+/** Every built-in tool, by name. */
+export const builtinTools: readonly Tool[] = [
+  listTasks,
+  searchTasks,
+  getTask,
+  createTask,
+  updateTask,
+  completeTask,
+  listNotes,
+  readNote,
+  createNote,
+  appendNote,
+  listGoals,
+  createGoal,
+  logGoalProgress,
+] as Tool[];
+
+export type ToolRegistry = ReadonlyMap<string, Tool>;
+
+export function createToolRegistry(tools: readonly Tool[] = builtinTools): ToolRegistry {
+  return new Map(tools.map((tool) => [tool.name, tool]));
+}
+
+/** The tool as the model sees it: name, description and JSON schema of its params. */
+export function toolDefinition(tool: Tool): ToolDefinition {
+  const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.params, {
+    io: 'input',
+  }) as Record<string, unknown>;
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Runs the scripted model server so a person can try Baton without a real model:
+ * `npm run model-server -w @baton/relay`, then use the printed URL as the model base URL (any API
+ * key works). PORT picks the port (default 11435). Logs one line per chat call.
+ */
+import { createModelServer } from './model-server.ts';
+
+const port = Number(process.env['PORT'] ?? 11435);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got ${process.env['PORT']}`);
+  process.exit(1);
+}
+
+const server = await createModelServer({
+  port,
+  onCall: ({ body, reply, callIndex }) => {
+    const answer =
+      reply.toolCalls?.map((call) => call.name).join(', ') || JSON.stringify(reply.content);
+    console.log(`call ${callIndex}: ${body.messages.length} messages → ${answer}`);
+  },
+});
+console.log(`scripted model server listening at ${server.url}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void server.close().then(() => process.exit(0)));
+}

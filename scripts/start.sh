@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `npm start`: the whole product at one address. Builds the webapp (SKIP_BUILD=1 to reuse the last
+# build), then replaces this shell with the relay, which serves the API and the built webapp.
+# PORT, DATA_DIR and the relay's other env settings pass straight through.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-deps.sh
+if [[ ${SKIP_BUILD:-} != 1 ]]; then
+  npm run build -w @baton/webapp
+fi
+
+# exec + `node --import tsx` (not `npm run`/`npx`) so the recorded pid is the server itself and a
+# signal sent to it reaches the relay, which shuts down gracefully.
+cd packages/relay
+exec node --import tsx src/main.ts
