@@ -115,12 +115,25 @@ export async function revertEdits(options: {
   )
     .filter((proposal) => proposal.status === 'executed')
     .sort((a, b) => b.stepIndex - a.stepIndex);
-  const edits: Edit[] = [];
+  // Every edit of one commit carries the same stamp, so two edits of one field would tie and
+  // fall to the larger value: one edit per row, whose fields hold the values from before the
+  // earliest step that changed them (walking newest first, older steps overwrite).
+  const byRow = new Map<string, Edit>();
   for (const proposal of proposals) {
     for (const effect of [...proposal.effects].reverse()) {
-      edits.push({ table: effect.table, rowId: effect.rowId, fields: effect.before, actor });
+      const key = `${effect.table}/${effect.rowId}`;
+      const edit = byRow.get(key);
+      if (edit) Object.assign(edit.fields, effect.before);
+      else
+        byRow.set(key, {
+          table: effect.table,
+          rowId: effect.rowId,
+          fields: { ...effect.before },
+          actor,
+        });
     }
   }
+  const edits: Edit[] = [...byRow.values()];
   edits.push({
     table: 'iterations',
     rowId: iterationId,

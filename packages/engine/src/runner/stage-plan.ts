@@ -2,10 +2,12 @@ import type { Actor } from '../model/actor.ts';
 import type { Runner } from '../model/iteration.ts';
 import type { Decision } from '../model/proposal.ts';
 import type { RowOf } from '../model/read-row.ts';
-import type { StoreWriter } from '../ports.ts';
+import type { StoreReader, StoreWriter } from '../ports.ts';
 import type { PlannerResult } from '../planner/run-planner.ts';
 import { proposalIdOf } from '../schedule/slots.ts';
+import type { TableName } from '../model/tables.ts';
 import type { HlcStamp } from '../sync/hlc.ts';
+import type { StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Edit } from './commit.ts';
 import { executeStep } from './execute-step.ts';
@@ -49,6 +51,7 @@ export async function stagePlan(options: {
       },
     },
   ];
+  const applied = createAppliedEdits(options.writer);
   for (const [stepIndex, step] of (result.plan?.steps ?? []).entries()) {
     const proposalId = proposalIdOf(iterationId, stepIndex);
     const fields = {
@@ -79,7 +82,7 @@ export async function stagePlan(options: {
       error: null,
     } as unknown as RowOf<'proposals'>;
     const executed = await executeStep({
-      reader: options.writer,
+      reader: applied.reader,
       tools: options.tools,
       proposal,
       params: step.params,
@@ -87,9 +90,52 @@ export async function stagePlan(options: {
       decidedBy: systemActor,
     });
     const outcome = executed.pop()!;
-    edits.push(...executed, { ...outcome, fields: { ...fields, ...outcome.fields } });
+    applied.add(executed);
+    edits.push({ ...outcome, fields: { ...fields, ...outcome.fields } });
   }
-  return edits;
+  return [...edits, ...applied.edits()];
+}
+
+/**
+ * The data edits of a plan's auto steps, so that a later step sees what an earlier one did
+ * (a second `complete_task` of one task is stale). All edits of one commit share one stamp,
+ * where two writes of one field would tie: edits of one row are folded into one, the later
+ * step's fields and actor winning.
+ */
+function createAppliedEdits(base: StoreReader) {
+  const byRow = new Map<string, Edit>();
+  const overlay = async (row: StoredRow | undefined, table: TableName, id: string) => {
+    const edit = byRow.get(`${table}/${id}`);
+    if (!edit) return row;
+    return {
+      table,
+      id,
+      fields: { ...row?.fields, ...edit.fields },
+      stamps: { ...row?.stamps },
+    };
+  };
+  const reader: StoreReader = {
+    get: async (table, id) => overlay(await base.get(table, id), table, id),
+    async list(table, filter) {
+      const rows = new Map((await base.list(table)).map((row) => [row.id, row]));
+      for (const edit of byRow.values())
+        if (edit.table === table) rows.set(edit.rowId, (await reader.get(table, edit.rowId))!);
+      return [...rows.values()]
+        .filter((row) => filter === undefined || row.fields[filter.field] === filter.equals)
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+  };
+  return {
+    reader,
+    add(edits: Edit[]) {
+      for (const edit of edits) {
+        const key = `${edit.table}/${edit.rowId}`;
+        const current = byRow.get(key);
+        byRow.set(key, { ...edit, fields: { ...current?.fields, ...edit.fields } });
+      }
+    },
+    edits: () => [...byRow.values()],
+  };
 }
 
 /** The edit that records a missed slot without calling the model. */

@@ -14,8 +14,12 @@ export async function supersedeEdits(options: {
   const edits: Edit[] = [];
   for (const iterationId of options.iterationIds) {
     const iteration = await options.writer.get('iterations', iterationId);
-    const plan = iteration?.fields.plan as { steps?: unknown[] } | null | undefined;
-    const stepCount = iteration?.fields.status === 'planned' ? (plan?.steps?.length ?? 0) : 0;
+    // Proposals can arrive before their iteration (changes delivered out of commit order): until
+    // a planned iteration is here there is no plan to compare with, and a planned plan always
+    // beats a failed or skipped one, so only a planned iteration can supersede anything.
+    if (iteration?.fields.status !== 'planned') continue;
+    const plan = iteration.fields.plan as { steps?: unknown[] } | null | undefined;
+    const stepCount = plan?.steps?.length ?? 0;
     const proposals = readRows(
       'proposals',
       await options.writer.list('proposals', { field: 'iterationId', equals: iterationId }),

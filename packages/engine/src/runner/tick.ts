@@ -1,5 +1,5 @@
 import type { Runner } from '../model/iteration.ts';
-import { readRows, type RowOf } from '../model/read-row.ts';
+import { readRow, readRows, type RowOf } from '../model/read-row.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
@@ -9,6 +9,7 @@ import { budgetBlock } from './budget.ts';
 import { commitEdits } from './commit.ts';
 import { claimSlot, planMission, type PlanningProgress } from './plan-slot.ts';
 import { skippedIteration, stagePlan } from './stage-plan.ts';
+import { supersedeEdits } from './supersede.ts';
 
 export interface TickReport {
   planned: string[];
@@ -127,6 +128,17 @@ export async function planSlot(
       result,
     });
     await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
+    // Another runner's plan of this slot may have been synced in while the model answered: if
+    // it wins, the extra pending proposals of this plan are superseded in the same batch.
+    const superseded = await supersedeEdits({ writer, iterationIds: [iterationId] });
+    if (superseded.length > 0)
+      await commitEdits({
+        writer,
+        edits: superseded,
+        stamp: deps.hlc.tick(deps.clock.now()),
+        ids: deps.ids,
+        deviceId: deps.nodeId,
+      });
   });
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
   if (result.status === 'planned') report.planned.push(iterationId);
@@ -197,11 +209,14 @@ export async function tick(
   },
 ): Promise<TickReport> {
   const report = emptyReport();
-  const missions = readRows(
-    'missions',
-    await deps.store.list('missions', { field: 'state', equals: 'active' }),
-    (message) => report.errors.push({ missionId: message.split(':')[0] ?? '', message }),
-  ).filter(
+  const missions: RowOf<'missions'>[] = [];
+  for (const row of await deps.store.list('missions', { field: 'state', equals: 'active' })) {
+    if (row.fields._deleted === true) continue;
+    const read = readRow('missions', row);
+    if (read.ok) missions.push(read.row);
+    else report.errors.push({ missionId: row.id, message: read.message });
+  }
+  const runnable = missions.filter(
     (mission) =>
       mission.schedule.kind !== 'manual' &&
       runsHere(mission, deps.runner) &&
@@ -209,8 +224,8 @@ export async function tick(
   );
   let next = 0;
   const worker = async () => {
-    while (next < missions.length && !options.signal.aborted) {
-      const mission = missions[next++]!;
+    while (next < runnable.length && !options.signal.aborted) {
+      const mission = runnable[next++]!;
       try {
         await tickMission(deps, mission, options.now, options.signal, report);
       } catch (error) {

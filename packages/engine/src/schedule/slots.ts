@@ -76,20 +76,30 @@ export function slotsBetween(
     return slots.reverse();
   }
   if (schedule.kind === 'cron') {
-    // Walk forward from the start of the part of the window we keep; cron slots are sparse
-    // enough (at most one a minute) that a bounded walk is cheap.
-    const slots: number[] = [];
+    // nextRun is the one definition of a cron slot. Walking from the window's start costs one
+    // step per slot, which grows without bound for an old mission (a 5-minute cron created a
+    // year ago: 100k steps per tick); so when the window holds more than `limit` slots, the walk
+    // restarts just before the oldest of the newest `limit + 1` runs, found backwards.
     const cron = cronOf(schedule);
-    let cursor = Math.max(fromMs, toMs - limit * 366 * 24 * 3_600_000);
-    for (;;) {
-      const next = cron.nextRun(new Date(cursor));
-      if (!next || next.getTime() > toMs) break;
-      slots.push(next.getTime());
-      if (slots.length > limit) slots.shift();
-      cursor = next.getTime();
+    const lowest = Math.max(fromMs, toMs - limit * 366 * 24 * 3_600_000);
+    const walk = (from: number, maxSteps: number) => {
+      const slots: number[] = [];
+      for (let cursor = from; slots.length < maxSteps;) {
+        const next = cron.nextRun(new Date(cursor));
+        if (!next || next.getTime() > toMs) return { slots, complete: true };
+        slots.push(next.getTime());
+        cursor = next.getTime();
+      }
+      return { slots, complete: false };
+    };
+    let result = walk(lowest, limit + 1);
+    if (!result.complete) {
+      const previous = cron.previousRuns(limit + 1, new Date(toMs + 1));
+      const restart = previous.length > limit ? previous.at(-1)!.getTime() - 1 : lowest;
+      result = walk(Math.max(lowest, restart), Infinity);
     }
     cron.stop();
-    return slots;
+    return result.slots.slice(-limit);
   }
   const slots: number[] = [];
   for (let cursor = fromMs; ;) {

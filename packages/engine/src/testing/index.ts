@@ -7,3 +7,4 @@ export {
   type ScriptedModel,
   type ScriptedReply,
 } from './scripted-model.ts';
+export { createMemoryClaims } from './memory-claims.ts';

@@ -16,25 +16,67 @@ function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
   return filter === undefined || row.fields[filter.field] === filter.equals;
 }
 
+function byId(a: StoredRow, b: StoredRow): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /**
  * The reference Store: rows in a Map, transactions applied on commit. Serialises
  * transactions so concurrent callers see all-or-nothing writes, like the real stores.
+ * Filtered lists use an index per (table, field), built on first use and kept up to date on
+ * commit, so a tick over many missions stays linear.
  */
 export function createMemoryStore(): MemoryStore {
-  const rows = new Map<string, StoredRow>();
+  const tables = new Map<TableName, Map<string, StoredRow>>();
+  const indexes = new Map<string, Map<unknown, Set<string>>>();
   const recorded: Change[] = [];
   let queue: Promise<unknown> = Promise.resolve();
 
-  const list = async (table: TableName, filter?: RowFilter) =>
-    [...rows.values()]
-      .filter((row) => row.table === table && matches(row, filter))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map(clone);
+  const tableRows = (table: TableName) => {
+    let rows = tables.get(table);
+    if (!rows) tables.set(table, (rows = new Map()));
+    return rows;
+  };
+  const indexKey = (table: TableName, field: string) => `${table}\u0000${field}`;
+  const indexOf = (table: TableName, field: string) => {
+    const key = indexKey(table, field);
+    let index = indexes.get(key);
+    if (!index) {
+      index = new Map();
+      for (const row of tableRows(table).values()) addTo(index, row.fields[field], row.id);
+      indexes.set(key, index);
+    }
+    return index;
+  };
+  function addTo(index: Map<unknown, Set<string>>, value: unknown, id: string): void {
+    let ids = index.get(value);
+    if (!ids) index.set(value, (ids = new Set()));
+    ids.add(id);
+  }
+  function commitRow(row: StoredRow): void {
+    const rows = tableRows(row.table);
+    const previous = rows.get(row.id);
+    for (const [key, index] of indexes) {
+      const [table, field] = key.split('\u0000') as [TableName, string];
+      if (table !== row.table) continue;
+      if (previous) index.get(previous.fields[field])?.delete(row.id);
+      addTo(index, row.fields[field], row.id);
+    }
+    rows.set(row.id, row);
+  }
+
+  const list = async (table: TableName, filter?: RowFilter) => {
+    const rows = tableRows(table);
+    const found = filter
+      ? [...(indexOf(table, filter.field).get(filter.equals) ?? [])].map((id) => rows.get(id)!)
+      : [...rows.values()];
+    return found.sort(byId).map(clone);
+  };
 
   return {
     recorded,
     get: async (table, id) => {
-      const row = rows.get(rowKey(table, id));
+      const row = tables.get(table)?.get(id);
       return row && clone(row);
     },
     list,
@@ -44,18 +86,18 @@ export function createMemoryStore(): MemoryStore {
         const pendingChanges: Change[] = [];
         const writer: StoreWriter = {
           get: async (table, id) => {
-            const key = rowKey(table, id);
-            const row = pending.get(key) ?? rows.get(key);
+            const row = pending.get(rowKey(table, id)) ?? tables.get(table)?.get(id);
             return row && clone(row);
           },
           list: async (table, filter) => {
             const merged = new Map<string, StoredRow>();
-            for (const row of await list(table)) merged.set(row.id, row);
-            for (const row of pending.values())
-              if (row.table === table) merged.set(row.id, clone(row));
-            return [...merged.values()]
-              .filter((row) => matches(row, filter))
-              .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+            for (const row of await list(table, filter)) merged.set(row.id, row);
+            for (const row of pending.values()) {
+              if (row.table !== table) continue;
+              if (matches(row, filter)) merged.set(row.id, clone(row));
+              else merged.delete(row.id);
+            }
+            return [...merged.values()].sort(byId);
           },
           put: async (puts) => {
             for (const row of puts) pending.set(rowKey(row.table, row.id), clone(row));
@@ -65,7 +107,7 @@ export function createMemoryStore(): MemoryStore {
           },
         };
         const result = await fn(writer);
-        for (const [key, row] of pending) rows.set(key, row);
+        for (const row of pending.values()) commitRow(row);
         recorded.push(...pendingChanges);
         return result;
       };

@@ -42,11 +42,22 @@ export function createToolRegistry(tools: readonly Tool[] = builtinTools): ToolR
   return new Map(tools.map((tool) => [tool.name, tool]));
 }
 
-/** The tool as the model sees it: name, description and JSON schema of its params. */
+/** JSON schemas by tool: converting zod to JSON schema costs more than a whole planning tick. */
+const parametersCache = new WeakMap<Tool, Record<string, unknown>>();
+
+/**
+ * The tool as the model sees it: name, description and JSON schema of its params. The schema
+ * is computed once per tool and shared between calls: treat it as read-only.
+ */
 export function toolDefinition(tool: Tool): ToolDefinition {
-  const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.params, {
-    io: 'input',
-  }) as Record<string, unknown>;
+  let parameters = parametersCache.get(tool);
+  if (!parameters) {
+    const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.params, {
+      io: 'input',
+    }) as Record<string, unknown>;
+    parameters = schema;
+    parametersCache.set(tool, parameters);
+  }
   return {
     type: 'function',
     function: { name: tool.name, description: tool.description, parameters },

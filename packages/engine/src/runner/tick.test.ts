@@ -1,0 +1,323 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../engine.ts';
+import type { Actor } from '../model/actor.ts';
+import type { MissionDraft } from '../model/mission.ts';
+import type { Runner } from '../model/iteration.ts';
+import type { Claims, LanguageModel } from '../ports.ts';
+import { iterationIdOf } from '../schedule/slots.ts';
+import { createFixedClock, createSequentialIds } from '../testing/fixed-clock.ts';
+import { createMemoryClaims } from '../testing/memory-claims.ts';
+import { createMemoryStore } from '../testing/memory-store.ts';
+import {
+  createScriptedModel,
+  replySequence,
+  type ScriptedModel,
+} from '../testing/scripted-model.ts';
+
+const hour = 3_600_000;
+const start = Date.UTC(2026, 10, 25, 7, 0, 0);
+const person: Actor = { kind: 'user', deviceId: 'dev_a' };
+const hourly = { kind: 'interval', everyMs: hour, anchor: start } as const;
+
+function setup(
+  options: {
+    model?: ScriptedModel;
+    runner?: Runner;
+    claims?: Claims;
+  } = {},
+) {
+  const store = createMemoryStore();
+  const clock = createFixedClock(start - 60_000);
+  const model =
+    options.model ??
+    createScriptedModel(
+      replySequence([
+        {
+          content: 'One task.',
+          toolCalls: [{ name: 'create_task', arguments: { title: 'Stretch' } }],
+        },
+      ]),
+    );
+  const runner = options.runner ?? { kind: 'device', deviceId: 'dev_a' };
+  const nodeId = runner.kind === 'device' ? runner.deviceId : runner.instanceId;
+  const engine = createEngine({
+    store,
+    clock,
+    ids: createSequentialIds(),
+    model: model as LanguageModel,
+    nodeId,
+    runner,
+    ...(options.claims ? { claims: options.claims } : {}),
+  });
+  const createMission = (draft: Partial<MissionDraft> = {}) =>
+    engine.createMission({
+      draft: {
+        title: 'Daily plan',
+        objective: 'Plan',
+        schedule: hourly,
+        tools: { create_task: 'propose' },
+        ...draft,
+      },
+      actor: person,
+    });
+  return { store, clock, model, engine, createMission };
+}
+
+describe('budget', () => {
+  it('pauses a mission with a visible reason when it reached its runs per day, instead of running', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({
+      budget: { maxRunsPerDay: 2, maxTokensPerDay: 1_000_000 },
+    });
+    for (let slot = 0; slot < 2; slot += 1) {
+      clock.set(start + slot * hour + 1_000);
+      expect((await engine.tick()).planned).toHaveLength(1);
+    }
+    clock.set(start + 2 * hour + 1_000);
+    const report = await engine.tick();
+    expect(report.planned).toEqual([]);
+    expect(report.paused).toEqual([
+      { missionId, reason: expect.stringMatching(/2 runs in the last 24 hours/) },
+    ]);
+    expect(model.requests).toHaveLength(2);
+    const [mission] = await engine.rows('missions');
+    expect(mission).toMatchObject({
+      state: 'paused',
+      pausedReason: expect.stringMatching(/^Paused: 2 runs/),
+    });
+    expect(mission!.updatedBy).toEqual({ kind: 'system', source: 'budget' });
+    // Paused missions are not ticked; resuming clears the reason.
+    clock.set(start + 3 * hour + 1_000);
+    expect((await engine.tick()).paused).toEqual([]);
+    await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    expect((await engine.rows('missions'))[0]).toMatchObject({
+      state: 'active',
+      pausedReason: null,
+    });
+  });
+
+  it('pauses a mission that used its tokens per day', async () => {
+    // The scripted model reports 100 prompt + 20 completion tokens per call.
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({ budget: { maxRunsPerDay: 100, maxTokensPerDay: 200 } });
+    for (const slot of [0, 1, 2]) {
+      clock.set(start + slot * hour + 1_000);
+      await engine.tick();
+    }
+    expect(model.requests).toHaveLength(2);
+    const [mission] = await engine.rows('missions');
+    expect(mission).toMatchObject({
+      id: missionId,
+      state: 'paused',
+      pausedReason:
+        'Paused: 240 tokens in the last 24 hours reached the budget of 200 tokens per day.',
+    });
+    // A day later the window has rolled over.
+    clock.set(start + 26 * hour + 1_000);
+    await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    expect((await engine.tick()).planned).toHaveLength(1);
+  });
+});
+
+describe('tick', () => {
+  it('goes on with other missions when the model fails for one or a mission row is invalid', async () => {
+    const model = createScriptedModel((request) => {
+      const prompt = JSON.stringify(request.messages);
+      if (prompt.includes('Broken mission')) return { error: 'the model refused' };
+      return { content: 'Fine.' };
+    });
+    const { engine, clock, store, createMission } = setup({ model });
+    const broken = await createMission({ title: 'Broken mission' });
+    const healthy = await createMission({ title: 'Healthy mission' });
+    // A row synced from a newer version that this engine cannot read.
+    await store.transaction((writer) =>
+      writer.put([
+        {
+          table: 'missions',
+          id: 'm_from_the_future',
+          fields: { title: 'Future', state: 'active', schedule: { kind: 'quantum' } },
+          stamps: {},
+        },
+      ]),
+    );
+    clock.set(start + 1_000);
+    const report = await engine.tick();
+    expect(report.planned).toEqual([iterationIdOf(healthy, start)]);
+    expect(report.failed).toEqual([
+      { iterationId: iterationIdOf(broken, start), message: 'the model refused' },
+    ]);
+    expect(report.errors).toEqual([
+      {
+        missionId: 'm_from_the_future',
+        message: expect.stringMatching(/^missions\/m_from_the_future: /),
+      },
+    ]);
+    const failed = (await engine.rows('iterations')).find((row) => row.missionId === broken);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'model', message: 'the model refused' },
+    });
+  });
+
+  it('goes on with other missions when one throws while it is ticked', async () => {
+    const { engine, clock, store, createMission } = setup();
+    const first = await createMission({ title: 'First' });
+    const second = await createMission({ title: 'Second' });
+    const get = store.get.bind(store);
+    store.get = async (table, id) => {
+      if (table === 'missions' && id === first) throw new Error('disk on fire');
+      return get(table, id);
+    };
+    clock.set(start + 1_000);
+    const report = await engine.tick();
+    expect(report.errors).toEqual([{ missionId: first, message: 'disk on fire' }]);
+    expect(report.planned).toContain(iterationIdOf(second, start));
+  });
+
+  it('respects runOn: a device ignores relay missions and the relay ignores device missions', async () => {
+    const device = setup();
+    const relay = setup({ runner: { kind: 'relay', instanceId: 'relay_1' } });
+    for (const side of [device, relay]) {
+      await side.createMission({ title: 'Any', runOn: 'any' });
+      await side.createMission({ title: 'Device only', runOn: 'device' });
+      await side.createMission({ title: 'Relay only', runOn: 'relay' });
+      side.clock.set(start + 1_000);
+      await side.engine.tick();
+    }
+    const titlesPlanned = async (side: ReturnType<typeof setup>) => {
+      const missions = await side.engine.rows('missions');
+      const planned = new Set((await side.engine.rows('iterations')).map((row) => row.missionId));
+      return missions
+        .filter((mission) => planned.has(mission.id))
+        .map((mission) => mission.title)
+        .sort();
+    };
+    expect(await titlesPlanned(device)).toEqual(['Any', 'Device only']);
+    expect(await titlesPlanned(relay)).toEqual(['Any', 'Relay only']);
+  });
+
+  it('does not plan a slot whose claim another runner holds, and reports it', async () => {
+    const clock = createFixedClock(start + 1_000);
+    const claims = createMemoryClaims({ clock });
+    const { engine, model, clock: engineClock, createMission } = setup({ claims });
+    const missionId = await createMission();
+    const iterationId = iterationIdOf(missionId, start);
+    await claims.claim({ iterationId, holder: 'relay_1', ttlMs: 60_000 });
+    engineClock.set(start + 1_000);
+    const report = await engine.tick();
+    expect(report).toMatchObject({ planned: [], claimedElsewhere: [iterationId] });
+    expect(model.requests).toHaveLength(0);
+    expect(await engine.rows('iterations')).toEqual([]);
+    // Once the lease expired, this runner takes the slot over.
+    clock.set(start + 2 * 60_000);
+    engineClock.set(start + 2 * 60_000);
+    expect((await engine.tick()).planned).toEqual([iterationId]);
+    expect(claims.leases.get(iterationId)?.holder).toBe('dev_a');
+  });
+
+  it('records missed slots as skipped without calling the model', async () => {
+    const { engine, clock, model, createMission } = setup();
+    const missionId = await createMission();
+    clock.set(start + 3 * hour + 1_000);
+    const report = await engine.tick();
+    expect(report.planned).toEqual([iterationIdOf(missionId, start + 3 * hour)]);
+    expect(report.skipped).toHaveLength(3);
+    expect(model.requests.length).toBeGreaterThan(0);
+    const statuses = (await engine.rows('iterations')).map((row) => row.status).sort();
+    expect(statuses).toEqual(['planned', 'skipped', 'skipped', 'skipped']);
+  });
+
+  it('executes auto steps in the batch that writes the plan, attributed to the AI', async () => {
+    const { engine, clock, store, createMission } = setup();
+    const missionId = await createMission({ tools: { create_task: 'auto' } });
+    clock.set(start + 1_000);
+    const before = store.recorded.length;
+    await engine.tick();
+    const iterationId = iterationIdOf(missionId, start);
+    const [proposal] = await engine.rows('proposals');
+    expect(proposal).toMatchObject({
+      id: `${iterationId}#0`,
+      status: 'executed',
+      decision: { verdict: 'approved', by: { kind: 'system', source: 'device' } },
+      result: { table: 'tasks' },
+    });
+    const [task] = await engine.rows('tasks');
+    expect(task).toMatchObject({
+      title: 'Stretch',
+      createdBy: { kind: 'ai', missionId, iterationId, proposalId: proposal!.id },
+    });
+    const batch = store.recorded.slice(before);
+    expect(batch.map((change) => change.table).sort()).toEqual([
+      'iterations',
+      'proposals',
+      'tasks',
+    ]);
+    expect(new Set(batch.map((change) => change.hlc)).size).toBe(1);
+  });
+
+  it('lets a later auto step see what an earlier one did to the same row', async () => {
+    const { engine, clock, store, createMission } = setup({
+      model: createScriptedModel((request) => {
+        const prompt = request.messages[1]!.content ?? '';
+        const taskId = /"id":"(task_[a-z0-9]+)"/.exec(prompt)?.[1];
+        return request.messages.length > 2
+          ? { content: 'Done.' }
+          : {
+              toolCalls: [
+                { name: 'update_task', arguments: { taskId, title: 'Zebra' } },
+                { name: 'update_task', arguments: { taskId, title: 'Apple' } },
+                { name: 'complete_task', arguments: { taskId } },
+                { name: 'complete_task', arguments: { taskId } },
+              ],
+            };
+      }),
+    });
+    const taskId = await engine.saveRow({
+      table: 'tasks',
+      fields: { title: 'Original' },
+      actor: person,
+    });
+    const missionId = await createMission({
+      inputs: [{ table: 'tasks', where: 'open' }],
+      tools: { update_task: 'auto', complete_task: 'auto' },
+    });
+    clock.set(start + 1_000);
+    await engine.tick();
+    const proposals = await engine.rows('proposals');
+    expect(proposals.map((proposal) => proposal.status)).toEqual([
+      'executed',
+      'executed',
+      'executed',
+      'stale',
+    ]);
+    expect((await engine.rows('tasks'))[0]).toMatchObject({
+      id: taskId,
+      title: 'Apple',
+      done: true,
+    });
+    // Another replica gets the same row from the recorded batch.
+    const other = setup({ runner: { kind: 'device', deviceId: 'dev_b' } });
+    await other.engine.applyRemote(store.recorded);
+    expect(await other.store.list('tasks')).toEqual(await store.list('tasks'));
+    // And reverting puts the original back.
+    await engine.revertIteration({ iterationId: iterationIdOf(missionId, start), actor: person });
+    expect((await engine.rows('tasks'))[0]).toMatchObject({ title: 'Original', done: false });
+  });
+
+  it('dryRun plans without staging or recording anything', async () => {
+    const { engine, store, model, createMission } = setup();
+    const missionId = await createMission({ schedule: { kind: 'manual' } });
+    const recorded = store.recorded.length;
+    const result = await engine.dryRun({ missionId });
+    expect(result).toMatchObject({ status: 'planned', plan: { steps: [{ tool: 'create_task' }] } });
+    expect(model.requests.length).toBeGreaterThan(0);
+    expect(await store.list('iterations')).toEqual([]);
+    expect(await store.list('proposals')).toEqual([]);
+    expect(await store.list('tasks')).toEqual([]);
+    expect(store.recorded).toHaveLength(recorded);
+  });
+});

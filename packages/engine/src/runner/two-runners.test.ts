@@ -1,0 +1,343 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../engine.ts';
+import type { Actor } from '../model/actor.ts';
+import type { Runner } from '../model/iteration.ts';
+import type { Claims, LanguageModel } from '../ports.ts';
+import { iterationIdOf, slotsBetween } from '../schedule/slots.ts';
+import { createFixedClock, createSequentialIds, type FixedClock } from '../testing/fixed-clock.ts';
+import { createMemoryClaims } from '../testing/memory-claims.ts';
+import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
+import { createScriptedModel } from '../testing/scripted-model.ts';
+import { tableNames } from '../model/tables.ts';
+
+const minute = 60_000;
+const hour = 60 * minute;
+const start = Date.UTC(2026, 10, 25, 7, 0, 0);
+const person: Actor = { kind: 'user', deviceId: 'dev_a' };
+const schedule = { kind: 'interval', everyMs: hour, anchor: start } as const;
+
+/** A model that proposes `steps` new tasks named after its runner, then answers. */
+function stepsModel(name: string, steps: number): LanguageModel {
+  return createScriptedModel((request) =>
+    request.messages.length > 2 || steps === 0
+      ? { content: `${name} proposes ${steps} step(s).` }
+      : {
+          content: `Ideas from the ${name}.`,
+          toolCalls: Array.from({ length: steps }, (_, index) => ({
+            name: 'create_task',
+            arguments: { title: `${name} step ${index}` },
+          })),
+        },
+  );
+}
+
+interface Side {
+  store: MemoryStore;
+  engine: ReturnType<typeof createEngine>;
+}
+
+function makeSide(options: {
+  runner: Runner;
+  clock: FixedClock;
+  model: LanguageModel;
+  claims: Claims | undefined;
+}): Side {
+  const store = createMemoryStore();
+  const nodeId =
+    options.runner.kind === 'device' ? options.runner.deviceId : options.runner.instanceId;
+  const engine = createEngine({
+    store,
+    clock: options.clock,
+    ids: createSequentialIds(options.runner.kind === 'device' ? 'D' : 'R'),
+    model: options.model,
+    nodeId,
+    runner: options.runner,
+    ...(options.claims ? { claims: options.claims } : {}),
+  });
+  return { store, engine };
+}
+
+/** Delivers changes in commit order, as the relay's pull does; `limit` splits a batch. */
+function createLink(from: Side, to: Side) {
+  let sent = 0;
+  return {
+    pending: () => from.store.recorded.length - sent,
+    async deliver(limit = Infinity) {
+      const changes = from.store.recorded.slice(sent, sent + limit);
+      sent += changes.length;
+      if (changes.length === 0) return;
+      const report = await to.engine.applyRemote(changes);
+      expect(report.refused).toEqual([]);
+    },
+  };
+}
+
+async function scenario(options: {
+  deviceSteps: number;
+  relaySteps: number;
+  deviceOnline: boolean;
+  catchUp: 'latest' | 'all';
+}) {
+  const clock = createFixedClock(start - minute);
+  const claims = createMemoryClaims({ clock });
+  const device = makeSide({
+    runner: { kind: 'device', deviceId: 'dev_a' },
+    clock,
+    model: stepsModel('device', options.deviceSteps),
+    claims: options.deviceOnline ? claims : undefined,
+  });
+  const relay = makeSide({
+    runner: { kind: 'relay', instanceId: 'relay_1' },
+    clock,
+    model: stepsModel('relay', options.relaySteps),
+    claims,
+  });
+  const missionId = await device.engine.createMission({
+    draft: {
+      title: 'Daily plan',
+      objective: 'Plan the day',
+      schedule,
+      catchUp: { mode: options.catchUp, maxLateMs: 6 * hour },
+      tools: { create_task: 'propose' },
+    },
+    actor: person,
+  });
+  const toRelay = createLink(device, relay);
+  const toDevice = createLink(relay, device);
+  await toRelay.deliver();
+  return { clock, device, relay, missionId, toRelay, toDevice };
+}
+
+type Scenario = Awaited<ReturnType<typeof scenario>>;
+
+async function fullSync({ toRelay, toDevice }: Scenario) {
+  while (toRelay.pending() > 0 || toDevice.pending() > 0) {
+    await toRelay.deliver();
+    await toDevice.deliver();
+  }
+}
+
+/** Both replicas hold the same rows, one iteration per slot, and only the winning plan's steps pending. */
+async function expectConverged(world: Scenario, slots: number[]) {
+  const { device, relay, missionId } = world;
+  for (const table of tableNames)
+    expect(await relay.store.list(table), table).toEqual(await device.store.list(table));
+  const iterations = await device.engine.rows('iterations');
+  expect(iterations.map((iteration) => iteration.id).sort()).toEqual(
+    slots.map((slot) => iterationIdOf(missionId, slot)).sort(),
+  );
+  const proposals = await device.engine.rows('proposals');
+  for (const iteration of iterations) {
+    const own = proposals
+      .filter((proposal) => proposal.iterationId === iteration.id)
+      .sort((a, b) => a.stepIndex - b.stepIndex);
+    const steps = iteration.status === 'planned' ? iteration.plan!.steps : [];
+    const live = own.filter((proposal) => proposal.status !== 'superseded');
+    expect(live.map((proposal) => proposal.id)).toEqual(
+      steps.map((_, index) => `${iteration.id}#${index}`),
+    );
+    live.forEach((proposal, index) => {
+      expect(proposal.status).toBe('pending');
+      expect(proposal.params).toEqual(steps[index]!.params);
+    });
+    expect(
+      own
+        .filter((proposal) => proposal.stepIndex >= steps.length)
+        .every((p) => p.status === 'superseded'),
+    ).toBe(true);
+  }
+}
+
+type Command =
+  | { kind: 'tickDevice' }
+  | { kind: 'tickRelay' }
+  | { kind: 'syncToRelay'; limit: number }
+  | { kind: 'syncToDevice'; limit: number }
+  | { kind: 'advance'; minutes: number };
+
+const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<Command>({ kind: 'tickDevice' }) },
+  { weight: 3, arbitrary: fc.constant<Command>({ kind: 'tickRelay' }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 1, max: 6 })
+      .map((limit): Command => ({ kind: 'syncToRelay', limit })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 1, max: 6 })
+      .map((limit): Command => ({ kind: 'syncToDevice', limit })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 10, max: 80 })
+      .map((minutes): Command => ({ kind: 'advance', minutes })),
+  },
+);
+
+describe('two runners, one mission', () => {
+  it('end with one iteration per slot, the same rows on both, and no duplicate proposals', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          deviceSteps: fc.integer({ min: 0, max: 3 }),
+          relaySteps: fc.integer({ min: 0, max: 3 }),
+          // Mostly offline: that is when both runners plan one slot and the merge must decide.
+          deviceOnline: fc.oneof(
+            { weight: 1, arbitrary: fc.constant(true) },
+            { weight: 3, arbitrary: fc.constant(false) },
+          ),
+          catchUp: fc.constantFrom<'latest' | 'all'>('latest', 'all'),
+        }),
+        fc.array(commandArbitrary, { minLength: 6, maxLength: 30 }),
+        async (setup, commands) => {
+          const world = await scenario(setup);
+          const { clock, device, relay, toRelay, toDevice } = world;
+          for (const command of commands) {
+            if (command.kind === 'tickDevice') await device.engine.tick();
+            else if (command.kind === 'tickRelay') await relay.engine.tick();
+            else if (command.kind === 'syncToRelay') await toRelay.deliver(command.limit);
+            else if (command.kind === 'syncToDevice') await toDevice.deliver(command.limit);
+            else clock.advance(command.minutes * minute);
+          }
+          await fullSync(world);
+          // Close the books: whatever is due now gets planned once, wherever.
+          await device.engine.tick();
+          await fullSync(world);
+          await relay.engine.tick();
+          await fullSync(world);
+          const [mission] = await device.engine.rows('missions');
+          await expectConverged(
+            world,
+            slotsBetween(schedule, mission!.createdAt, clock.now(), 100),
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  }, 120_000);
+
+  it('keeps the earlier plan when an offline device and the relay both plan a slot', async () => {
+    const world = await scenario({
+      deviceSteps: 1,
+      relaySteps: 3,
+      deviceOnline: false,
+      catchUp: 'latest',
+    });
+    const { clock, device, relay, missionId } = world;
+    clock.set(start + minute);
+    await device.engine.tick();
+    clock.advance(1_000);
+    await relay.engine.tick();
+    await fullSync(world);
+    await expectConverged(world, [start]);
+    const iterationId = iterationIdOf(missionId, start);
+    const [iteration] = await relay.engine.rows('iterations');
+    expect(iteration).toMatchObject({
+      id: iterationId,
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const statuses = (await relay.engine.rows('proposals')).map((proposal) => [
+      proposal.stepIndex,
+      proposal.status,
+      proposal.params.title,
+    ]);
+    expect(statuses).toEqual([
+      [0, 'pending', 'device step 0'],
+      [1, 'superseded', 'relay step 1'],
+      [2, 'superseded', 'relay step 2'],
+    ]);
+  });
+
+  it('does not plan a slot the other runner holds a claim on', async () => {
+    const world = await scenario({
+      deviceSteps: 1,
+      relaySteps: 2,
+      deviceOnline: true,
+      catchUp: 'latest',
+    });
+    const { clock, device, relay, missionId } = world;
+    clock.set(start + minute);
+    const relayReport = await relay.engine.tick();
+    const deviceReport = await device.engine.tick();
+    expect(relayReport.planned).toEqual([iterationIdOf(missionId, start)]);
+    expect(deviceReport.claimedElsewhere).toEqual([iterationIdOf(missionId, start)]);
+    await fullSync(world);
+    await expectConverged(world, [start]);
+  });
+
+  it('supersedes its own extra steps when the other plan arrived while the model was answering', async () => {
+    const world = await scenario({
+      deviceSteps: 1,
+      relaySteps: 0,
+      deviceOnline: false,
+      catchUp: 'latest',
+    });
+    const { clock, device, missionId } = world;
+    // The relay's model is slow: the device's plan is synced in before it answers.
+    let answer: () => void = () => undefined;
+    let called: () => void = () => undefined;
+    const modelCalled = new Promise<void>((resolve) => (called = resolve));
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const relayModel = stepsModel('relay', 2);
+    const slow: LanguageModel = {
+      defaultModel: 'slow',
+      async complete(request, options) {
+        called();
+        await answered;
+        return relayModel.complete(request, options);
+      },
+    };
+    const slowRelay = makeSide({
+      runner: { kind: 'relay', instanceId: 'relay_1' },
+      clock,
+      model: slow,
+      claims: undefined,
+    });
+    await slowRelay.engine.applyRemote(device.store.recorded);
+    clock.set(start + minute);
+    const relayTick = slowRelay.engine.tick();
+    await modelCalled;
+    await device.engine.tick();
+    await slowRelay.engine.applyRemote(device.store.recorded);
+    answer();
+    await relayTick;
+    const proposals = await slowRelay.engine.rows('proposals');
+    expect(proposals.map((proposal) => [proposal.params.title, proposal.status])).toEqual([
+      ['device step 0', 'pending'],
+      ['relay step 1', 'superseded'],
+    ]);
+    expect((await slowRelay.engine.rows('iterations'))[0]).toMatchObject({
+      id: iterationIdOf(missionId, start),
+      runner: { kind: 'device' },
+    });
+  });
+
+  it('does not supersede proposals that arrive before their iteration', async () => {
+    const world = await scenario({
+      deviceSteps: 2,
+      relaySteps: 0,
+      deviceOnline: false,
+      catchUp: 'latest',
+    });
+    const { clock, device, relay } = world;
+    clock.set(start + minute);
+    await device.engine.tick();
+    const sent = world.toRelay.pending();
+    const batch = device.store.recorded.slice(-sent);
+    // Proposals first, then the iteration (a page boundary or an out-of-order transport).
+    const proposals = batch.filter((change) => change.table === 'proposals');
+    const rest = batch.filter((change) => change.table !== 'proposals');
+    await relay.engine.applyRemote(proposals);
+    await relay.engine.applyRemote(rest);
+    expect((await relay.engine.rows('proposals')).map((proposal) => proposal.status)).toEqual([
+      'pending',
+      'pending',
+    ]);
+    expect(relay.store.recorded).toEqual([]);
+  });
+});
