@@ -31,7 +31,9 @@ export async function createTestPglite(): Promise<Database> {
 /** The URL of a PostgreSQL for tests, or undefined (tests on it are then skipped, visibly). */
 export const testDatabaseUrl: string | undefined = process.env.TEST_DATABASE_URL || undefined;
 
-export async function createTestPostgres(options: { maxConnections?: number } = {}): Promise<Database> {
+export async function createTestPostgres(
+  options: { maxConnections?: number } = {},
+): Promise<Database> {
   if (testDatabaseUrl === undefined) throw new Error('TEST_DATABASE_URL is not set');
   const database = openPostgres({ url: testDatabaseUrl, ...options });
   await migrate(database);

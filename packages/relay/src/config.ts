@@ -1,0 +1,136 @@
+/**
+ * The relay's settings, read from the environment once at start and validated with zod. Every
+ * bad value gets its own line naming the variable; `main.ts` prints them and exits 1.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The monorepo root: the nearest folder above this file with a package-lock.json. */
+export function findRepoRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let folder = start; ; folder = dirname(folder)) {
+    if (existsSync(resolve(folder, 'package-lock.json'))) return folder;
+    if (dirname(folder) === folder) return process.cwd();
+  }
+}
+
+const integer = (fallback: number, minimum: number, maximum: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(minimum, `must be at least ${minimum}`)
+        .max(maximum, `must be at most ${maximum}`),
+    );
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const urlText = (protocols: string[]) =>
+  optionalText.refine(
+    (value) => value === undefined || protocols.some((protocol) => value.startsWith(protocol)),
+    `must start with ${protocols.join(' or ')}`,
+  );
+
+export const ConfigSchema = z.object({
+  PORT: integer(8787, 0, 65_535),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  DATA_DIR: optionalText,
+  DATABASE_URL: urlText(['postgres://', 'postgresql://']),
+  OPENAI_BASE_URL: urlText(['http://', 'https://']),
+  OPENAI_API_KEY: optionalText,
+  BATON_MODEL: optionalText,
+  TICK_INTERVAL_MS: integer(15_000, 100, 3_600_000),
+  GRACE_MS: integer(120_000, 0, 86_400_000),
+  MODEL_CONCURRENCY: integer(4, 1, 256),
+  MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
+  WEBAPP_DIR: optionalText,
+  BATON_FIRST_TOKEN: optionalText.refine(
+    (value) => value === undefined || value.length >= 16,
+    'must be at least 16 characters',
+  ),
+  INSTANCE_ID: optionalText.refine(
+    (value) => value === undefined || /^[A-Za-z0-9_.:]{1,64}$/.test(value),
+    'must match [A-Za-z0-9_.:]{1,64}',
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface RelayConfig {
+  port: number;
+  host: string;
+  /** Absolute path of the PGlite data folder (unused when `databaseUrl` is set). */
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** The relay's model endpoint; undefined when no model is configured. */
+  model: { baseUrl: string; apiKey: string; name: string; timeoutMs: number } | undefined;
+  tickIntervalMs: number;
+  /** A slot overdue by more than this is planned by the relay even when a device is connected. */
+  graceMs: number;
+  modelConcurrency: number;
+  /** Absolute path of the built webapp. */
+  webappDir: string;
+  firstToken: string | undefined;
+  /** Names this process in claims, HLC stamps and iteration runners. */
+  instanceId: string | undefined;
+  logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+}
+
+export type ConfigResult = { ok: true; config: RelayConfig } | { ok: false; problems: string[] };
+
+/**
+ * Parses the environment; never throws. DATA_DIR and WEBAPP_DIR given relative resolve against the
+ * working directory; their defaults live at the repo root (`data/`, `apps/webapp/build`).
+ */
+export function readConfig(
+  environment: Record<string, string | undefined> = process.env,
+): ConfigResult {
+  const parsed = ConfigSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) =>
+        `${issue.path.join('.')}=${JSON.stringify(environment[String(issue.path[0])] ?? '')}: ${issue.message}`,
+    );
+    return { ok: false, problems };
+  }
+  const values = parsed.data;
+  const root = findRepoRoot();
+  const model =
+    values.OPENAI_BASE_URL === undefined
+      ? undefined
+      : {
+          baseUrl: values.OPENAI_BASE_URL.replace(/\/+$/, ''),
+          apiKey: values.OPENAI_API_KEY ?? 'not-needed',
+          name: values.BATON_MODEL ?? 'gpt-4o-mini',
+          timeoutMs: values.MODEL_TIMEOUT_MS,
+        };
+  return {
+    ok: true,
+    config: {
+      port: values.PORT,
+      host: values.HOST,
+      dataDir: values.DATA_DIR === undefined ? resolve(root, 'data') : resolve(values.DATA_DIR),
+      databaseUrl: values.DATABASE_URL,
+      model,
+      tickIntervalMs: values.TICK_INTERVAL_MS,
+      graceMs: values.GRACE_MS,
+      modelConcurrency: values.MODEL_CONCURRENCY,
+      webappDir:
+        values.WEBAPP_DIR === undefined
+          ? resolve(root, 'apps/webapp/build')
+          : resolve(values.WEBAPP_DIR),
+      firstToken: values.BATON_FIRST_TOKEN,
+      instanceId: values.INSTANCE_ID,
+      logLevel: values.LOG_LEVEL,
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The relay's one SQL door, with the same SQL on PGlite and PostgreSQL. Parameters are plain
+ * strings, numbers, booleans or null, cast explicitly in the SQL (`$1::jsonb`, `$2::bigint`), so
+ * both drivers send them alike; arrays and batches travel as one JSON parameter
+ * (`jsonb_to_recordset($1::jsonb)`). Times are stored as bigint epoch ms and read as `::float8`.
+ */
+export type SqlValue = string | number | boolean | null;
+
+export interface SqlRunner {
+  /** Runs one statement and returns its rows (jsonb columns parsed). */
+  query<Row extends object = Record<string, unknown>>(
+    text: string,
+    params?: SqlValue[],
+  ): Promise<Row[]>;
+}
+
+export interface Database extends SqlRunner {
+  readonly kind: 'pglite' | 'postgres';
+  /** All-or-nothing: commits when `fn` resolves, rolls back when it throws. */
+  transaction<T>(fn: (runner: SqlRunner) => Promise<T>): Promise<T>;
+  /** Calls `onPayload` for every NOTIFY on `channel` (from any connection); resolves to unlisten. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  /** Closes connections; the process can exit afterwards. */
+  close(): Promise<void>;
+}
+
+/** `json` for a batch parameter, e.g. `jsonb_to_recordset($1::jsonb)`. */
+export function jsonParam(value: unknown): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,71 @@
+import type { Database } from './database.ts';
+
+/**
+ * The schema. Every statement is idempotent; `migrate` runs them in one transaction under an
+ * advisory lock, so instances starting together on one PostgreSQL do not race.
+ * Times are epoch milliseconds (bigint). `rows` holds merged state; `changes` is the append-only
+ * log whose `seq` is the pull cursor; `due` indexes missions by their next unplanned slot.
+ */
+const statements = [
+  `create table if not exists users (
+     id text primary key,
+     name text not null unique,
+     created_at bigint not null)`,
+  `create table if not exists tokens (
+     hash text primary key,
+     user_id text not null references users (id) on delete cascade,
+     created_at bigint not null)`,
+  `create table if not exists changes (
+     seq bigint generated always as identity primary key,
+     user_id text not null,
+     id text not null,
+     table_name text not null,
+     row_id text not null,
+     hlc text not null,
+     body jsonb not null,
+     committed_at bigint not null,
+     unique (user_id, id))`,
+  `create index if not exists changes_user_seq on changes (user_id, seq)`,
+  `create index if not exists changes_user_hlc on changes (user_id, hlc)`,
+  `create table if not exists rows (
+     user_id text not null,
+     table_name text not null,
+     row_id text not null,
+     fields jsonb not null,
+     stamps jsonb not null,
+     primary key (user_id, table_name, row_id))`,
+  `create index if not exists rows_iterations_by_mission on rows (user_id, (fields ->> 'missionId'))
+     where table_name = 'iterations'`,
+  `create table if not exists claims (
+     user_id text not null,
+     iteration_id text not null,
+     holder text not null,
+     expires_at bigint not null,
+     primary key (user_id, iteration_id))`,
+  `create table if not exists devices (
+     user_id text not null,
+     device_id text not null,
+     name text,
+     last_seen bigint not null,
+     primary key (user_id, device_id))`,
+  `create table if not exists due (
+     user_id text not null,
+     mission_id text not null,
+     run_on text not null,
+     next_slot_at bigint,
+     taken_by text,
+     taken_until bigint,
+     primary key (user_id, mission_id))`,
+  `alter table due add column if not exists taken_by text`,
+  `alter table due add column if not exists taken_until bigint`,
+  `create index if not exists due_next_slot on due (next_slot_at) where next_slot_at is not null`,
+];
+
+const migrationLock = 7_361_290_001;
+
+export async function migrate(database: Database): Promise<void> {
+  await database.transaction(async (runner) => {
+    await runner.query(`select pg_advisory_xact_lock(${migrationLock})`);
+    for (const statement of statements) await runner.query(statement);
+  });
+}

@@ -1,0 +1,48 @@
+import postgres from 'postgres';
+import type { Database, SqlRunner, SqlValue } from './database.ts';
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+function runnerOf(sql: Sql): SqlRunner {
+  return {
+    async query<Row extends object>(text: string, params: SqlValue[] = []) {
+      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      return rows as unknown as Row[];
+    },
+  };
+}
+
+/** A connection pool to PostgreSQL at `url`; `close()` ends every connection. */
+export function openPostgres(options: { url: string; maxConnections?: number }): Database {
+  const sql = postgres(options.url, {
+    max: options.maxConnections ?? 10,
+    onnotice: () => undefined,
+    // Every jsonb parameter is already JSON text (see database.ts); the default serializer would
+    // encode it a second time into a JSON string.
+    types: {
+      json: {
+        to: 114,
+        from: [114, 3802],
+        serialize: (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value)),
+        parse: (value: string) => JSON.parse(value) as unknown,
+      },
+    },
+  });
+  const runner = runnerOf(sql);
+  return {
+    kind: 'postgres',
+    query: runner.query,
+    transaction: async (fn) =>
+      (await sql.begin((transaction) => fn(runnerOf(transaction)))) as Awaited<
+        ReturnType<typeof fn>
+      >,
+    async listen(channel, onPayload) {
+      const subscription = await sql.listen(channel, onPayload);
+      return () => subscription.unlisten();
+    },
+    async notify(channel, payload) {
+      await sql.notify(channel, payload);
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

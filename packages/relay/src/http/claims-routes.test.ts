@@ -1,0 +1,99 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
+import { testDatabaseKinds } from '../testing/test-database.ts';
+
+describe.each(testDatabaseKinds)('claims routes on %s', (kind) => {
+  let relay: TestRelay;
+  beforeEach(async () => {
+    relay = await createTestRelay({ kind });
+  });
+  afterEach(() => relay.close());
+
+  const iterationId = 'm_1@2026-11-25T07:30:00.000Z';
+  const claim = (holder: string, options: { ttlMs?: number; token?: string } = {}) =>
+    relay.call('/v1/claims', {
+      body: { iterationId, holder, ttlMs: options.ttlMs ?? 60_000 },
+      ...(options.token ? { token: options.token } : {}),
+    });
+
+  it('grants a free iteration id and refuses a second holder with 409 naming the first', async () => {
+    const first = await claim('dev_a');
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({
+      granted: true,
+      holder: 'dev_a',
+      expiresAt: relay.now.value + 60_000,
+    });
+    const second = await claim('relay_1');
+    expect(second.status).toBe(409);
+    expect(await second.json()).toEqual({
+      granted: false,
+      holder: 'dev_a',
+      expiresAt: relay.now.value + 60_000,
+    });
+  });
+
+  it('extends the lease when the same holder claims again', async () => {
+    await claim('dev_a');
+    relay.now.value += 30_000;
+    const again = await claim('dev_a');
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { expiresAt: number }).expiresAt).toBe(
+      relay.now.value + 60_000,
+    );
+  });
+
+  it('lets another holder take an expired lease', async () => {
+    await claim('dev_a', { ttlMs: 5_000 });
+    relay.now.value += 5_001;
+    const taken = await claim('relay_1');
+    expect(taken.status).toBe(200);
+    expect(((await taken.json()) as { holder: string }).holder).toBe('relay_1');
+  });
+
+  it('frees the id on DELETE so another holder gets it', async () => {
+    await claim('dev_a');
+    const released = await relay.call(`/v1/claims/${encodeURIComponent(iterationId)}`, {
+      method: 'DELETE',
+    });
+    expect(released.status).toBe(200);
+    expect(await released.json()).toEqual({ released: true });
+    expect((await claim('relay_1')).status).toBe(200);
+  });
+
+  it('keeps claims per user: the same iteration id is free for another user', async () => {
+    await claim('dev_a');
+    expect((await claim('dev_b', { token: bobToken })).status).toBe(200);
+    const bobRelease = await relay.call(`/v1/claims/${encodeURIComponent(iterationId)}`, {
+      method: 'DELETE',
+      token: bobToken,
+    });
+    expect(await bobRelease.json()).toEqual({ released: true });
+    expect((await claim('relay_1')).status).toBe(409);
+  });
+
+  it('refuses a bad claim request with 400 naming the field, and 401 without a token', async () => {
+    const bad = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a', ttlMs: 'soon' },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('ttlMs');
+    expect(
+      (
+        await relay.call('/v1/claims', {
+          body: { iterationId, holder: 'dev_a', ttlMs: 1000 },
+          token: null,
+        })
+      ).status,
+    ).toBe(401);
+    expect((await relay.call('/v1/claims/x', { method: 'DELETE', token: null })).status).toBe(401);
+  });
+
+  it('grants exactly one of many concurrent claims', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => claim(`dev_${index}`)),
+    );
+    expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
+    expect(responses.filter((response) => response.status === 409)).toHaveLength(9);
+  });
+});

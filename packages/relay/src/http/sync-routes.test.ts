@@ -1,0 +1,200 @@
+import type { Change } from '@baton/engine';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  bobToken,
+  createChangeFactory,
+  createTestRelay,
+  type TestRelay,
+} from '../testing/test-relay.ts';
+import { testDatabaseKinds } from '../testing/test-database.ts';
+
+interface PullBody {
+  changes: Change[];
+  cursor: string;
+  more: boolean;
+}
+
+describe.each(testDatabaseKinds)('sync routes on %s', (kind) => {
+  let relay: TestRelay;
+  let change: ReturnType<typeof createChangeFactory>;
+  beforeEach(async () => {
+    relay = await createTestRelay({ kind });
+    change = createChangeFactory({ wallMs: relay.now.value });
+  });
+  afterEach(() => relay.close());
+
+  const push = (changes: unknown[], token?: string) =>
+    relay.call('/v1/sync/push', {
+      body: { deviceId: 'dev_a', changes },
+      ...(token ? { token } : {}),
+    });
+  const pull = async (query = '', token?: string): Promise<PullBody> => {
+    const response = await relay.call(`/v1/sync/pull${query}`, token ? { token } : {});
+    expect(response.status).toBe(200);
+    return (await response.json()) as PullBody;
+  };
+
+  it('returns pushed changes on pull, in order, and merges them into rows', async () => {
+    const first = change('t1', { title: 'Buy milk', done: false });
+    const second = change('t1', { done: true });
+    const response = await push([first, second]);
+    expect(response.status).toBe(200);
+    const pushed = (await response.json()) as {
+      accepted: number;
+      duplicates: number;
+      cursor: string;
+    };
+    expect(pushed).toMatchObject({ accepted: 2, duplicates: 0 });
+
+    const page = await pull();
+    expect(page.changes).toEqual([first, second]);
+    expect(page.more).toBe(false);
+    expect(page.cursor).toBe(pushed.cursor);
+    expect(await pull(`?since=${page.cursor}`)).toEqual({
+      changes: [],
+      cursor: page.cursor,
+      more: false,
+    });
+
+    const rows = await relay.db.query<{ fields: Record<string, unknown> }>(
+      "select fields from rows where table_name = 'tasks' and row_id = 't1'",
+    );
+    expect(rows[0]?.fields).toMatchObject({ title: 'Buy milk', done: true });
+  });
+
+  it('counts a change pushed twice as a duplicate and keeps one copy', async () => {
+    const one = change('t1');
+    await push([one]);
+    const again = await push([one, change('t2')]);
+    expect(await again.json()).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect((await pull()).changes.map((item) => item.rowId)).toEqual(['t1', 't2']);
+  });
+
+  it('pages through the log with the cursor, each change exactly once', async () => {
+    const changes = Array.from({ length: 25 }, (_, index) => change(`t${index}`));
+    await push(changes.slice(0, 10));
+    await push(changes.slice(10));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const page = await pull(`?limit=7${cursor ? `&since=${cursor}` : ''}`);
+      seen.push(...page.changes.map((item) => item.id));
+      cursor = page.cursor;
+      if (!page.more) break;
+    }
+    expect(seen).toEqual(changes.map((item) => item.id));
+  });
+
+  it('refuses a bad change with 400 naming the field, and writes nothing', async () => {
+    const good = change('t1');
+    const bad = { ...change('t2'), hlc: 'yesterday' };
+    const response = await push([good, bad]);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as {
+      error: { kind: string; field: string; message: string };
+    };
+    expect(body.error).toMatchObject({ kind: 'invalid', field: 'changes.1.hlc' });
+    expect((await pull()).changes).toEqual([]);
+  });
+
+  it('refuses an unknown field of a table with its path', async () => {
+    const response = await push([change('t1', { colour: 'red' })]);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { field: string } }).error.field).toBe(
+      'changes.0.fields.colour',
+    );
+  });
+
+  it('refuses malformed JSON and a missing deviceId with 400', async () => {
+    const malformed = await relay.call('/v1/sync/push', { body: '{"changes": [' });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({
+      error: { kind: 'invalid', message: 'The request body is not valid JSON.' },
+    });
+    const missing = await relay.call('/v1/sync/push', { body: { changes: [] } });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { field: string } }).error.field).toBe('deviceId');
+  });
+
+  it('refuses a stamp more than 10 minutes ahead of the relay clock', async () => {
+    const ahead = createChangeFactory({ wallMs: relay.now.value + 11 * 60_000, idPrefix: 'B' })(
+      't1',
+    );
+    const response = await push([ahead]);
+    expect(response.status).toBe(400);
+    expect(
+      ((await response.json()) as { error: { kind: string; field: string } }).error,
+    ).toMatchObject({
+      kind: 'clock',
+      field: 'changes.0.hlc',
+    });
+  });
+
+  it('answers 413 for more than 1,000 changes or more than 5 MB, writing nothing', async () => {
+    const many = Array.from({ length: 1_001 }, (_, index) => change(`t${index}`));
+    const tooMany = await push(many);
+    expect(tooMany.status).toBe(413);
+    expect(((await tooMany.json()) as { error: { kind: string } }).error.kind).toBe('too_large');
+    const huge = await push([change('t1', { title: 'x', notes: 'y'.repeat(5 * 1024 * 1024) })]);
+    expect(huge.status).toBe(413);
+    expect((await pull()).changes).toEqual([]);
+  });
+
+  it('answers 400 for a cursor it never issued or a limit out of range', async () => {
+    expect((await relay.call('/v1/sync/pull?since=abc')).status).toBe(400);
+    expect((await relay.call('/v1/sync/pull?limit=5000')).status).toBe(400);
+  });
+
+  it('answers 401 without a token or with a wrong one', async () => {
+    const none = await relay.call('/v1/sync/pull', { token: null });
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { kind: string } }).error.kind).toBe('unauthorized');
+    expect((await relay.call('/v1/sync/pull', { token: 'wrong-token-0123456789' })).status).toBe(
+      401,
+    );
+    expect((await push([change('t1')], 'wrong-token-0123456789')).status).toBe(401);
+  });
+
+  it("keeps each user's log and rows to that user", async () => {
+    await push([change('t1', { title: "Alice's" })]);
+    const bobChange = createChangeFactory({
+      wallMs: relay.now.value,
+      deviceId: 'dev_b',
+      idPrefix: 'C',
+    })('t1', { title: "Bob's" });
+    expect((await push([bobChange], bobToken)).status).toBe(200);
+    expect((await pull('', bobToken)).changes).toEqual([bobChange]);
+    expect((await pull()).changes.map((item) => item.fields.title)).toEqual(["Alice's"]);
+    const rows = await relay.db.query<{ user_id: string; fields: { title: string } }>(
+      "select user_id, fields from rows where row_id = 't1' order by user_id",
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.user_id, row.fields.title]))).toEqual({
+      [relay.users.alice]: "Alice's",
+      [relay.users.bob]: "Bob's",
+    });
+  });
+
+  it('returns every change exactly once while pushes run concurrently with pulls', async () => {
+    const batches = Array.from({ length: 8 }, (_, batch) =>
+      Array.from({ length: 20 }, (_, index) => change(`b${batch}-${index}`)),
+    );
+    const seen: string[] = [];
+    let cursor = '0';
+    const pushing = Promise.all(batches.map((batch) => push(batch)));
+    let done = false;
+    void pushing.then(() => (done = true));
+    while (!done) {
+      const page = await pull(`?since=${cursor}&limit=13`);
+      seen.push(...page.changes.map((item) => item.id));
+      cursor = page.cursor;
+    }
+    for (;;) {
+      const page = await pull(`?since=${cursor}&limit=13`);
+      seen.push(...page.changes.map((item) => item.id));
+      cursor = page.cursor;
+      if (!page.more) break;
+    }
+    expect(seen).toHaveLength(160);
+    expect(new Set(seen).size).toBe(160);
+  });
+});

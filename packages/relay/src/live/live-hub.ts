@@ -1,0 +1,175 @@
+/**
+ * Live connections on this instance: who is connected (presence) and pokes. A user is *covered*
+ * while at least one connected device said it can plan. Presence is in memory, per instance;
+ * `peers` (optional) adds presence reported by other instances (see postgres-bridge.ts).
+ *
+ * Server → client messages:
+ *   `{type:'poke', cursor}` after every new change in the user's log,
+ *   `{type:'status', devices:[{deviceId, canPlan}], covered}` whenever presence changes,
+ *   `{type:'error', error:{kind, message}}` for a message it could not use.
+ */
+export interface LiveSocket {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export interface DevicePresence {
+  deviceId: string;
+  canPlan: boolean;
+}
+
+export interface LiveSession {
+  /** Sets (or updates) what this connection says about its device. */
+  hello(presence: DevicePresence): void;
+  /** The connection ended. */
+  end(): void;
+}
+
+export interface LiveHub {
+  connect(options: { userId: string; socket: LiveSocket }): LiveSession;
+  /** Tells the user's connections on this instance that the log grew to `cursor`. */
+  poke(options: { userId: string; cursor: string }): void;
+  /** Devices connected to this instance for a user. */
+  localDevices(userId: string): DevicePresence[];
+  /** Devices for a user across instances (this one plus `peers`). */
+  devices(userId: string): DevicePresence[];
+  isCovered(userId: string): boolean;
+  /** Users covered now, on this instance or (through `peers`) another. */
+  coveredUserIds(): Set<string>;
+  /** Called when a user's local presence changes (the bridge publishes it to other instances). */
+  onLocalPresence(listener: (userId: string) => void): () => void;
+  /** Presence of other instances changed for a user: re-send status to local connections. */
+  presenceChanged(userId: string): void;
+  connectionCount(): number;
+  /** Closes every connection (shutdown). */
+  close(): void;
+}
+
+/** Presence on other instances (see presence-bridge.ts). */
+export interface PeerPresence {
+  peers(userId: string): DevicePresence[];
+  coveredUserIds(): Iterable<string>;
+}
+
+export interface LiveHubOptions {
+  /** Devices connected to other instances; resolved on each use, so it may be set later. */
+  peers?: () => PeerPresence | undefined;
+  onConnectionCount?: (count: number) => void;
+}
+
+interface Connection {
+  socket: LiveSocket;
+  presence: DevicePresence | undefined;
+}
+
+export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
+  const byUser = new Map<string, Set<Connection>>();
+  const listeners = new Set<(userId: string) => void>();
+  let count = 0;
+
+  const send = (connection: Connection, message: unknown) => {
+    try {
+      connection.socket.send(JSON.stringify(message));
+    } catch {
+      // A socket that closed mid-send ends through its close event.
+    }
+  };
+
+  function localDevices(userId: string): DevicePresence[] {
+    const devices = new Map<string, DevicePresence>();
+    for (const connection of byUser.get(userId) ?? []) {
+      const presence = connection.presence;
+      if (!presence) continue;
+      const known = devices.get(presence.deviceId);
+      devices.set(presence.deviceId, {
+        deviceId: presence.deviceId,
+        canPlan: presence.canPlan || (known?.canPlan ?? false),
+      });
+    }
+    return [...devices.values()];
+  }
+
+  function devices(userId: string): DevicePresence[] {
+    const merged = new Map<string, DevicePresence>();
+    for (const device of [...localDevices(userId), ...(options.peers?.()?.peers(userId) ?? [])]) {
+      const known = merged.get(device.deviceId);
+      merged.set(device.deviceId, {
+        deviceId: device.deviceId,
+        canPlan: device.canPlan || (known?.canPlan ?? false),
+      });
+    }
+    return [...merged.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  }
+
+  function sendStatus(userId: string): void {
+    const current = devices(userId);
+    const status = {
+      type: 'status',
+      devices: current,
+      covered: current.some((device) => device.canPlan),
+    };
+    for (const connection of byUser.get(userId) ?? [])
+      if (connection.presence) send(connection, status);
+  }
+
+  function localChanged(userId: string): void {
+    sendStatus(userId);
+    for (const listener of listeners) listener(userId);
+  }
+
+  const setCount = (delta: number) => {
+    count += delta;
+    options.onConnectionCount?.(count);
+  };
+
+  return {
+    connect({ userId, socket }) {
+      const connection: Connection = { socket, presence: undefined };
+      let connections = byUser.get(userId);
+      if (!connections) byUser.set(userId, (connections = new Set()));
+      connections.add(connection);
+      setCount(1);
+      let ended = false;
+      return {
+        hello(presence) {
+          if (ended) return;
+          connection.presence = { deviceId: presence.deviceId, canPlan: presence.canPlan };
+          localChanged(userId);
+        },
+        end() {
+          if (ended) return;
+          ended = true;
+          connections.delete(connection);
+          if (connections.size === 0) byUser.delete(userId);
+          setCount(-1);
+          if (connection.presence) localChanged(userId);
+        },
+      };
+    },
+    poke({ userId, cursor }) {
+      for (const connection of byUser.get(userId) ?? []) send(connection, { type: 'poke', cursor });
+    },
+    localDevices,
+    devices,
+    isCovered: (userId) => devices(userId).some((device) => device.canPlan),
+    coveredUserIds() {
+      const covered = new Set(options.peers?.()?.coveredUserIds() ?? []);
+      for (const userId of byUser.keys())
+        if (localDevices(userId).some((device) => device.canPlan)) covered.add(userId);
+      return covered;
+    },
+    onLocalPresence(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    presenceChanged: sendStatus,
+    connectionCount: () => count,
+    close() {
+      for (const connections of byUser.values()) {
+        for (const connection of connections) connection.socket.close(1001, 'relay shutting down');
+      }
+      byUser.clear();
+      setCount(-count);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createUser } from '../auth/users.ts';
+import { startRelay, type RunningRelay } from '../start-relay.ts';
+import { connectLive, type LiveClient } from '../testing/live-client.ts';
+import { testConfig } from '../testing/test-config.ts';
+import { createTestPglite } from '../testing/test-database.ts';
+import { createChangeFactory } from '../testing/test-relay.ts';
+
+describe('live connection over a real socket', () => {
+  let relay: RunningRelay;
+  const token = testConfig().firstToken!;
+  const clients: LiveClient[] = [];
+  beforeEach(async () => {
+    relay = await startRelay({ config: testConfig(), db: await createTestPglite(), tick: false });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    await relay.close();
+  });
+
+  async function connect(asToken = token): Promise<LiveClient> {
+    const client = await connectLive({ url: relay.url, token: asToken });
+    clients.push(client);
+    return client;
+  }
+
+  const push = (changes: unknown[], asToken = token) =>
+    fetch(`${relay.url}/v1/sync/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${asToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: 'dev_a', changes }),
+    });
+
+  it('refuses a connection without a valid token', async () => {
+    await expect(connectLive({ url: relay.url, token: 'not-a-token-at-all' })).rejects.toThrow(
+      '401',
+    );
+  });
+
+  it('reports presence: covered while a device that can plan is connected', async () => {
+    const tab = await connect();
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true, name: 'Laptop' });
+    expect(await tab.next((message) => message.type === 'status')).toEqual({
+      type: 'status',
+      devices: [{ deviceId: 'dev_a', canPlan: true }],
+      covered: true,
+    });
+    const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
+    expect(relay.live.isCovered(userId)).toBe(true);
+    const devices = await relay.db.query<{ device_id: string; name: string }>(
+      'select device_id, name from devices',
+    );
+    expect(devices).toEqual([{ device_id: 'dev_a', name: 'Laptop' }]);
+
+    const phone = await connect();
+    phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
+    await tab.next(
+      (message) => message.type === 'status' && (message.devices as unknown[]).length === 2,
+    );
+    await tab.close();
+    const status = await phone.next(
+      (message) => message.type === 'status' && message.covered === false,
+    );
+    expect(status.devices).toEqual([{ deviceId: 'dev_b', canPlan: false }]);
+    await expect.poll(() => relay.live.isCovered(userId)).toBe(false);
+  });
+
+  it('pokes with the new cursor after a push, only for that user', async () => {
+    const { token: bobToken } = await createUser({ db: relay.db, name: 'bob' });
+    const alice = await connect();
+    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const bob = await connect(bobToken);
+    bob.send({ type: 'hello', deviceId: 'dev_b', canPlan: true });
+    await bob.next((message) => message.type === 'status');
+
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const response = await push([change('t1')]);
+    const { cursor } = (await response.json()) as { cursor: string };
+    expect(await alice.next((message) => message.type === 'poke')).toEqual({
+      type: 'poke',
+      cursor,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bob.messages.some((message) => message.type === 'poke')).toBe(false);
+  });
+
+  it('answers ping and explains an unusable message', async () => {
+    const tab = await connect();
+    tab.send({ type: 'ping' });
+    await tab.next((message) => message.type === 'pong');
+    tab.send({ type: 'hello', deviceId: 'has spaces' });
+    const error = await tab.next((message) => message.type === 'error');
+    expect((error.error as { kind: string }).kind).toBe('invalid');
+  });
+});

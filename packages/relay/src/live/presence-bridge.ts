@@ -1,0 +1,134 @@
+/**
+ * Joins the live hubs of several relay instances on one PostgreSQL through LISTEN/NOTIFY on one
+ * channel: pokes reach a user's connections on every instance, and each instance learns which
+ * devices are connected elsewhere (so "covered" means covered on any instance).
+ *
+ * Messages (JSON): `poke {userId, cursor}`, `presence {userId, devices}` (on every local change,
+ * and for every user with devices every `heartbeatMs`), `hello` (a new instance asks the others
+ * to publish their presence now) and `bye` (an instance stopping). A peer's presence older than
+ * `expiryMs` is ignored, so an instance that died without `bye` stops covering its users.
+ */
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { DevicePresence, LiveHub, PeerPresence } from './live-hub.ts';
+
+export const liveChannel = 'baton_live';
+
+type BridgeMessage =
+  | { kind: 'poke'; from: string; userId: string; cursor: string }
+  | { kind: 'presence'; from: string; userId: string; devices: DevicePresence[] }
+  | { kind: 'hello'; from: string }
+  | { kind: 'bye'; from: string };
+
+export interface PresenceBridge extends PeerPresence {
+  /** Sends a poke to the user's connections on the other instances. */
+  publishPoke(commit: { userId: string; cursor: string }): void;
+  close(): Promise<void>;
+}
+
+export async function createPresenceBridge(options: {
+  db: Database;
+  instanceId: string;
+  /** Resolved lazily: the hub is created with `peers` pointing at this bridge. */
+  live: () => LiveHub;
+  logger: Logger;
+  heartbeatMs?: number;
+  expiryMs?: number;
+  now?: () => number;
+}): Promise<PresenceBridge> {
+  const { db, instanceId, logger } = options;
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const expiryMs = options.expiryMs ?? 3 * heartbeatMs;
+  const now = options.now ?? Date.now;
+  /** instance → user → devices, with when it was heard. */
+  const remote = new Map<string, Map<string, { devices: DevicePresence[]; heardAt: number }>>();
+  const announced = new Set<string>();
+
+  const publish = (message: BridgeMessage) => {
+    db.notify(liveChannel, JSON.stringify(message)).catch((error: unknown) =>
+      logger.warn({ err: error }, 'live notify failed'),
+    );
+  };
+  const publishPresence = (userId: string) => {
+    const devices = options.live().localDevices(userId);
+    if (devices.length === 0 && !announced.has(userId)) return;
+    if (devices.length > 0) announced.add(userId);
+    else announced.delete(userId);
+    publish({ kind: 'presence', from: instanceId, userId, devices });
+  };
+  const publishAll = () => {
+    for (const userId of announced) publishPresence(userId);
+  };
+
+  function receive(payload: string): void {
+    let message: BridgeMessage;
+    try {
+      message = JSON.parse(payload) as BridgeMessage;
+    } catch {
+      return;
+    }
+    if (message.from === instanceId) return;
+    const live = options.live();
+    switch (message.kind) {
+      case 'poke':
+        live.poke({ userId: message.userId, cursor: message.cursor });
+        break;
+      case 'presence': {
+        let users = remote.get(message.from);
+        if (!users) remote.set(message.from, (users = new Map()));
+        users.set(message.userId, { devices: message.devices, heardAt: now() });
+        live.presenceChanged(message.userId);
+        break;
+      }
+      case 'hello':
+        publishAll();
+        break;
+      case 'bye': {
+        const users = remote.get(message.from);
+        remote.delete(message.from);
+        for (const userId of users?.keys() ?? []) live.presenceChanged(userId);
+        break;
+      }
+    }
+  }
+
+  const unlisten = await db.listen(liveChannel, receive);
+  const stopLocal = options.live().onLocalPresence(publishPresence);
+  const heartbeat = setInterval(publishAll, heartbeatMs);
+  heartbeat.unref();
+  publish({ kind: 'hello', from: instanceId });
+
+  return {
+    coveredUserIds() {
+      const cutoff = now() - expiryMs;
+      const covered = new Set<string>();
+      for (const users of remote.values()) {
+        for (const [userId, entry] of users) {
+          if (entry.heardAt >= cutoff && entry.devices.some((device) => device.canPlan))
+            covered.add(userId);
+        }
+      }
+      return covered;
+    },
+    peers(userId) {
+      const cutoff = now() - expiryMs;
+      const devices: DevicePresence[] = [];
+      for (const users of remote.values()) {
+        const entry = users.get(userId);
+        if (entry && entry.heardAt >= cutoff) devices.push(...entry.devices);
+      }
+      return devices;
+    },
+    publishPoke(commit) {
+      publish({ kind: 'poke', from: instanceId, ...commit });
+    },
+    async close() {
+      clearInterval(heartbeat);
+      stopLocal();
+      await db
+        .notify(liveChannel, JSON.stringify({ kind: 'bye', from: instanceId }))
+        .catch(() => undefined);
+      await unlisten().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { isEngineError } from '@baton/engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createModelServer, type ModelServer } from '../testing/model-server.ts';
+import { createOpenAiModel } from './openai-model.ts';
+
+describe('openai model adapter', () => {
+  let server: ModelServer;
+  beforeAll(async () => {
+    server = await createModelServer();
+  });
+  afterAll(() => server.close());
+
+  const tools = [
+    {
+      type: 'function' as const,
+      function: {
+        name: 'list_tasks',
+        description: 'List tasks',
+        parameters: { type: 'object', properties: {} },
+      },
+    },
+  ];
+
+  it('returns tool calls, usage and the raw answer', async () => {
+    server.setScript(undefined);
+    const calls: string[] = [];
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: 'k',
+      defaultModel: 'scripted-model',
+      timeoutMs: 5_000,
+      onCall: (call) => calls.push(call.outcome),
+    });
+    const response = await model.complete(
+      { model: 'scripted-model', messages: [{ role: 'user', content: 'plan' }], tools },
+      { signal: new AbortController().signal },
+    );
+    expect(response.message.tool_calls.map((call) => call.function.name)).toEqual(['list_tasks']);
+    expect(response.usage.promptTokens).toBeGreaterThanOrEqual(0);
+    expect(response.raw).toBeTruthy();
+    expect(calls).toEqual(['ok']);
+  });
+
+  it('rejects with a model error when the endpoint answers an error', async () => {
+    server.setScript(() => ({ status: 400, error: 'bad request from script' }));
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: 'k',
+      defaultModel: 'm',
+      timeoutMs: 5_000,
+    });
+    const failure = await model
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(failure, 'model')).toBe(true);
+  });
+
+  it('rejects as unavailable when the call times out', async () => {
+    server.setScript(() => ({ content: 'late', delayMs: 3_000 }));
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: 'k',
+      defaultModel: 'm',
+      timeoutMs: 1_000,
+    });
+    const failure = await model
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(failure, 'unavailable')).toBe(true);
+    server.setScript(undefined);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * Several relay instances on one PostgreSQL: pokes and presence cross instances, and two relay
+ * processes share 200 due missions with exactly one model call each. Needs TEST_DATABASE_URL.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type RunningRelay } from './start-relay.ts';
+import { connectLive, type LiveClient } from './testing/live-client.ts';
+import { createModelServer, type ModelServer } from './testing/model-server.ts';
+import { startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
+import { testConfig } from './testing/test-config.ts';
+import { createTestPostgres, testDatabaseUrl } from './testing/test-database.ts';
+import { createTestDevice } from './testing/test-device.ts';
+import { createChangeFactory } from './testing/test-relay.ts';
+
+const token = testConfig().firstToken!;
+
+describe.skipIf(!testDatabaseUrl)('several relay instances on one PostgreSQL', () => {
+  const relays: RunningRelay[] = [];
+  const clients: LiveClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    await Promise.all(relays.splice(0).map((relay) => relay.close()));
+  });
+
+  async function twoRelays(): Promise<[RunningRelay, RunningRelay]> {
+    await (await createTestPostgres()).close(); // empties the tables
+    const config = { databaseUrl: testDatabaseUrl };
+    const first = await startRelay({
+      config: testConfig({ ...config, instanceId: 'relay_a' }),
+      tick: false,
+    });
+    relays.push(first);
+    const second = await startRelay({
+      config: testConfig({ ...config, instanceId: 'relay_b' }),
+      tick: false,
+    });
+    relays.push(second);
+    return [first, second];
+  }
+
+  it('covers a user on every instance while a device is connected to one', async () => {
+    const [first, second] = await twoRelays();
+    const userId = (await first.db.query<{ id: string }>('select id from users'))[0]!.id;
+    const tab = await connectLive({ url: first.url, token });
+    clients.push(tab);
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    await expect.poll(() => second.live.isCovered(userId)).toBe(true);
+    expect(second.live.coveredUserIds()).toEqual(new Set([userId]));
+
+    const phone = await connectLive({ url: second.url, token });
+    clients.push(phone);
+    phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
+    await phone.next((message) => message.type === 'status' && message.covered === true);
+    await tab.close();
+    await phone.next((message) => message.type === 'status' && message.covered === false);
+    await expect.poll(() => second.live.isCovered(userId)).toBe(false);
+  });
+
+  it('pokes a device on one instance when another instance accepts a push', async () => {
+    const [first, second] = await twoRelays();
+    const tab = await connectLive({ url: first.url, token });
+    clients.push(tab);
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const response = await fetch(`${second.url}/v1/sync/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: 'dev_a', changes: [change('t1')] }),
+    });
+    const { cursor } = (await response.json()) as { cursor: string };
+    expect(await tab.next((message) => message.type === 'poke')).toEqual({ type: 'poke', cursor });
+  });
+});
+
+describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () => {
+  let model: ModelServer;
+  const processes: RelayProcess[] = [];
+  beforeAll(async () => {
+    model = await createModelServer({
+      script: () => ({ content: 'Nothing to do today.', delayMs: 20 }),
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(processes.splice(0).map((relay) => relay.stop()));
+    await model.close();
+  });
+
+  it('plans 200 due missions with exactly 200 model calls between them', async () => {
+    await (await createTestPostgres()).close();
+    const env = {
+      DATABASE_URL: testDatabaseUrl!,
+      OPENAI_BASE_URL: model.url,
+      BATON_MODEL: 'scripted-model',
+      BATON_FIRST_TOKEN: token,
+      TICK_INTERVAL_MS: '300',
+      MODEL_CONCURRENCY: '8',
+      PORT: '0',
+    };
+    const [first, second] = await Promise.all([
+      startRelayProcess({ env: { ...env, INSTANCE_ID: 'relay_p1' } }),
+      startRelayProcess({ env: { ...env, INSTANCE_ID: 'relay_p2' } }),
+    ]);
+    processes.push(first, second);
+
+    // Slots every hour from 30 minutes ago: exactly one slot is due, the next is far away.
+    const now = Date.now();
+    const device = createTestDevice({ url: first.url, token, nowMs: now - 40 * 60_000 });
+    for (let index = 0; index < 200; index += 1) {
+      await device.createMission({
+        title: `Mission ${index}`,
+        schedule: { kind: 'interval', everyMs: 3_600_000, anchor: now - 30 * 60_000 },
+      });
+    }
+    await device.push();
+
+    await expect
+      .poll(
+        async () =>
+          (await device.pullAll()).filter((change) => change.table === 'iterations').length,
+        {
+          timeout: 60_000,
+          interval: 500,
+          message: `relay output:\n${first.output()}\n${second.output()}`,
+        },
+      )
+      .toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // a further tick or two
+    expect(model.callCount()).toBe(200);
+    const iterations = (await device.pullAll()).filter((change) => change.table === 'iterations');
+    const runners = new Set(
+      iterations.map((change) => (change.fields.runner as { instanceId: string }).instanceId),
+    );
+    expect(iterations.every((change) => change.fields.status === 'planned')).toBe(true);
+    expect(runners.size).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
+
+if (!testDatabaseUrl) {
+  describe('several relay instances on one PostgreSQL', () => {
+    it.skip('skipped: set TEST_DATABASE_URL (scripts/postgres.sh start) to run it', () =>
+      undefined);
+  });
+}

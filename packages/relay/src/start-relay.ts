@@ -1,0 +1,151 @@
+/**
+ * The composition root as a function: opens the database, makes sure a first user exists,
+ * builds the live hub, SQL store, app and runner, and listens. `main.ts` calls it with the
+ * environment's config; tests call it to get a real relay on a free port. `close()` stops the
+ * runner (releasing this instance's claims), closes live connections, the server and the db.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
+import { WebSocketServer } from 'ws';
+import { createApp } from './app.ts';
+import { ensureFirstUser } from './auth/first-user.ts';
+import type { RelayConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import { openDatabase } from './db/open-database.ts';
+import { createLiveHub, type LiveHub } from './live/live-hub.ts';
+import { createPresenceBridge, type PresenceBridge } from './live/presence-bridge.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createOpenAiModel } from './model/openai-model.ts';
+import { createRelayRunner, type RelayRunner } from './runner/relay-runner.ts';
+import { createSqlStore } from './store/sql-store.ts';
+
+export interface RunningRelay {
+  /** e.g. http://localhost:8787 */
+  url: string;
+  port: number;
+  instanceId: string;
+  db: Database;
+  live: LiveHub;
+  runner: RelayRunner;
+  metrics: Metrics;
+  /** The first user's token when this start created it (print it once), else undefined. */
+  createdToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/** A node id naming this instance: stable across restarts on one host and port. */
+export function defaultInstanceId(port: number): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.]/g, '_')
+      .slice(0, 40) || 'host';
+  return `relay_${host}_${port}`;
+}
+
+export async function startRelay(options: {
+  config: RelayConfig;
+  logger?: Logger;
+  /** Open this database instead of the configured one (tests); it is closed on close(). */
+  db?: Database;
+  /** Start the tick loop (default true). */
+  tick?: boolean;
+}): Promise<RunningRelay> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (!options.db && config.databaseUrl === undefined)
+    mkdirSync(config.dataDir, { recursive: true });
+  const db =
+    options.db ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const metrics = createMetrics({ collectDefaults: true });
+  let bridge: PresenceBridge | undefined;
+  const live = createLiveHub({
+    onConnectionCount: (count) => metrics.liveConnections.set(count),
+    peers: () => bridge,
+  });
+  const onCommit = (commit: { userId: string; cursor: string }) => {
+    live.poke(commit);
+    bridge?.publishPoke(commit);
+  };
+  let server: ServerType | undefined;
+  let runner: RelayRunner | undefined;
+  try {
+    const first = await ensureFirstUser({ db, token: config.firstToken });
+    const store = createSqlStore({ db, onCommit });
+    const app = createApp({ db, config, live, metrics, logger, onAppended: onCommit });
+    // ws's own types mark `noServer` optional, which exactOptionalPropertyTypes will not match.
+    const websocket = new WebSocketServer({ noServer: true }) as unknown as WebSocketServerLike;
+    const listening = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+      const created = serve(
+        {
+          fetch: app.fetch,
+          port: config.port,
+          hostname: config.host,
+          websocket: { server: websocket },
+        },
+        (info: AddressInfo) => resolve({ server: created, port: info.port }),
+      );
+      created.once('error', reject);
+    });
+    server = listening.server;
+    const instanceId = config.instanceId ?? defaultInstanceId(listening.port);
+    // Several instances can share PostgreSQL: join their pokes and presence.
+    if (db.kind === 'postgres')
+      bridge = await createPresenceBridge({ db, instanceId, live: () => live, logger });
+    const model =
+      config.model &&
+      createOpenAiModel({
+        baseUrl: config.model.baseUrl,
+        apiKey: config.model.apiKey,
+        defaultModel: config.model.name,
+        timeoutMs: config.model.timeoutMs,
+      });
+    runner = createRelayRunner({
+      db,
+      store,
+      live,
+      model,
+      instanceId,
+      graceMs: config.graceMs,
+      concurrency: config.modelConcurrency,
+      metrics,
+      logger,
+    });
+    if (options.tick ?? true) runner.start({ intervalMs: config.tickIntervalMs });
+    const openServer = server;
+    const openRunner = runner;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://localhost:${listening.port}`,
+      port: listening.port,
+      instanceId,
+      db,
+      live,
+      runner,
+      metrics,
+      createdToken: first.createdToken,
+      close() {
+        closing ??= (async () => {
+          await openRunner.close();
+          await bridge?.close();
+          live.close();
+          await new Promise<void>((resolve) => {
+            openServer.close(() => resolve());
+            if ('closeAllConnections' in openServer) openServer.closeAllConnections();
+          });
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await runner?.close().catch(() => undefined);
+    await bridge?.close().catch(() => undefined);
+    server?.close();
+    await db.close();
+    throw error;
+  }
+}

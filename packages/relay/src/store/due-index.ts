@@ -1,0 +1,177 @@
+/**
+ * The due index: one row per mission with the time of its next slot that has no scheduled
+ * iteration yet (`next_slot_at`, null when it has none: paused, manual, device-only, deleted, a
+ * past `once`). Kept up to date in the same transaction as every write to missions or
+ * iterations, so the runner finds users with due work in one indexed query instead of
+ * reading every mission of every user.
+ */
+import { nextSlot, readRow, type StoredRow } from '@baton/engine';
+import { jsonParam, type SqlRunner } from '../db/database.ts';
+
+/** Mission ids whose due entry may change when these rows are written. */
+export function missionIdsTouchedBy(rows: Iterable<StoredRow>): Set<string> {
+  const ids = new Set<string>();
+  for (const row of rows) {
+    if (row.table === 'missions') ids.add(row.id);
+    else if (row.table === 'iterations' && typeof row.fields.missionId === 'string')
+      ids.add(row.fields.missionId);
+  }
+  return ids;
+}
+
+/**
+ * The next slot to plan: the first slot after both the newest scheduled iteration and the
+ * mission's creation. Pure, so it is unit-tested alone.
+ */
+export function nextDueSlot(options: {
+  mission: StoredRow;
+  lastScheduledSlotMs: number | undefined;
+}): {
+  runOn: string;
+  nextSlotAt: number | undefined;
+} {
+  const read = readRow('missions', options.mission);
+  if (!read.ok || options.mission.fields._deleted === true)
+    return { runOn: 'device', nextSlotAt: undefined };
+  const mission = read.row;
+  if (mission.state !== 'active' || mission.runOn === 'device')
+    return { runOn: mission.runOn, nextSlotAt: undefined };
+  const after = Math.max(options.lastScheduledSlotMs ?? -Infinity, mission.createdAt - 1);
+  return { runOn: mission.runOn, nextSlotAt: nextSlot(mission.schedule, after) };
+}
+
+/** Recomputes the due entries of these missions from their current rows (inside a transaction). */
+export async function refreshDue(
+  runner: SqlRunner,
+  userId: string,
+  missionIds: Set<string>,
+): Promise<void> {
+  if (missionIds.size === 0) return;
+  const records = await runner.query<{
+    row_id: string;
+    fields: Record<string, unknown>;
+    stamps: Record<string, string>;
+    last_slot: string | null;
+  }>(
+    `select missions.row_id, missions.fields, missions.stamps,
+       (select max(iterations.fields ->> 'slot') from rows iterations
+        where iterations.user_id = missions.user_id and iterations.table_name = 'iterations'
+          and iterations.fields ->> 'missionId' = missions.row_id
+          and iterations.fields ->> 'trigger' = 'schedule') as last_slot
+     from rows missions
+     where missions.user_id = $1 and missions.table_name = 'missions'
+       and missions.row_id in (select jsonb_array_elements_text($2::jsonb))`,
+    [userId, jsonParam([...missionIds])],
+  );
+  const entries = records.map((record) => {
+    const lastSlot = record.last_slot === null ? undefined : Date.parse(record.last_slot);
+    const due = nextDueSlot({
+      mission: {
+        table: 'missions',
+        id: record.row_id,
+        fields: record.fields,
+        stamps: record.stamps,
+      },
+      lastScheduledSlotMs: lastSlot === undefined || Number.isNaN(lastSlot) ? undefined : lastSlot,
+    });
+    return { mission_id: record.row_id, run_on: due.runOn, next_slot_at: due.nextSlotAt ?? null };
+  });
+  if (entries.length === 0) return;
+  await runner.query(
+    `insert into due (user_id, mission_id, run_on, next_slot_at)
+     select $1, given.mission_id, given.run_on, given.next_slot_at
+     from jsonb_to_recordset($2::jsonb) as given (mission_id text, run_on text, next_slot_at bigint)
+     on conflict (user_id, mission_id) do update set run_on = excluded.run_on, next_slot_at = excluded.next_slot_at`,
+    [userId, jsonParam(entries)],
+  );
+}
+
+export interface DueEntry {
+  userId: string;
+  missionId: string;
+  runOn: string;
+  nextSlotAt: number;
+}
+
+interface DueRecord {
+  user_id: string;
+  mission_id: string;
+  run_on: string;
+  next_slot_at: number;
+}
+
+const toEntry = (record: DueRecord): DueEntry => ({
+  userId: record.user_id,
+  missionId: record.mission_id,
+  runOn: record.run_on,
+  nextSlotAt: record.next_slot_at,
+});
+
+/** Entries whose next slot is at or before `now`, oldest first, at most `limit` (read only). */
+export async function listDue(
+  runner: SqlRunner,
+  options: { now: number; limit: number },
+): Promise<DueEntry[]> {
+  const records = await runner.query<DueRecord>(
+    `select user_id, mission_id, run_on, next_slot_at::float8 as next_slot_at from due
+     where next_slot_at is not null and next_slot_at <= $1::bigint
+     order by next_slot_at limit $2::int`,
+    [options.now, options.limit],
+  );
+  return records.map(toEntry);
+}
+
+/**
+ * Takes due entries for this instance: those due at `now` that no other instance holds (a
+ * lease until `now + leaseMs`), skipping rows another instance is taking at this very moment
+ * (`for update skip locked`), so instances sharing one PostgreSQL split the work instead of
+ * queueing on it. Entries of `coveredUserIds` are left alone unless they run on the relay or
+ * are overdue by more than `graceMs`. Give them back with `releaseDue`.
+ */
+export async function takeDue(
+  runner: SqlRunner,
+  options: {
+    now: number;
+    limit: number;
+    instanceId: string;
+    leaseMs: number;
+    coveredUserIds: Iterable<string>;
+    graceMs: number;
+  },
+): Promise<DueEntry[]> {
+  const records = await runner.query<DueRecord>(
+    `with picked as (
+       select user_id, mission_id from due
+       where next_slot_at is not null and next_slot_at <= $1::bigint
+         and (taken_until is null or taken_until < $1::bigint or taken_by = $3)
+         and (run_on = 'relay' or next_slot_at < $1::bigint - $6::bigint
+              or user_id not in (select jsonb_array_elements_text($5::jsonb)))
+       order by next_slot_at
+       limit $2::int
+       for update skip locked)
+     update due set taken_by = $3, taken_until = $1::bigint + $4::bigint
+     from picked where due.user_id = picked.user_id and due.mission_id = picked.mission_id
+     returning due.user_id, due.mission_id, due.run_on, due.next_slot_at::float8 as next_slot_at`,
+    [
+      options.now,
+      options.limit,
+      options.instanceId,
+      options.leaseMs,
+      jsonParam([...options.coveredUserIds]),
+      options.graceMs,
+    ],
+  );
+  return records.map(toEntry).sort((a, b) => a.nextSlotAt - b.nextSlotAt);
+}
+
+/** Gives back entries taken with `takeDue` (only those this instance still holds). */
+export async function releaseDue(
+  runner: SqlRunner,
+  options: { userId: string; missionIds: Iterable<string>; instanceId: string },
+): Promise<void> {
+  await runner.query(
+    `update due set taken_by = null, taken_until = null
+     where user_id = $1 and taken_by = $3 and mission_id in (select jsonb_array_elements_text($2::jsonb))`,
+    [options.userId, jsonParam([...options.missionIds]), options.instanceId],
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * The engine's Store port over SQL, one view per user. Every writing transaction takes the
+ * user's advisory lock first (see change-log.ts), keeps the due index in step with missions and
+ * iterations, and after commit reports the new log position through `onCommit` (live pokes).
+ */
+import type { Change, Store, StoredRow, StoreWriter } from '@baton/engine';
+import type { Database } from '../db/database.ts';
+import { appendChanges, lockUser } from './change-log.ts';
+import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
+import { getRow, listRows, putRows } from './rows-table.ts';
+
+export interface SqlStoreOptions {
+  db: Database;
+  /** Called after a transaction that appended to a user's log commits. */
+  onCommit?: (commit: { userId: string; cursor: string }) => void;
+  /** Epoch ms for `committed_at`; Date.now by default. */
+  now?: () => number;
+}
+
+export interface SqlStore {
+  forUser(userId: string): Store;
+}
+
+export function createSqlStore(options: SqlStoreOptions): SqlStore {
+  const { db } = options;
+  const now = options.now ?? Date.now;
+  return {
+    forUser(userId) {
+      return {
+        get: (table, id) => getRow(db, userId, table, id),
+        list: (table, filter) => listRows(db, userId, table, filter),
+        async transaction(fn) {
+          let lastSeq: string | undefined;
+          const result = await db.transaction(async (runner) => {
+            await lockUser(runner, userId);
+            const touched: StoredRow[] = [];
+            const writer: StoreWriter = {
+              get: (table, id) => getRow(runner, userId, table, id),
+              list: (table, filter) => listRows(runner, userId, table, filter),
+              async put(rows) {
+                await putRows(runner, userId, rows);
+                touched.push(...rows);
+              },
+              async record(changes: Change[]) {
+                const appended = await appendChanges(runner, { userId, changes, now: now() });
+                if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
+              },
+            };
+            const value = await fn(writer);
+            await refreshDue(runner, userId, missionIdsTouchedBy(touched));
+            return value;
+          });
+          if (lastSeq !== undefined) options.onCommit?.({ userId, cursor: lastSeq });
+          return result;
+        },
+      };
+    },
+  };
+}

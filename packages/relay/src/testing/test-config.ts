@@ -1,0 +1,20 @@
+import type { RelayConfig } from '../config.ts';
+
+/** A relay config for tests: a free port on loopback, no model, silent logs, no webapp. */
+export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: '/nonexistent/data',
+    databaseUrl: undefined,
+    model: undefined,
+    tickIntervalMs: 60_000,
+    graceMs: 120_000,
+    modelConcurrency: 4,
+    webappDir: '/nonexistent/webapp/build',
+    firstToken: 'first-token-0123456789abcdef',
+    instanceId: 'relay_test',
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
