@@ -321,3 +321,36 @@ describe('tick', () => {
     expect(store.recorded).toHaveLength(recorded);
   });
 });
+
+describe('shutting down mid-plan', () => {
+  it('writes nothing and releases the claim when the signal is aborted during planning', async () => {
+    const store = createMemoryStore();
+    const clock = createFixedClock(Date.UTC(2026, 0, 1));
+    const claims = createMemoryClaims({ clock });
+    const controller = new AbortController();
+    const model: LanguageModel = {
+      defaultModel: 'm',
+      async complete() {
+        controller.abort();
+        throw new Error('aborted');
+      },
+    };
+    const engine = createEngine({
+      store,
+      clock,
+      ids: createSequentialIds(),
+      model,
+      claims,
+      nodeId: 'relay_1',
+      runner: { kind: 'relay', instanceId: 'relay_1' },
+    });
+    const missionId = await engine.createMission({
+      draft: { title: 't', objective: 'o', schedule: { kind: 'manual' } },
+      actor: { kind: 'user', deviceId: 'dev_a' },
+    });
+    const { iterationId } = await engine.runNow({ missionId, signal: controller.signal });
+    expect(await engine.rows('iterations')).toEqual([]);
+    const again = await claims.claim({ iterationId, holder: 'dev_a', ttlMs: 60_000 });
+    expect(again.granted).toBe(true);
+  });
+});

@@ -113,6 +113,14 @@ export async function planSlot(
     signal: options.signal,
     maxRounds: deps.maxRounds,
   });
+  if (options.signal.aborted) {
+    // The host is shutting down: write nothing and give the slot back, so another runner (or
+    // this one after a restart) plans it instead of finding a failed iteration.
+    const holder = deps.runner.kind === 'relay' ? deps.runner.instanceId : deps.runner.deviceId;
+    await deps.claims?.release({ iterationId, holder }).catch(() => undefined);
+    deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+    return iterationId;
+  }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'writing' });
   await store.transaction(async (writer) => {
     const stamp = deps.hlc.tick(deps.clock.now());
