@@ -29,12 +29,20 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function waitForHealth(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitForHealth(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output()}`);
     try {
@@ -49,7 +57,10 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
 }
 
 /** Starts a relay process the way `npm start` does, on a fresh data folder. */
-export async function startRelay(options: { modelUrl: string; env?: Record<string, string> }): Promise<Relay> {
+export async function startRelay(options: {
+  modelUrl: string;
+  env?: Record<string, string>;
+}): Promise<Relay> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
   const token = 'e2e_token_0123456789abcdef';
@@ -98,6 +109,8 @@ export function planningRuns(model: ModelServer): ChatRequestBody[] {
 }
 
 export const test = base.extend<{ model: ModelServer; relay: Relay }>({
+  // Playwright reads a fixture's dependencies from its first parameter, so it must be a pattern.
+  // eslint-disable-next-line no-empty-pattern
   model: async ({}, use) => {
     const model = await createModelServer();
     await use(model);
@@ -107,7 +120,8 @@ export const test = base.extend<{ model: ModelServer; relay: Relay }>({
     const relay = await startRelay({ modelUrl: model.url });
     await use(relay);
     await relay.stop();
-    if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('relay.log', { body: relay.output() });
+    if (testInfo.status !== testInfo.expectedStatus)
+      await testInfo.attach('relay.log', { body: relay.output() });
     rmSync(relay.dataDir, { recursive: true, force: true });
   },
 });
@@ -123,7 +137,10 @@ export async function signIn(page: Page, relay: Relay): Promise<void> {
 }
 
 /** Creates a mission through the form: every hour (or a cron), allowed to list and create tasks. */
-export async function createMission(page: Page, options: { title: string; objective: string; cron?: string }): Promise<void> {
+export async function createMission(
+  page: Page,
+  options: { title: string; objective: string; cron?: string },
+): Promise<void> {
   await page.getByRole('link', { name: 'Missions' }).click();
   await page.getByRole('link', { name: /new mission/i }).click();
   await page.getByLabel('Title').fill(options.title);

@@ -1,7 +1,11 @@
 import { createMission, expect, planningRuns, signIn, test } from '../fixtures.ts';
 
 test.describe('walking skeleton', () => {
-  test('a planned step approved on one device becomes an AI task on another', async ({ browser, relay, model }) => {
+  test('a planned step approved on one device becomes an AI task on another', async ({
+    browser,
+    relay,
+    model,
+  }) => {
     const laptop = await browser.newContext();
     const page = await laptop.newPage();
     await signIn(page, relay);
@@ -33,24 +37,36 @@ test.describe('walking skeleton', () => {
     await laptop.close();
   });
 
-  test('two tabs share one planner: a due slot costs one planning run', async ({ browser, relay, model }) => {
+  test('two tabs share one planner: a due slot costs one planning run', async ({
+    browser,
+    relay,
+    model,
+  }) => {
     test.setTimeout(150_000);
     const context = await browser.newContext();
     const first = await context.newPage();
     await signIn(first, relay);
-    await createMission(first, { title: 'Every minute', objective: 'Propose one small task', cron: '* * * * *' });
+    await createMission(first, {
+      title: 'Every minute',
+      objective: 'Propose one small task',
+      cron: '* * * * *',
+    });
     const second = await context.newPage();
     await second.goto(`${relay.url}/inbox`);
     await first.getByRole('link', { name: 'Inbox' }).click();
 
     // The next minute boundary is the slot; both tabs see its proposal appear live.
     for (const tab of [first, second]) {
-      await expect(tab.getByRole('article').filter({ hasText: 'Review open tasks' })).toBeVisible({ timeout: 90_000 });
+      await expect(tab.getByRole('article').filter({ hasText: 'Review open tasks' })).toBeVisible({
+        timeout: 90_000,
+      });
     }
     // Give a second planner (if there were one) time to plan the same slot too.
     await first.waitForTimeout(3_000);
     expect(planningRuns(model)).toHaveLength(1);
-    await expect(second.getByRole('article').filter({ hasText: 'Review open tasks' })).toHaveCount(1);
+    await expect(second.getByRole('article').filter({ hasText: 'Review open tasks' })).toHaveCount(
+      1,
+    );
     await context.close();
   });
 });
