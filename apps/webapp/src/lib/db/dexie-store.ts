@@ -1,0 +1,66 @@
+import { Dexie } from 'dexie';
+import type { Change, RowFilter, Store, StoredRow, StoreWriter, TableName } from '@baton/engine';
+import type { BatonDatabase } from './database.ts';
+
+function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
+  return filter === undefined || row.fields[filter.field] === filter.equals;
+}
+
+function byId(a: StoredRow, b: StoredRow): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function tableRange(db: BatonDatabase, table: TableName) {
+  return db.rows.where('[table+id]').between([table, Dexie.minKey], [table, Dexie.maxKey]);
+}
+
+async function listRows(
+  db: BatonDatabase,
+  table: TableName,
+  filter?: RowFilter,
+): Promise<StoredRow[]> {
+  const rows = await tableRange(db, table).toArray();
+  return rows.filter((row) => matches(row, filter));
+}
+
+/**
+ * The engine's Store port on Dexie. Rows live in `rows` keyed by [table+id]; `record` appends
+ * to the `outbox`, which the sync client pushes in `seq` order. A transaction spans both
+ * tables, so a write and its outbox entries commit together or not at all.
+ */
+export function createDexieStore(db: BatonDatabase): Store {
+  const get = async (table: TableName, id: string) => db.rows.get([table, id]);
+  return {
+    get,
+    list: (table, filter) => listRows(db, table, filter),
+    transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
+      return db.transaction('rw', db.rows, db.outbox, async () => {
+        const writer: StoreWriter = {
+          get,
+          list: (table, filter) => listRows(db, table, filter).then((rows) => rows.sort(byId)),
+          put: async (rows) => {
+            await db.rows.bulkPut(rows);
+          },
+          record: async (changes: Change[]) => {
+            await db.outbox.bulkAdd(changes.map((change) => ({ change })));
+          },
+        };
+        return fn(writer);
+      });
+    },
+  };
+}
+
+/** Changes waiting in the outbox, oldest first. */
+export async function readOutbox(
+  db: BatonDatabase,
+  limit = Infinity,
+): Promise<Array<{ seq: number; change: Change }>> {
+  const entries = await db.outbox.orderBy('seq').limit(limit).toArray();
+  return entries.map((entry) => ({ seq: entry.seq ?? 0, change: entry.change }));
+}
+
+/** Removes pushed entries up to and including `seq`. */
+export async function dropOutbox(db: BatonDatabase, upToSeq: number): Promise<void> {
+  await db.outbox.where('seq').belowOrEqual(upToSeq).delete();
+}

@@ -1,0 +1,50 @@
+/**
+ * Typed reads for pages, straight from IndexedDB (run inside liveQuery). Rows are validated with
+ * the engine's schemas on the way out; deleted and invalid rows are left out.
+ */
+import { readRows, type RowOf, type StoredRow } from '@baton/engine';
+import { pageDb } from './db/page-db.ts';
+
+type Readable = 'missions' | 'iterations' | 'proposals' | 'tasks' | 'notes' | 'goals';
+
+async function tableRows(table: Readable): Promise<StoredRow[]> {
+  return pageDb().rows.where('table').equals(table).toArray();
+}
+
+export async function listRows<T extends Readable>(table: T): Promise<RowOf<T>[]> {
+  return readRows(table, await tableRows(table));
+}
+
+export async function getRow<T extends Readable>(
+  table: T,
+  id: string,
+): Promise<RowOf<T> | undefined> {
+  const row = await pageDb().rows.get([table, id]);
+  return row ? readRows(table, [row])[0] : undefined;
+}
+
+export async function rowsOfMission<T extends 'iterations' | 'proposals'>(
+  table: T,
+  missionId: string,
+): Promise<RowOf<T>[]> {
+  return readRows(
+    table,
+    await pageDb().rows.where('[table+fields.missionId]').equals([table, missionId]).toArray(),
+  );
+}
+
+export async function metaValue(key: 'lastSeenAt' | 'deviceId'): Promise<string | undefined> {
+  const entry = await pageDb().meta.get(key);
+  return typeof entry?.value === 'string' ? entry.value : undefined;
+}
+
+export type MissionRow = RowOf<'missions'>;
+export type IterationRow = RowOf<'iterations'>;
+export type ProposalRow = RowOf<'proposals'>;
+export type TaskRow = RowOf<'tasks'>;
+export type NoteRow = RowOf<'notes'>;
+export type GoalRow = RowOf<'goals'>;
+
+export function bySlotDesc(a: IterationRow, b: IterationRow): number {
+  return a.slot < b.slot ? 1 : a.slot > b.slot ? -1 : 0;
+}

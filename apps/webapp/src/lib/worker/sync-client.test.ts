@@ -1,0 +1,132 @@
+import 'fake-indexeddb/auto';
+import type { Change } from '@baton/engine';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../db/database.ts';
+import { createDexieStore, readOutbox } from '../db/dexie-store.ts';
+import { createMetaStore } from './meta.ts';
+import { createSyncClient } from './sync-client.ts';
+
+let counter = 0;
+
+function change(n: number): Change {
+  return {
+    id: `01J0000000000000000000${String(n).padStart(4, '0')}`,
+    table: 'tasks',
+    rowId: `t${n}`,
+    fields: { title: `Task ${n}` },
+    hlc: `001700000000000-${String(n).padStart(6, '0')}-dev_a`,
+    actor: { kind: 'user', deviceId: 'dev_a' },
+    deviceId: 'dev_a',
+  };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+async function setup(options: { token?: string } = {}) {
+  counter += 1;
+  const db = openDatabase(`sync-test-${counter}`);
+  const meta = createMetaStore(db);
+  const applied: Change[] = [];
+  const client = createSyncClient({
+    db,
+    meta,
+    deviceId: 'dev_a',
+    deviceName: () => 'Test',
+    target: () => ({ url: 'http://relay.test', token: options.token ?? 'secret-token' }),
+    applyRemote: async (changes) => {
+      applied.push(...changes);
+      return changes.length;
+    },
+    onChange: () => undefined,
+  });
+  return { db, meta, client, applied, store: createDexieStore(db) };
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('sync client', () => {
+  it('pushes the outbox in order, then pulls every page and keeps the cursor', async () => {
+    const { db, meta, client, applied, store } = await setup();
+    await store.transaction((writer) => writer.record([change(1), change(2)]));
+    await store.transaction((writer) => writer.record([change(3)]));
+    const pushed: string[][] = [];
+    const pulls: string[] = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      const path = new URL(url);
+      expect(new Headers(init.headers).get('authorization')).toBe('Bearer secret-token');
+      if (path.pathname === '/v1/sync/push') {
+        pushed.push(
+          (JSON.parse(String(init.body)) as { changes: Change[] }).changes.map(
+            (item) => item.rowId,
+          ),
+        );
+        return json(200, { accepted: 3, duplicates: 0, cursor: '3' });
+      }
+      pulls.push(path.searchParams.get('since') ?? '');
+      return path.searchParams.get('since') === '3'
+        ? json(200, { changes: [change(9)], cursor: '4', more: false })
+        : json(200, { changes: [change(7), change(8)], cursor: '3', more: true });
+    });
+    await client.syncNow();
+    client.close();
+    expect(pushed).toEqual([['t1', 't2', 't3']]);
+    expect(await readOutbox(db)).toEqual([]);
+    expect(pulls).toEqual(['', '3']);
+    expect(applied.map((item) => item.rowId)).toEqual(['t7', 't8', 't9']);
+    expect(await meta.get('cursor')).toBe('4');
+    expect(client.state.connection).toBe('online');
+    await db.delete();
+  });
+
+  it('keeps the outbox and reports offline when the relay is unreachable', async () => {
+    const { db, client, store } = await setup();
+    await store.transaction((writer) => writer.record([change(1)]));
+    vi.stubGlobal('fetch', async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await client.syncNow();
+    expect(client.state.connection).toBe('offline');
+    expect(await readOutbox(db)).toHaveLength(1);
+    vi.stubGlobal('fetch', async (url: string) =>
+      new URL(url).pathname === '/v1/sync/push'
+        ? json(200, { accepted: 1, duplicates: 0, cursor: '1' })
+        : json(200, { changes: [], cursor: '1', more: false }),
+    );
+    await client.syncNow();
+    client.close();
+    expect(client.state.connection).toBe('online');
+    expect(await readOutbox(db)).toEqual([]);
+    await db.delete();
+  });
+
+  it('stops on a refused token instead of retrying', async () => {
+    const { db, client } = await setup();
+    const fetch = vi.fn(async () =>
+      json(401, { error: { kind: 'unauthorized', message: 'bad token' } }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    await client.syncNow();
+    client.close();
+    expect(client.state.connection).toBe('unauthorized');
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await db.delete();
+  });
+
+  it('does nothing while signed out', async () => {
+    const { db, client } = await setup({ token: '' });
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    await client.syncNow();
+    client.close();
+    expect(client.state.connection).toBe('signed_out');
+    expect(fetch).not.toHaveBeenCalled();
+    await db.delete();
+  });
+});

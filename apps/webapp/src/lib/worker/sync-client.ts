@@ -1,0 +1,260 @@
+import { ChangeListSchema, isEngineError, type Change } from '@baton/engine';
+import type { BatonDatabase } from '../db/database.ts';
+import { dropOutbox, readOutbox } from '../db/dexie-store.ts';
+import { createBackoff } from './backoff.ts';
+import type { Connection, PresenceDevice } from './engine-api.ts';
+import type { MetaStore } from './meta.ts';
+import { relayFetch, relayUrl, type RelayTargetSource } from './relay-http.ts';
+
+const pushBatch = 500;
+const pullLimit = 500;
+
+export interface SyncState {
+  connection: Connection;
+  outboxSize: number;
+  cursor: string | null;
+  devices: PresenceDevice[];
+  covered: boolean;
+  liveConnected: boolean;
+  lastError: string | null;
+  pushes: number;
+  pulls: number;
+}
+
+export interface SyncClient {
+  readonly state: SyncState;
+  /** Starts (or restarts, after a settings change) the live connection and a sync round. */
+  start(): void;
+  /** Asks for a push and pull soon (after a local write, or a poke). */
+  kick(): void;
+  /** Resolves when one full round (push, then pull) has finished. */
+  syncNow(): Promise<void>;
+  close(): void;
+}
+
+function parseDevices(value: unknown): PresenceDevice[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item) => {
+    if (typeof item === 'string') return [{ deviceId: item }];
+    if (item && typeof item === 'object' && typeof (item as PresenceDevice).deviceId === 'string') {
+      const device = item as PresenceDevice;
+      return [
+        {
+          deviceId: device.deviceId,
+          ...(device.name ? { name: device.name } : {}),
+          ...(device.canPlan === undefined ? {} : { canPlan: device.canPlan }),
+        },
+      ];
+    }
+    return [];
+  });
+}
+
+/**
+ * The device side of the sync protocol: pushes the outbox in order, pulls from the stored
+ * cursor until `more` is false, and keeps one live WebSocket to the relay (presence in, pokes
+ * out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
+ * live in IndexedDB.
+ */
+export function createSyncClient(options: {
+  db: BatonDatabase;
+  meta: MetaStore;
+  deviceId: string;
+  deviceName: () => string;
+  target: RelayTargetSource;
+  applyRemote: (changes: Change[]) => Promise<number>;
+  onChange: () => void;
+}): SyncClient {
+  const { db, meta } = options;
+  const state: SyncState = {
+    connection: 'signed_out',
+    outboxSize: 0,
+    cursor: null,
+    devices: [],
+    covered: false,
+    liveConnected: false,
+    lastError: null,
+    pushes: 0,
+    pulls: 0,
+  };
+  const roundBackoff = createBackoff();
+  const liveBackoff = createBackoff();
+  let socket: WebSocket | undefined;
+  let liveTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let generation = 0;
+  let closed = false;
+
+  function set(patch: Partial<SyncState>): void {
+    Object.assign(state, patch);
+    options.onChange();
+  }
+
+  async function refreshOutboxSize(): Promise<void> {
+    set({ outboxSize: await db.outbox.count() });
+  }
+
+  async function push(): Promise<void> {
+    for (;;) {
+      const entries = await readOutbox(db, pushBatch);
+      if (entries.length === 0) return;
+      await relayFetch(options.target(), '/v1/sync/push', {
+        method: 'POST',
+        body: { deviceId: options.deviceId, changes: entries.map((entry) => entry.change) },
+      });
+      await dropOutbox(db, entries[entries.length - 1]!.seq);
+      state.pushes += 1;
+      await refreshOutboxSize();
+    }
+  }
+
+  async function pull(): Promise<void> {
+    let cursor = (await meta.get('cursor')) ?? null;
+    for (;;) {
+      const query = new URLSearchParams({ limit: String(pullLimit) });
+      if (cursor) query.set('since', cursor);
+      const { body } = await relayFetch(options.target(), `/v1/sync/pull?${query}`);
+      const page = body as { changes?: unknown; cursor?: unknown; more?: unknown };
+      const changes = ChangeListSchema.parse(page.changes ?? []) as Change[];
+      if (changes.length > 0) await options.applyRemote(changes);
+      if (typeof page.cursor === 'string') {
+        cursor = page.cursor;
+        await meta.set('cursor', cursor);
+      }
+      state.pulls += 1;
+      set({ cursor });
+      if (page.more !== true) return;
+    }
+  }
+
+  async function round(): Promise<void> {
+    clearTimeout(retryTimer);
+    await refreshOutboxSize();
+    if (!options.target().token) {
+      set({ connection: 'signed_out' });
+      return;
+    }
+    try {
+      await push();
+      await pull();
+      roundBackoff.reset();
+      set({ connection: 'online', lastError: null });
+    } catch (error) {
+      const unauthorized = isEngineError(error, 'unauthorized');
+      set({
+        connection: unauthorized ? 'unauthorized' : 'offline',
+        lastError: (error as Error).message,
+      });
+      if (!unauthorized) retryTimer = setTimeout(() => void syncNow(), roundBackoff.next());
+    }
+  }
+
+  function syncNow(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await round();
+      } while (again && !closed);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function openLive(): void {
+    const myGeneration = generation;
+    const target = options.target();
+    if (!target.token || closed) return;
+    const url = new URL(relayUrl(target.url, '/v1/sync/live'));
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('token', target.token);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch (error) {
+      set({ lastError: (error as Error).message });
+      scheduleLive(myGeneration);
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      liveBackoff.reset();
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          deviceId: options.deviceId,
+          name: options.deviceName(),
+          canPlan: true,
+        }),
+      );
+      set({ liveConnected: true });
+      void syncNow();
+    };
+    ws.onmessage = (event) => {
+      let message: { type?: string; devices?: unknown; covered?: unknown };
+      try {
+        message = JSON.parse(String(event.data)) as typeof message;
+      } catch {
+        return;
+      }
+      if (message.type === 'poke') void syncNow();
+      else if (message.type === 'status')
+        set({ devices: parseDevices(message.devices), covered: message.covered === true });
+    };
+    ws.onclose = () => {
+      if (socket === ws) socket = undefined;
+      set({ liveConnected: false, devices: [], covered: false });
+      if (myGeneration === generation) {
+        scheduleLive(myGeneration);
+        void syncNow();
+      }
+    };
+    ws.onerror = () => {
+      // onclose follows and schedules the reconnect.
+    };
+  }
+
+  function scheduleLive(myGeneration: number): void {
+    clearTimeout(liveTimer);
+    if (closed || myGeneration !== generation) return;
+    liveTimer = setTimeout(() => openLive(), liveBackoff.next());
+  }
+
+  function stopLive(): void {
+    generation += 1;
+    clearTimeout(liveTimer);
+    const ws = socket;
+    socket = undefined;
+    ws?.close();
+    set({ liveConnected: false, devices: [], covered: false });
+  }
+
+  return {
+    state,
+    start() {
+      closed = false;
+      stopLive();
+      roundBackoff.reset();
+      liveBackoff.reset();
+      void meta.get('cursor').then((cursor) => set({ cursor: cursor ?? null }));
+      set({ connection: options.target().token ? 'connecting' : 'signed_out' });
+      openLive();
+      void syncNow();
+    },
+    kick() {
+      void syncNow();
+    },
+    syncNow,
+    close() {
+      closed = true;
+      stopLive();
+      clearTimeout(retryTimer);
+    },
+  };
+}
