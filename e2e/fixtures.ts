@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type Locator, type Page } from '@playwright/test';
 import { createModelServer, type ChatRequestBody, type ModelServer } from '@baton/relay/testing';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,20 +133,21 @@ export async function signIn(page: Page, relay: Relay): Promise<void> {
   await page.goto(`${relay.url}/settings`);
   await page.getByLabel('Token').fill(relay.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByTestId('sync-state')).toContainText(/online|synced/i, { timeout: 15_000 });
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-connection', 'online', {
+    timeout: 15_000,
+  });
 }
 
 /** Creates a mission through the form: every hour (or a cron), allowed to list and create tasks. */
 export async function createMission(
   page: Page,
   options: { title: string; objective: string; cron?: string },
-): Promise<void> {
-  await page.getByRole('link', { name: 'Missions' }).click();
-  await page.getByRole('link', { name: /new mission/i }).click();
+): Promise<Locator> {
+  await page.getByRole('link', { name: 'Missions', exact: true }).click();
   await page.getByLabel('Title').fill(options.title);
   await page.getByLabel('Objective').fill(options.objective);
   if (options.cron) {
-    await page.getByLabel('Schedule').selectOption('cron');
+    await page.getByLabel('Repeats').selectOption('cron');
     await page.getByLabel('Cron expression').fill(options.cron);
   } else {
     await page.getByLabel('Every (minutes)').fill('60');
@@ -154,5 +155,12 @@ export async function createMission(
   await page.getByRole('checkbox', { name: 'list_tasks' }).check();
   await page.getByRole('checkbox', { name: 'create_task' }).check();
   await page.getByRole('button', { name: 'Create mission' }).click();
-  await expect(page.getByRole('heading', { name: options.title })).toBeVisible();
+  const mission = page.getByTestId('mission').filter({ hasText: options.title });
+  await expect(mission).toBeVisible();
+  return mission;
+}
+
+/** The inbox card of a pending proposal whose text contains `text`. */
+export function proposalCard(page: Page, text: string): Locator {
+  return page.getByTestId('proposal').filter({ hasText: text });
 }
