@@ -14,6 +14,7 @@ describe('readConfig', () => {
       model: undefined,
       tickIntervalMs: 15_000,
       graceMs: 120_000,
+      liveIdleMs: 60_000,
       modelConcurrency: 4,
     });
   });

@@ -51,6 +51,7 @@ export const ConfigSchema = z.object({
   BATON_MODEL: optionalText,
   TICK_INTERVAL_MS: integer(15_000, 100, 3_600_000),
   GRACE_MS: integer(120_000, 0, 86_400_000),
+  LIVE_IDLE_MS: integer(60_000, 1_000, 3_600_000),
   MODEL_CONCURRENCY: integer(4, 1, 256),
   MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
   WEBAPP_DIR: optionalText,
@@ -76,6 +77,8 @@ export interface RelayConfig {
   tickIntervalMs: number;
   /** A slot overdue by more than this is planned by the relay even when a device is connected. */
   graceMs: number;
+  /** A live connection that sends nothing this long is closed (clients ping every 20 s). */
+  liveIdleMs: number;
   modelConcurrency: number;
   /** Absolute path of the built webapp. */
   webappDir: string;
@@ -123,6 +126,7 @@ export function readConfig(
       model,
       tickIntervalMs: values.TICK_INTERVAL_MS,
       graceMs: values.GRACE_MS,
+      liveIdleMs: values.LIVE_IDLE_MS,
       modelConcurrency: values.MODEL_CONCURRENCY,
       webappDir:
         values.WEBAPP_DIR === undefined

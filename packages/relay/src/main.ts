@@ -54,6 +54,11 @@ async function shutdown(signal: string): Promise<void> {
   }
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // The runner drains for up to 10 s and live sockets get 1 s to answer; never hang past that.
+  setTimeout(() => {
+    logger.error('shutdown took longer than 20 s: exiting now');
+    process.exit(1);
+  }, 20_000).unref();
   try {
     await relay.close();
     process.exit(0);

@@ -65,6 +65,7 @@ export async function startRelay(options: {
   const live = createLiveHub({
     onConnectionCount: (count) => metrics.liveConnections.set(count),
     peers: () => bridge,
+    idleMs: config.liveIdleMs,
   });
   const onCommit = (commit: { userId: string; cursor: string }) => {
     live.poke(commit);

@@ -43,7 +43,12 @@ export function engineClient(): Remote<EngineApi> {
 declare global {
   interface Window {
     /** For e2e tests and diagnosis: `await window.baton.debugState()`. */
-    baton?: { debugState: () => ReturnType<EngineApi['debugState']>; poke: () => Promise<void> };
+    baton?: {
+      debugState: () => ReturnType<EngineApi['debugState']>;
+      poke: () => Promise<void>;
+      /** For e2e tests: a mission with a schedule the form cannot express (e.g. a near anchor). */
+      createMission: (draft: Record<string, unknown>) => ReturnType<EngineApi['createMission']>;
+    };
   }
 }
 
@@ -52,5 +57,6 @@ export function installDebugHandle(): void {
   window.baton = {
     debugState: () => engineClient().debugState(),
     poke: () => engineClient().poke(),
+    createMission: (draft) => engineClient().createMission({ draft }),
   };
 }

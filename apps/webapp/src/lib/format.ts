@@ -28,16 +28,37 @@ export function stampMs(stamp: string | null | undefined): number {
   return stamp ? Number(stamp.slice(0, 15)) : Number.NaN;
 }
 
-export function runnerLabel(runner: Runner, deviceId: string | undefined): string {
-  if (runner.kind === 'relay') return 'the relay';
-  return runner.deviceId === deviceId ? 'this device' : `other device ${runner.deviceId}`;
+/** Device names by id (from the engine status), for labels; ids without a name show as ids. */
+export type DeviceNames = Record<string, string> | undefined;
+
+/** "dev_abc (Firefox on Android)" when the device's name is known, else the id. */
+export function deviceLabel(deviceId: string, names: DeviceNames): string {
+  const name = names?.[deviceId];
+  return name ? `${deviceId} (${name})` : deviceId;
 }
 
-export function actorLabel(actor: Actor | null, deviceId: string | undefined): string {
+export function runnerLabel(
+  runner: Runner,
+  deviceId: string | undefined,
+  names?: DeviceNames,
+): string {
+  if (runner.kind === 'relay') return 'the relay';
+  return runner.deviceId === deviceId
+    ? 'this device'
+    : `other device ${deviceLabel(runner.deviceId, names)}`;
+}
+
+export function actorLabel(
+  actor: Actor | null,
+  deviceId: string | undefined,
+  names?: DeviceNames,
+): string {
   if (!actor) return 'unknown';
   switch (actor.kind) {
     case 'user':
-      return actor.deviceId === deviceId ? 'you on this device' : `you on ${actor.deviceId}`;
+      return actor.deviceId === deviceId
+        ? 'you on this device'
+        : `you on ${deviceLabel(actor.deviceId, names)}`;
     case 'ai':
       return 'AI';
     case 'system':
@@ -45,9 +66,17 @@ export function actorLabel(actor: Actor | null, deviceId: string | undefined): s
   }
 }
 
-/** Tool params as short `key: value` lines for people. */
+/** Params people read first; synced rows may come back with their keys in another order. */
+const paramOrder = ['title', 'name', 'id', 'target', 'body', 'text', 'notes', 'due', 'priority'];
+const paramRank = (key: string) => {
+  const index = paramOrder.indexOf(key);
+  return index === -1 ? paramOrder.length : index;
+};
+
+/** Tool params as short `key: value` lines for people, the title first. */
 export function describeParams(params: Record<string, unknown>): Array<[string, string]> {
-  return Object.entries(params).map(([key, value]) => [
+  const entries = Object.entries(params).sort(([a], [b]) => paramRank(a) - paramRank(b));
+  return entries.map(([key, value]) => [
     key,
     value === null || value === undefined
       ? '—'

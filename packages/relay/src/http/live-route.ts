@@ -2,6 +2,7 @@
  * `GET /v1/sync/live` (WebSocket; token in `?token=` or the Authorization header). The client
  * sends `{type:'hello', deviceId, canPlan, name?}` (again whenever it changes) and may send
  * `{type:'ping'}` (answered `{type:'pong'}`); the server sends pokes and status (live-hub.ts).
+ * Every message counts as a sign of life: a connection silent for the hub's `idleMs` is closed.
  */
 import { upgradeWebSocket } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -45,10 +46,13 @@ export function addLiveRoute(options: {
               socket: {
                 send: (text) => socket.send(text),
                 close: (code, reason) => socket.close(code, reason),
+                terminate: () =>
+                  (socket.raw as { terminate?: () => void } | undefined)?.terminate?.(),
               },
             });
           },
           onMessage(event, socket) {
+            session?.heard();
             let message: unknown;
             try {
               message = JSON.parse(String(event.data));
@@ -66,7 +70,8 @@ export function addLiveRoute(options: {
             }
             if (parsed.data.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
             else {
-              session?.hello({ deviceId: parsed.data.deviceId, canPlan: parsed.data.canPlan });
+              const { deviceId, canPlan, name } = parsed.data;
+              session?.hello({ deviceId, canPlan, ...(name ? { name } : {}) });
               void recordDevice(options.db, {
                 userId,
                 deviceId: parsed.data.deviceId,

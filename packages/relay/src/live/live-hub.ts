@@ -5,22 +5,32 @@
  *
  * Server → client messages:
  *   `{type:'poke', cursor}` after every new change in the user's log,
- *   `{type:'status', devices:[{deviceId, canPlan}], covered}` whenever presence changes,
+ *   `{type:'status', devices:[{deviceId, canPlan, name?}], covered}` whenever presence changes,
  *   `{type:'error', error:{kind, message}}` for a message it could not use.
+ *
+ * A connection that sends nothing for `idleMs` (clients ping every 20 s) is closed, so a device
+ * that vanished without a close (sleep, lost network) stops covering its user.
  */
 export interface LiveSocket {
   send(text: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** Drops the connection at once (a peer that does not answer the close). */
+  terminate(): void;
 }
 
 export interface DevicePresence {
   deviceId: string;
   canPlan: boolean;
+  /** What the device calls itself ("Firefox on laptop"), when it said. */
+  name?: string;
 }
 
 export interface LiveSession {
   /** Sets (or updates) what this connection says about its device. */
   hello(presence: DevicePresence): void;
+  /** The client sent something: the idle timer starts again. */
+  heard(): void;
   /** The connection ended. */
   end(): void;
 }
@@ -55,17 +65,45 @@ export interface LiveHubOptions {
   /** Devices connected to other instances; resolved on each use, so it may be set later. */
   peers?: () => PeerPresence | undefined;
   onConnectionCount?: (count: number) => void;
+  /** A connection silent this long is closed (default 60 000 ms, three client pings). */
+  idleMs?: number;
+  /** After asking a socket to close (idle, shutdown), drop it if still open after this long. */
+  closeGraceMs?: number;
 }
 
 interface Connection {
   socket: LiveSocket;
   presence: DevicePresence | undefined;
+  end(): void;
+}
+
+/** Merges one device's presence from several connections: can plan if any can, first name. */
+function mergePresence(known: DevicePresence | undefined, next: DevicePresence): DevicePresence {
+  const name = known?.name ?? next.name;
+  return {
+    deviceId: next.deviceId,
+    canPlan: next.canPlan || (known?.canPlan ?? false),
+    ...(name ? { name } : {}),
+  };
 }
 
 export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
+  const idleMs = options.idleMs ?? 60_000;
+  const closeGraceMs = options.closeGraceMs ?? 1_000;
   const byUser = new Map<string, Set<Connection>>();
   const listeners = new Set<(userId: string) => void>();
   let count = 0;
+  let closed = false;
+
+  /** Asks the socket to close, and drops it if the peer does not answer in time. */
+  const closeSocket = (socket: LiveSocket, code: number, reason: string) => {
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+    setTimeout(() => socket.terminate(), closeGraceMs).unref?.();
+  };
 
   const send = (connection: Connection, message: unknown) => {
     try {
@@ -80,24 +118,15 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     for (const connection of byUser.get(userId) ?? []) {
       const presence = connection.presence;
       if (!presence) continue;
-      const known = devices.get(presence.deviceId);
-      devices.set(presence.deviceId, {
-        deviceId: presence.deviceId,
-        canPlan: presence.canPlan || (known?.canPlan ?? false),
-      });
+      devices.set(presence.deviceId, mergePresence(devices.get(presence.deviceId), presence));
     }
     return [...devices.values()];
   }
 
   function devices(userId: string): DevicePresence[] {
     const merged = new Map<string, DevicePresence>();
-    for (const device of [...localDevices(userId), ...(options.peers?.()?.peers(userId) ?? [])]) {
-      const known = merged.get(device.deviceId);
-      merged.set(device.deviceId, {
-        deviceId: device.deviceId,
-        canPlan: device.canPlan || (known?.canPlan ?? false),
-      });
-    }
+    for (const device of [...localDevices(userId), ...(options.peers?.()?.peers(userId) ?? [])])
+      merged.set(device.deviceId, mergePresence(merged.get(device.deviceId), device));
     return [...merged.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
   }
 
@@ -124,26 +153,49 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
 
   return {
     connect({ userId, socket }) {
-      const connection: Connection = { socket, presence: undefined };
+      if (closed) {
+        // A connection that completed its handshake during shutdown.
+        closeSocket(socket, 1001, 'relay shutting down');
+        return { hello() {}, heard() {}, end() {} };
+      }
+      const connection: Connection = { socket, presence: undefined, end: () => end() };
       let connections = byUser.get(userId);
       if (!connections) byUser.set(userId, (connections = new Set()));
       connections.add(connection);
       setCount(1);
       let ended = false;
+      let idleTimer: ReturnType<typeof setTimeout> | undefined;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(idleTimer);
+        connections.delete(connection);
+        if (connections.size === 0 && byUser.get(userId) === connections) byUser.delete(userId);
+        setCount(-1);
+        if (connection.presence && !closed) localChanged(userId);
+      };
+      const heard = () => {
+        if (ended) return;
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          end();
+          closeSocket(socket, 4000, `no message for ${Math.round(idleMs / 1000)} s`);
+        }, idleMs);
+        idleTimer.unref?.();
+      };
+      heard();
       return {
         hello(presence) {
           if (ended) return;
-          connection.presence = { deviceId: presence.deviceId, canPlan: presence.canPlan };
+          connection.presence = {
+            deviceId: presence.deviceId,
+            canPlan: presence.canPlan,
+            ...(presence.name ? { name: presence.name } : {}),
+          };
           localChanged(userId);
         },
-        end() {
-          if (ended) return;
-          ended = true;
-          connections.delete(connection);
-          if (connections.size === 0) byUser.delete(userId);
-          setCount(-1);
-          if (connection.presence) localChanged(userId);
-        },
+        heard,
+        end,
       };
     },
     poke({ userId, cursor }) {
@@ -165,11 +217,13 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     presenceChanged: sendStatus,
     connectionCount: () => count,
     close() {
-      for (const connections of byUser.values()) {
-        for (const connection of connections) connection.socket.close(1001, 'relay shutting down');
+      closed = true;
+      for (const connections of [...byUser.values()]) {
+        for (const connection of [...connections]) {
+          connection.end();
+          closeSocket(connection.socket, 1001, 'relay shutting down');
+        }
       }
-      byUser.clear();
-      setCount(-count);
     },
   };
 }

@@ -8,7 +8,7 @@ export const LiveClientMessageSchema = z.discriminatedUnion('type', [
     deviceId: NodeIdSchema,
     canPlan: z.boolean(),
     /** A name the person recognises ("Firefox on laptop"), kept in `devices`. */
-    name: z.string().max(200).optional(),
+    name: z.string().trim().max(64).optional(),
   }),
   z.object({ type: z.literal('ping') }),
 ]);

@@ -10,6 +10,7 @@ describe('live connection over a real socket', () => {
   let relay: RunningRelay;
   const token = testConfig().firstToken!;
   const clients: LiveClient[] = [];
+  const liveIdleMs = 1_000;
   beforeEach(async () => {
     relay = await startRelay({ config: testConfig(), db: await createTestPglite(), tick: false });
   });
@@ -42,7 +43,7 @@ describe('live connection over a real socket', () => {
     tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true, name: 'Laptop' });
     expect(await tab.next((message) => message.type === 'status')).toEqual({
       type: 'status',
-      devices: [{ deviceId: 'dev_a', canPlan: true }],
+      devices: [{ deviceId: 'dev_a', canPlan: true, name: 'Laptop' }],
       covered: true,
     });
     const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
@@ -63,6 +64,41 @@ describe('live connection over a real socket', () => {
     );
     expect(status.devices).toEqual([{ deviceId: 'dev_b', canPlan: false }]);
     await expect.poll(() => relay.live.isCovered(userId)).toBe(false);
+  });
+
+  it('refuses a device name longer than 64 characters', async () => {
+    const tab = await connect();
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true, name: 'x'.repeat(65) });
+    const error = await tab.next((message) => message.type === 'error');
+    expect((error.error as { message: string }).message).toContain('name');
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true, name: 'x'.repeat(64) });
+    const status = await tab.next((message) => message.type === 'status');
+    expect(status.devices).toEqual([{ deviceId: 'dev_a', canPlan: true, name: 'x'.repeat(64) }]);
+  });
+
+  it('keeps a connection that pings and closes one that falls silent, uncovering its user', async () => {
+    await relay.close();
+    relay = await startRelay({
+      config: testConfig({ liveIdleMs }),
+      db: await createTestPglite(),
+      tick: false,
+    });
+    const tab = await connect();
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    await tab.next((message) => message.type === 'status' && message.covered === true);
+    const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
+    // Pinging for twice the idle limit keeps it open.
+    for (let elapsed = 0; elapsed < 2 * liveIdleMs; elapsed += 250) {
+      tab.send({ type: 'ping' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(relay.live.isCovered(userId)).toBe(true);
+    const silentSince = Date.now();
+    const closed = await tab.closed;
+    expect(closed.code).toBe(4000);
+    expect(Date.now() - silentSince).toBeGreaterThanOrEqual(liveIdleMs - 300);
+    expect(relay.live.isCovered(userId)).toBe(false);
+    expect(relay.live.connectionCount()).toBe(0);
   });
 
   it('pokes with the new cursor after a push, only for that user', async () => {

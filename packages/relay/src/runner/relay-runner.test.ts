@@ -116,6 +116,7 @@ describe('relay runner', () => {
     const socket: LiveSocket = {
       send: (text) => received.push(JSON.parse(text)),
       close: () => undefined,
+      terminate: () => undefined,
     };
     const session = relay.live.connect({ userId: relay.users.alice, socket });
     session.hello({ deviceId: 'dev_a', canPlan });

@@ -9,6 +9,8 @@ export interface LiveClient {
     match: (message: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Resolves when the connection closes (either side), with the close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,9 @@ export async function connectLive(options: { url: string; token: string }): Prom
   const socket = new WebSocket(address);
   const messages: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   socket.on('message', (data) => {
     messages.push(JSON.parse(String(data)) as Record<string, unknown>);
     for (const waiter of waiters) waiter();
@@ -30,6 +35,7 @@ export async function connectLive(options: { url: string; token: string }): Prom
   });
   return {
     messages,
+    closed,
     send: (message) => socket.send(JSON.stringify(message)),
     next(match, timeoutMs = 5_000) {
       let seen = 0;

@@ -10,6 +10,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     model: undefined,
     tickIntervalMs: 60_000,
     graceMs: 120_000,
+    liveIdleMs: 60_000,
     modelConcurrency: 4,
     webappDir: '/nonexistent/webapp/build',
     firstToken: 'first-token-0123456789abcdef',

@@ -25,6 +25,8 @@ export const metaKeys = [
   'lastSeenAt',
   'user',
   'hlc',
+  /** JSON `{deviceId: name}` of the user's devices seen in live presence. */
+  'deviceNames',
 ] as const;
 export type MetaKey = (typeof metaKeys)[number];
 

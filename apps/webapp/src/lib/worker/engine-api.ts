@@ -43,7 +43,7 @@ export const inputSchemas = {
     relayUrl: z.string().trim().max(500),
     token: z.string().trim().min(1, 'token is required').max(500),
   }),
-  saveDevice: z.object({ deviceName: z.string().trim().max(100) }),
+  saveDevice: z.object({ deviceName: z.string().trim().max(64) }),
   saveModel: z.object({
     endpoint: z.string().trim().max(500),
     apiKey: z.string().trim().max(500),
@@ -80,6 +80,8 @@ export interface EngineStatus {
   lastError: string | null;
   /** Devices the relay sees connected, from its `status` message. */
   devices: PresenceDevice[];
+  /** Names of this user's devices seen so far (this one included), by device id. */
+  deviceNames: Record<string, string>;
   /** The relay's view: a capable device is connected, so the relay does not plan for us. */
   covered: boolean;
   /** Who plans due slots right now, in words. */

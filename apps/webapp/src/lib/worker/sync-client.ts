@@ -8,6 +8,10 @@ import { relayFetch, relayUrl, type RelayTargetSource } from './relay-http.ts';
 
 const pushBatch = 500;
 const pullLimit = 500;
+/** How often the live connection says it is alive; the relay closes one silent for 3× this. */
+export const livePingMs = 20_000;
+/** The relay refuses a longer device name in `hello`. */
+const deviceNameMax = 64;
 
 export interface SyncState {
   connection: Connection;
@@ -81,6 +85,7 @@ export function createSyncClient(options: {
   const liveBackoff = createBackoff();
   let socket: WebSocket | undefined;
   let liveTimer: ReturnType<typeof setTimeout> | undefined;
+  let pingTimer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -189,10 +194,14 @@ export function createSyncClient(options: {
         JSON.stringify({
           type: 'hello',
           deviceId: options.deviceId,
-          name: options.deviceName(),
+          name: options.deviceName().slice(0, deviceNameMax),
           canPlan: true,
         }),
       );
+      clearInterval(pingTimer);
+      pingTimer = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+      }, livePingMs);
       set({ liveConnected: true });
       void syncNow();
     };
@@ -208,7 +217,10 @@ export function createSyncClient(options: {
         set({ devices: parseDevices(message.devices), covered: message.covered === true });
     };
     ws.onclose = () => {
-      if (socket === ws) socket = undefined;
+      if (socket === ws) {
+        socket = undefined;
+        clearInterval(pingTimer);
+      }
       set({ liveConnected: false, devices: [], covered: false });
       if (myGeneration === generation) {
         scheduleLive(myGeneration);
@@ -231,6 +243,7 @@ export function createSyncClient(options: {
     clearTimeout(liveTimer);
     const ws = socket;
     socket = undefined;
+    clearInterval(pingTimer);
     ws?.close();
     set({ liveConnected: false, devices: [], covered: false });
   }
