@@ -123,7 +123,10 @@ function toEngineError(error: unknown, viaRelay: boolean): EngineError {
     if (kind === 'no_model')
       return new EngineError(
         'no_model',
-        viaRelay ? `The relay has no model configured. ${noModelHelp}` : noModelHelp,
+        viaRelay
+          ? 'The relay has no model configured. Restart it with OPENAI_BASE_URL, OPENAI_API_KEY ' +
+              'and BATON_MODEL, or set a model endpoint and name for this device in Settings.'
+          : noModelHelp,
       );
     if (error.status === 401)
       return new EngineError(
