@@ -12,6 +12,7 @@ export default defineConfig({
   reporter: [['list'], ['./line-reporter.ts']],
   use: {
     headless: true,
+    actionTimeout: 15_000,
     launchOptions: {
       // Debian's chromium from apt (scripts/ensure-chromium.sh); Playwright never downloads one.
       executablePath: '/usr/bin/chromium',

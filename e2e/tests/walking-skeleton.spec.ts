@@ -39,35 +39,4 @@ test.describe('walking skeleton', () => {
     await phone.close();
     await laptop.close();
   });
-
-  test('two tabs share one planner: a due slot costs one planning run', async ({
-    browser,
-    relay,
-    model,
-  }) => {
-    test.setTimeout(150_000);
-    const context = await browser.newContext();
-    const first = await context.newPage();
-    await signIn(first, relay);
-    await createMission(first, {
-      title: 'Every minute',
-      objective: 'Propose one small task',
-      cron: '* * * * *',
-    });
-    const second = await context.newPage();
-    await second.goto(`${relay.url}/inbox`);
-    await first.getByRole('link', { name: 'Inbox', exact: true }).click();
-
-    // The next minute boundary is the slot; both tabs see its proposal appear live.
-    for (const tab of [first, second]) {
-      await expect(proposalCard(tab, 'Review open tasks')).toBeVisible({
-        timeout: 90_000,
-      });
-    }
-    // Give a second planner (if there were one) time to plan the same slot too.
-    await first.waitForTimeout(3_000);
-    expect(planningRuns(model)).toHaveLength(1);
-    await expect(proposalCard(second, 'Review open tasks')).toHaveCount(1);
-    await context.close();
-  });
 });

@@ -4,5 +4,7 @@ import { sharedTestOptions } from '../../vitest.shared.ts';
 export default defineConfig({
   test: {
     ...sharedTestOptions,
+    // Property tests run 1,000 cases each; on two busy cores some take longer than the default 5 s.
+    testTimeout: 60_000,
   },
 });
