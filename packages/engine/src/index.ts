@@ -78,6 +78,32 @@ export { readRow, readRows, type RowOf, type RowMeta, type ReadResult } from './
 
 export { ChangeSchema, ChangeListSchema, parseChange, type Change } from './sync/change.ts';
 export {
+  CursorSchema,
+  PushRequestSchema,
+  PushResponseSchema,
+  PullQuerySchema,
+  PullResponseSchema,
+  ClaimHolderSchema,
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  DevicePresenceSchema,
+  LiveClientMessageSchema,
+  LiveServerMessageSchema,
+  ErrorBodySchema,
+  maxPushChanges,
+  maxPushBytes,
+  maxPullLimit,
+  type PushRequest,
+  type PushResponse,
+  type PullResponse,
+  type ClaimRequest,
+  type ClaimResponse,
+  type DevicePresence,
+  type LiveClientMessage,
+  type LiveServerMessage,
+  type ErrorBody,
+} from './sync/protocol.ts';
+export {
   createHlc,
   formatHlc,
   parseHlc,

@@ -1,0 +1,112 @@
+/**
+ * The sync wire protocol (design §3), as zod schemas shared by the relay (which parses requests
+ * and sends responses) and every client (which parses responses and live messages). One
+ * definition, so both sides refuse the same things.
+ */
+import { z } from 'zod';
+import { NodeIdSchema } from '../model/actor.ts';
+import { ChangeSchema } from './change.ts';
+
+export const maxPushChanges = 1_000;
+export const maxPushBytes = 5 * 1024 * 1024;
+export const maxPullLimit = 1_000;
+
+/** A relay cursor: its commit sequence, opaque to clients. */
+export const CursorSchema = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be a cursor returned by the relay');
+
+/** `POST /v1/sync/push` body. */
+export const PushRequestSchema = z.object({
+  deviceId: NodeIdSchema,
+  changes: z
+    .array(ChangeSchema)
+    .max(maxPushChanges, `at most ${maxPushChanges.toLocaleString('en')} changes per push`),
+});
+
+/** `POST /v1/sync/push` answer: how many were new, how many seen before, the newest cursor. */
+export const PushResponseSchema = z.object({
+  accepted: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  cursor: CursorSchema,
+});
+
+/** `GET /v1/sync/pull` query. No `since` means from the beginning. */
+export const PullQuerySchema = z.object({
+  since: CursorSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(maxPullLimit).default(500),
+});
+
+/** `GET /v1/sync/pull` answer: changes in commit order; follow `cursor` while `more`. */
+export const PullResponseSchema = z.object({
+  changes: z.array(ChangeSchema),
+  cursor: CursorSchema,
+  more: z.boolean(),
+});
+
+/** Who may hold a claim: a device id or a relay instance (plus a per-process suffix). */
+export const ClaimHolderSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must match [A-Za-z0-9_.:-]{1,64}');
+
+/** `POST /v1/claims` body. */
+export const ClaimRequestSchema = z.object({
+  iterationId: z.string().min(1).max(400),
+  ttlMs: z.number().int().min(1_000).max(3_600_000),
+  holder: ClaimHolderSchema,
+});
+
+/** `POST /v1/claims` answer, 200 when granted and 409 when someone else holds it. */
+export const ClaimResponseSchema = z.object({
+  granted: z.boolean(),
+  holder: z.string(),
+  /** Epoch ms. */
+  expiresAt: z.number(),
+});
+
+/** What a device says about itself on the live connection, and what the relay reports back. */
+export const DevicePresenceSchema = z.object({
+  deviceId: NodeIdSchema,
+  canPlan: z.boolean(),
+  /** A name the person recognises ("Firefox on laptop"). */
+  name: z.string().trim().max(64).optional(),
+});
+
+/** What a client may send on `/v1/sync/live`. */
+export const LiveClientMessageSchema = z.discriminatedUnion('type', [
+  DevicePresenceSchema.extend({ type: z.literal('hello') }),
+  z.object({ type: z.literal('ping') }),
+]);
+
+/** Every error answer of the relay: `{error: {kind, message, field?}}`. */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    kind: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+  }),
+});
+
+/** What the relay sends on `/v1/sync/live`. */
+export const LiveServerMessageSchema = z.discriminatedUnion('type', [
+  /** Something new was committed for this user: pull. */
+  z.object({ type: z.literal('poke'), cursor: CursorSchema }),
+  /** The user's connected devices; `covered` when one of them can plan. */
+  z.object({
+    type: z.literal('status'),
+    devices: z.array(DevicePresenceSchema),
+    covered: z.boolean(),
+  }),
+  z.object({ type: z.literal('pong') }),
+  z.object({ type: z.literal('error'), error: ErrorBodySchema.shape.error }),
+]);
+
+export type PushRequest = z.infer<typeof PushRequestSchema>;
+export type PushResponse = z.infer<typeof PushResponseSchema>;
+export type PullResponse = z.infer<typeof PullResponseSchema>;
+export type ClaimRequest = z.infer<typeof ClaimRequestSchema>;
+export type ClaimResponse = z.infer<typeof ClaimResponseSchema>;
+export type DevicePresence = z.infer<typeof DevicePresenceSchema>;
+export type LiveClientMessage = z.infer<typeof LiveClientMessageSchema>;
+export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>;
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
