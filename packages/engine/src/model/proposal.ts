@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActorSchema } from './actor.ts';
+import { StepSchema, type Step } from './iteration.ts';
 
 export const ProposalStatusSchema = z.enum([
   'pending',
@@ -12,11 +13,19 @@ export const ProposalStatusSchema = z.enum([
 ]);
 export type ProposalStatus = z.infer<typeof ProposalStatusSchema>;
 
+/**
+ * A decision on a proposal, written whole and once (the first decision wins on every replica).
+ * `step` is the step that was decided: two plans of one slot share proposal ids, so the row's
+ * own tool/params may later show the winning plan's step while the decision was made on the
+ * other. Optional only for rows written before it existed; `decide` always writes it. Read a
+ * decided proposal through `decidedStep`.
+ */
 export const DecisionSchema = z.object({
   verdict: z.enum(['approved', 'rejected']),
   by: ActorSchema,
   /** HLC stamp of the decision. */
   at: z.string(),
+  step: StepSchema.optional(),
   editedParams: z.record(z.string(), z.unknown()).optional(),
   feedback: z.string().max(4_000).optional(),
 });
@@ -46,3 +55,20 @@ export const ProposalSchema = z.object({
   error: z.string().nullable().default(null),
 });
 export type Proposal = z.infer<typeof ProposalSchema> & { id: string };
+
+/**
+ * The step a proposal stands for: the one that was decided when it has a decision that records
+ * it, else the step on the row. Every view and every revert of a decided proposal uses this, so
+ * it shows what was really approved or rejected even when another plan won the proposal's id.
+ */
+export function decidedStep(
+  proposal: Pick<Proposal, 'tool' | 'params' | 'rationale' | 'decision'>,
+): Step {
+  return (
+    proposal.decision?.step ?? {
+      tool: proposal.tool,
+      params: proposal.params,
+      rationale: proposal.rationale,
+    }
+  );
+}

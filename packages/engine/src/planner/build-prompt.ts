@@ -1,4 +1,5 @@
 import type { Mission } from '../model/mission.ts';
+import { decidedStep } from '../model/proposal.ts';
 import type { RowOf } from '../model/read-row.ts';
 import type { ChatMessage } from '../ports.ts';
 
@@ -18,14 +19,15 @@ const systemRules = [
 
 function describeOutcome(proposal: RowOf<'proposals'>): string {
   const decision = proposal.decision;
+  const { params } = decidedStep(proposal);
   const feedback = decision?.feedback ? ` (feedback: "${decision.feedback}")` : '';
   if (proposal.status === 'rejected') return `rejected${feedback}`;
   if (proposal.status === 'executed' || proposal.status === 'approved') {
     const edits = Object.entries(decision?.editedParams ?? {})
-      .filter(([name, value]) => JSON.stringify(proposal.params[name]) !== JSON.stringify(value))
+      .filter(([name, value]) => JSON.stringify(params[name]) !== JSON.stringify(value))
       .map(
         ([name, value]) =>
-          `changed ${name} from ${JSON.stringify(proposal.params[name])} to ${JSON.stringify(value)}`,
+          `changed ${name} from ${JSON.stringify(params[name])} to ${JSON.stringify(value)}`,
       );
     return `approved${edits.length ? `, ${edits.join(', ')}` : ''}${feedback}`;
   }
@@ -40,10 +42,10 @@ export function describeHistory(history: PastIteration[]): string {
   return history
     .map(({ iteration, proposals }) => {
       const head = `- ${iteration.slot}: ${iteration.status}${iteration.plan?.summary ? ` — ${iteration.plan.summary}` : ''}${iteration.feedback ? ` (the person said: "${iteration.feedback}")` : ''}`;
-      const steps = proposals.map(
-        (proposal) =>
-          `  - ${proposal.tool} ${JSON.stringify(proposal.params)} → ${describeOutcome(proposal)}`,
-      );
+      const steps = proposals.map((proposal) => {
+        const step = decidedStep(proposal);
+        return `  - ${step.tool} ${JSON.stringify(step.params)} → ${describeOutcome(proposal)}`;
+      });
       return [head, ...steps].join('\n');
     })
     .join('\n');

@@ -64,6 +64,11 @@ export async function decideEdits(options: {
     verdict: request.verdict,
     by: request.actor,
     at: stamp,
+    step: {
+      tool: proposal.tool,
+      params: proposal.params,
+      rationale: proposal.rationale.slice(0, 2_000),
+    },
     ...(request.editedParams ? { editedParams: request.editedParams } : {}),
     ...(request.feedback ? { feedback: request.feedback } : {}),
   };

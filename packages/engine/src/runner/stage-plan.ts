@@ -71,7 +71,12 @@ export async function stagePlan(options: {
       });
       continue;
     }
-    const decision: Decision = { verdict: 'approved', by: systemActor, at: stamp };
+    const decision: Decision = {
+      verdict: 'approved',
+      by: systemActor,
+      at: stamp,
+      step: { tool: step.tool, params: step.params, rationale: step.rationale },
+    };
     const proposal = {
       ...fields,
       id: proposalId,
