@@ -6,6 +6,7 @@ import { readRow, readRows, type RowOf } from './model/read-row.ts';
 import { tableSchemas, type DomainTable } from './model/tables.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from './ports.ts';
 import type { PlannerResult } from './planner/run-planner.ts';
+import { mergeRemoteChanges } from './runner/apply-remote.ts';
 import { commitEdits, type Edit } from './runner/commit.ts';
 import {
   decideEdits,
@@ -15,11 +16,9 @@ import {
 } from './runner/decide.ts';
 import { planMission, type PlanningProgress } from './runner/plan-slot.ts';
 import { emptyReport, planSlot, tick, type RunnerDeps, type TickReport } from './runner/tick.ts';
-import { supersedeEdits } from './runner/supersede.ts';
 import { validateCron } from './schedule/slots.ts';
 import { ChangeSchema, type Change } from './sync/change.ts';
 import { createHlc, type Hlc } from './sync/hlc.ts';
-import { mergeChange } from './sync/merge.ts';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.ts';
 import type { Tool } from './tools/tool.ts';
 
@@ -288,8 +287,10 @@ export function createEngine(options: EngineOptions) {
 
     /**
      * Merges changes received from elsewhere (not recorded again). Invalid changes and stamps
-     * too far ahead are refused one by one, the rest applied in one transaction. Pending
-     * proposals of a plan that lost its slot become `superseded`.
+     * too far ahead are refused one by one, the rest applied in one transaction, together with
+     * what follows from them (recorded as this replica's changes): pending proposals of a plan
+     * that lost its slot become `superseded`, and a step executed here whose decision lost to
+     * an earlier one has its data change undone and the winner's result shown.
      */
     async applyRemote(changes: unknown[]): Promise<ApplyReport> {
       const report: ApplyReport = { applied: 0, refused: [] };
@@ -309,20 +310,8 @@ export function createEngine(options: EngineOptions) {
         }
       }
       if (valid.length === 0) return report;
-      const touchedIterations = new Set(
-        valid.flatMap((change) =>
-          change.table === 'iterations'
-            ? [change.rowId]
-            : change.table === 'proposals'
-              ? [change.rowId.slice(0, change.rowId.lastIndexOf('#'))]
-              : [],
-        ),
-      );
       await store.transaction(async (writer) => {
-        for (const change of valid) {
-          await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
-        }
-        const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
+        const edits = await mergeRemoteChanges({ writer, changes: valid });
         if (edits.length > 0)
           await commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId });
       });

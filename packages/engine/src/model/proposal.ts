@@ -31,12 +31,18 @@ export const DecisionSchema = z.object({
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
-/** One change a write step made, with what it replaced, so an iteration can be reverted. */
+/**
+ * One change a write step made, with what it replaced, so an iteration can be reverted, and
+ * what it wrote, so a replica whose own execution of the step lost to this one can show this
+ * one's result (see runner/compensate.ts).
+ */
 export const EffectSchema = z.object({
   table: z.enum(['tasks', 'notes', 'goals']),
   rowId: z.string(),
   /** Field values before the step; `_deleted: true` when the step created the row. */
   before: z.record(z.string(), z.unknown()),
+  /** Field values the step wrote. Optional only for rows written before it existed. */
+  after: z.record(z.string(), z.unknown()).optional(),
 });
 export type Effect = z.infer<typeof EffectSchema>;
 

@@ -88,6 +88,7 @@ export async function executeStep(options: {
             Object.keys(edit.fields).map((name) => [name, before.fields[name] ?? null]),
           )
         : { _deleted: true },
+      after: { ...edit.fields },
     });
   }
   return [

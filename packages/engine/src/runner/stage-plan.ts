@@ -62,7 +62,10 @@ export async function stagePlan(options: {
       params: step.params,
       rationale: step.rationale,
     };
-    if (mission.tools[step.tool] !== 'auto') {
+    // Another plan of this slot, synced in while the model answered, may have had this step
+    // decided already: that decision wins, so executing ours would only write a change to undo.
+    const decided = (await options.writer.get('proposals', proposalId))?.fields.decision;
+    if (mission.tools[step.tool] !== 'auto' || decided) {
       edits.push({
         table: 'proposals',
         rowId: proposalId,

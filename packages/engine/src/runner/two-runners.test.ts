@@ -9,6 +9,7 @@ import { createFixedClock, createSequentialIds, type FixedClock } from '../testi
 import { createMemoryClaims } from '../testing/memory-claims.ts';
 import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
+import { decidedStep } from '../model/proposal.ts';
 import { tableNames } from '../model/tables.ts';
 
 const minute = 60_000;
@@ -78,6 +79,8 @@ async function scenario(options: {
   relaySteps: number;
   deviceOnline: boolean;
   catchUp: 'latest' | 'all';
+  /** `auto`: each runner executes its steps in the batch that writes its plan. */
+  policy?: 'propose' | 'auto';
 }) {
   const clock = createFixedClock(start - minute);
   const claims = createMemoryClaims({ clock });
@@ -99,7 +102,7 @@ async function scenario(options: {
       objective: 'Plan the day',
       schedule,
       catchUp: { mode: options.catchUp, maxLateMs: 6 * hour },
-      tools: { create_task: 'propose' },
+      tools: { create_task: options.policy ?? 'propose' },
     },
     actor: person,
   });
@@ -118,7 +121,12 @@ async function fullSync({ toRelay, toDevice }: Scenario) {
   }
 }
 
-/** Both replicas hold the same rows, one iteration per slot, and only the winning plan's steps pending. */
+/**
+ * Both replicas hold the same rows, one iteration per slot; each proposal id shows the winning
+ * plan's step while undecided, and a decided one keeps what was decided, its data matching the
+ * decision every replica kept: an executed create_task left its task (with the edited title, if
+ * any), a rejected or otherwise undone one left none.
+ */
 async function expectConverged(world: Scenario, slots: number[]) {
   const { device, relay, missionId } = world;
   for (const table of tableNames)
@@ -128,24 +136,31 @@ async function expectConverged(world: Scenario, slots: number[]) {
     slots.map((slot) => iterationIdOf(missionId, slot)).sort(),
   );
   const proposals = await device.engine.rows('proposals');
+  const tasks = new Map((await device.engine.rows('tasks')).map((task) => [task.id, task]));
   for (const iteration of iterations) {
     const own = proposals
       .filter((proposal) => proposal.iterationId === iteration.id)
       .sort((a, b) => a.stepIndex - b.stepIndex);
     const steps = iteration.status === 'planned' ? iteration.plan!.steps : [];
-    const live = own.filter((proposal) => proposal.status !== 'superseded');
-    expect(live.map((proposal) => proposal.id)).toEqual(
-      steps.map((_, index) => `${iteration.id}#${index}`),
+    const undecided = own.filter((proposal) => proposal.decision === null);
+    for (const proposal of undecided) {
+      const step = steps[proposal.stepIndex];
+      if (step) {
+        expect(proposal.status).toBe('pending');
+        expect(proposal.params).toEqual(step.params);
+      } else expect(proposal.status).toBe('superseded');
+    }
+    expect(own.map((proposal) => proposal.stepIndex)).toEqual(
+      expect.arrayContaining(steps.map((_, index) => index)),
     );
-    live.forEach((proposal, index) => {
-      expect(proposal.status).toBe('pending');
-      expect(proposal.params).toEqual(steps[index]!.params);
-    });
-    expect(
-      own
-        .filter((proposal) => proposal.stepIndex >= steps.length)
-        .every((p) => p.status === 'superseded'),
-    ).toBe(true);
+    for (const proposal of own) {
+      const task = tasks.get(`${proposal.id}/tasks`);
+      if (proposal.status === 'executed') {
+        const step = decidedStep(proposal);
+        const title = proposal.decision!.editedParams?.title ?? step.params.title;
+        expect(task?.title, proposal.id).toBe(title);
+      } else expect(task, proposal.id).toBeUndefined();
+    }
   }
 }
 
@@ -154,7 +169,14 @@ type Command =
   | { kind: 'tickRelay' }
   | { kind: 'syncToRelay'; limit: number }
   | { kind: 'syncToDevice'; limit: number }
-  | { kind: 'advance'; minutes: number };
+  | { kind: 'advance'; minutes: number }
+  | {
+      kind: 'decide';
+      side: 'device' | 'relay';
+      pick: number;
+      verdict: 'approved' | 'rejected';
+      edit: boolean;
+    };
 
 const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { weight: 3, arbitrary: fc.constant<Command>({ kind: 'tickDevice' }) },
@@ -177,10 +199,39 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
       .integer({ min: 10, max: 80 })
       .map((minutes): Command => ({ kind: 'advance', minutes })),
   },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        side: fc.constantFrom<'device' | 'relay'>('device', 'relay'),
+        pick: fc.nat(10),
+        verdict: fc.constantFrom<'approved' | 'rejected'>('approved', 'rejected'),
+        edit: fc.boolean(),
+      })
+      .map((decide): Command => ({ kind: 'decide', ...decide })),
+  },
 );
 
+/** The person decides one of the pending proposals on that side, if there is one. */
+async function decideOne(world: Scenario, command: Extract<Command, { kind: 'decide' }>) {
+  const side = command.side === 'device' ? world.device : world.relay;
+  const pending = (await side.engine.rows('proposals')).filter(
+    (proposal) => proposal.status === 'pending',
+  );
+  const proposal = pending[command.pick % Math.max(1, pending.length)];
+  if (!proposal) return;
+  await side.engine.decide({
+    proposalId: proposal.id,
+    verdict: command.verdict,
+    ...(command.verdict === 'approved' && command.edit
+      ? { editedParams: { title: `edited on ${command.side} ${command.pick}` } }
+      : {}),
+    actor: { kind: 'user', deviceId: side.engine.nodeId },
+  });
+}
+
 describe('two runners, one mission', () => {
-  it('end with one iteration per slot, the same rows on both, and no duplicate proposals', async () => {
+  it('end with one iteration per slot, the same rows on both, no duplicate proposals, and data that matches every decision', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -192,6 +243,7 @@ describe('two runners, one mission', () => {
             { weight: 3, arbitrary: fc.constant(false) },
           ),
           catchUp: fc.constantFrom<'latest' | 'all'>('latest', 'all'),
+          policy: fc.constantFrom<'propose' | 'auto'>('propose', 'propose', 'auto'),
         }),
         fc.array(commandArbitrary, { minLength: 6, maxLength: 30 }),
         async (setup, commands) => {
@@ -202,6 +254,7 @@ describe('two runners, one mission', () => {
             else if (command.kind === 'tickRelay') await relay.engine.tick();
             else if (command.kind === 'syncToRelay') await toRelay.deliver(command.limit);
             else if (command.kind === 'syncToDevice') await toDevice.deliver(command.limit);
+            else if (command.kind === 'decide') await decideOne(world, command);
             else clock.advance(command.minutes * minute);
           }
           await fullSync(world);
@@ -315,6 +368,52 @@ describe('two runners, one mission', () => {
       id: iterationIdOf(missionId, start),
       runner: { kind: 'device' },
     });
+  });
+
+  it('does not execute an auto step that the plan synced in while the model answered already executed', async () => {
+    const world = await scenario({
+      deviceSteps: 1,
+      relaySteps: 0,
+      deviceOnline: false,
+      catchUp: 'latest',
+      policy: 'auto',
+    });
+    const { clock, device } = world;
+    let answer: () => void = () => undefined;
+    let called: () => void = () => undefined;
+    const modelCalled = new Promise<void>((resolve) => (called = resolve));
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const relayModel = stepsModel('relay', 2);
+    const slow: LanguageModel = {
+      defaultModel: 'slow',
+      async complete(request, options) {
+        called();
+        await answered;
+        return relayModel.complete(request, options);
+      },
+    };
+    const slowRelay = makeSide({
+      runner: { kind: 'relay', instanceId: 'relay_1' },
+      clock,
+      model: slow,
+      claims: undefined,
+    });
+    await slowRelay.engine.applyRemote(device.store.recorded);
+    clock.set(start + minute);
+    const relayTick = slowRelay.engine.tick();
+    await modelCalled;
+    await device.engine.tick();
+    await slowRelay.engine.applyRemote(device.store.recorded);
+    answer();
+    await relayTick;
+    const tasks = await slowRelay.engine.rows('tasks');
+    // The device's step #0 was executed first: its task stands, and the relay's #0 never ran.
+    expect(tasks.map((task) => [task.id.split('#')[1], task.title])).toEqual([
+      ['0/tasks', 'device step 0'],
+      ['1/tasks', 'relay step 1'],
+    ]);
+    expect(tasks[0]!.updatedBy).toMatchObject({ kind: 'ai' });
+    expect(slowRelay.store.recorded.filter((change) => change.table === 'tasks')).toHaveLength(1);
   });
 
   it('does not supersede proposals that arrive before their iteration', async () => {

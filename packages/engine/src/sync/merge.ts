@@ -21,7 +21,8 @@ function groupStamp(group: WriteOnceGroup, row: StoredRow): HlcStamp | undefined
   return row.stamps[group.required[0]!];
 }
 
-function stableJson(value: unknown): string {
+/** JSON with object keys sorted: equal values give equal strings whatever their key order. */
+export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(
