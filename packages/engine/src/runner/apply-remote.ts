@@ -19,9 +19,8 @@ const DecidedOutcomeSchema = z.object({
   effects: z.array(EffectSchema).default([]),
 });
 
-function decidedOutcome(row: StoredRow | undefined): DecidedOutcome | null {
-  if (!row || row.fields._deleted === true) return null;
-  const parsed = DecidedOutcomeSchema.safeParse(row.fields);
+function decidedOutcome(fields: Record<string, unknown> | undefined): DecidedOutcome | null {
+  const parsed = DecidedOutcomeSchema.safeParse(fields ?? {});
   return parsed.success ? parsed.data : null;
 }
 
@@ -33,39 +32,47 @@ function iterationIdOfProposal(proposalId: string): string {
  * Merges changes received from elsewhere into their rows inside the caller's transaction (they
  * are not recorded again), and returns the edits that must follow in the same transaction:
  * - pending proposals of a plan that lost its slot become `superseded`;
- * - a proposal executed here whose decision lost to another replica's gets its data change
- *   undone and the winner's result shown (see compensate.ts).
+ * - an execution of a step whose decision lost (one this replica held before the batch, or one
+ *   that arrived in it) gets its data change undone and the winner's result shown (see
+ *   compensate.ts). Any replica that sees both decisions writes the same compensation, so it
+ *   happens even where the losing runner never merges through this function (the relay's push).
+ *   It relies on commit order: an execution's data edits arrive no later than its outcome.
  */
 export async function mergeRemoteChanges(options: {
   writer: StoreWriter;
   changes: readonly Change[];
 }): Promise<Edit[]> {
   const { writer, changes } = options;
-  const executedHere = new Map<string, DecidedOutcome>();
+  /** Executed outcomes seen per proposal (held here before the batch, or arriving), by stamp. */
+  const executions = new Map<string, Map<string, DecidedOutcome>>();
   const seenProposals = new Set<string>();
   const touchedIterations = new Set<string>();
+  const noteExecution = (proposalId: string, outcome: DecidedOutcome | null) => {
+    if (!outcome || outcome.status !== 'executed' || outcome.effects.length === 0) return;
+    let byStamp = executions.get(proposalId);
+    if (!byStamp) executions.set(proposalId, (byStamp = new Map()));
+    byStamp.set(outcome.decision.at, outcome);
+  };
   for (const change of changes) {
     const current = await writer.get(change.table, change.rowId);
     if (change.table === 'iterations') touchedIterations.add(change.rowId);
     if (change.table === 'proposals') {
       touchedIterations.add(iterationIdOfProposal(change.rowId));
-      // The decision this replica held before this batch, remembered once per row.
       if (!seenProposals.has(change.rowId)) {
         seenProposals.add(change.rowId);
-        const local = decidedOutcome(current);
-        if (local && local.status === 'executed' && local.effects.length > 0)
-          executedHere.set(change.rowId, local);
+        if (current && current.fields._deleted !== true)
+          noteExecution(change.rowId, decidedOutcome(current.fields));
       }
+      noteExecution(change.rowId, decidedOutcome(change.fields));
     }
     await writer.put([mergeChange(current, change)]);
   }
   const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
   const losses: LostDecision[] = [];
-  for (const [proposalId, lost] of executedHere) {
+  for (const [proposalId, byStamp] of executions) {
     const row = await writer.get('proposals', proposalId);
-    const decision = row?.fields.decision as { at?: unknown } | null | undefined;
-    if (decision?.at === lost.decision.at) continue;
-    losses.push({ lost, won: decidedOutcome(row) });
+    const won = row ? decidedOutcome(row.fields) : null;
+    for (const [at, lost] of byStamp) if (at !== won?.decision.at) losses.push({ lost, won });
   }
   if (losses.length === 0) return edits;
   const rows = new Map<string, StoredRow>();

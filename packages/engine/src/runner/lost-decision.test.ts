@@ -22,6 +22,8 @@ async function decideOnBoth(options: {
   second: Decision;
   firstSide: 'a' | 'b';
   syncFirst: 'a' | 'b';
+  /** Deliver only the later decider's changes to the first, `pageSize` at a time. */
+  oneWay?: { pageSize: number };
 }) {
   const clock = createFixedClock(start);
   let taskId = '';
@@ -71,6 +73,12 @@ async function decideOnBoth(options: {
       ...decision,
       actor: side === a ? onA : onB,
     });
+  }
+  if (options.oneWay) {
+    const link = later === a ? aToB : bToA;
+    while (link.pending() > 0) await link.deliver(options.oneWay.pageSize);
+    const [proposal] = await earlier.engine.rows('proposals');
+    return { a: earlier, b: later, proposal: proposal!, proposalId, taskId };
   }
   if (options.syncFirst === 'a') await syncUntilQuiet({ there: aToB, back: bToA });
   else await syncUntilQuiet({ there: bToA, back: aToB });
@@ -159,6 +167,25 @@ describe('two devices decide one proposal offline: the first decision wins, and 
         title: 'Write report',
         priority: 'low',
       });
+    },
+  );
+
+  it.each([1, 2, 100])(
+    'the winner undoes a losing execution it receives, even if the loser never hears back (pages of %i)',
+    async (pageSize) => {
+      const { a, proposal, proposalId } = await decideOnBoth({
+        firstSide: 'a',
+        syncFirst: 'a',
+        oneWay: { pageSize },
+        call: () => ({ name: 'create_task', arguments: { title: 'Book flights' } }),
+        first: { verdict: 'approved', editedParams: { title: 'Book trains' } },
+        second: { verdict: 'approved', editedParams: { title: 'Book a car' } },
+      });
+      expect(proposal.decision).toMatchObject({ by: onA, editedParams: { title: 'Book trains' } });
+      const created = (await a.engine.rows('tasks')).find(
+        (task) => task.id === `${proposalId}/tasks`,
+      );
+      expect(created).toMatchObject({ title: 'Book trains', updatedBy: { kind: 'system' } });
     },
   );
 });

@@ -101,7 +101,9 @@ export async function stagePlan(options: {
     applied.add(executed);
     edits.push({ ...outcome, fields: { ...fields, ...outcome.fields } });
   }
-  return [...edits, ...applied.edits()];
+  // The data edits go before the proposals that record them: a replica that receives this
+  // batch split in pages then never holds an execution's outcome without its data change.
+  return [edits[0]!, ...applied.edits(), ...edits.slice(1)];
 }
 
 /**
