@@ -11,6 +11,33 @@ import { createdRowId, type WriteTool } from './tool.ts';
 const start = Date.UTC(2026, 10, 25, 7, 0, 0);
 const person: Actor = { kind: 'user', deviceId: 'dev_a' };
 
+async function seeded() {
+  const store = createMemoryStore();
+  const engine = createEngine({
+    store,
+    clock: createFixedClock(start),
+    ids: createSequentialIds(),
+    nodeId: 'dev_a',
+    runner: { kind: 'device', deviceId: 'dev_a' },
+  });
+  const taskId = await engine.saveRow({
+    table: 'tasks',
+    fields: { title: 'Task' },
+    actor: person,
+  });
+  const noteId = await engine.saveRow({
+    table: 'notes',
+    fields: { title: 'Note', body: 'Hello' },
+    actor: person,
+  });
+  const goalId = await engine.saveRow({
+    table: 'goals',
+    fields: { title: 'Goal' },
+    actor: person,
+  });
+  return { store, taskId, noteId, goalId };
+}
+
 describe('tool definitions', () => {
   it.each(builtinTools.map((tool) => [tool.name, tool] as const))(
     '%s exports its params as a JSON schema object',
@@ -38,33 +65,6 @@ describe('tool definitions', () => {
 });
 
 describe('write tools', () => {
-  async function seeded() {
-    const store = createMemoryStore();
-    const engine = createEngine({
-      store,
-      clock: createFixedClock(start),
-      ids: createSequentialIds(),
-      nodeId: 'dev_a',
-      runner: { kind: 'device', deviceId: 'dev_a' },
-    });
-    const taskId = await engine.saveRow({
-      table: 'tasks',
-      fields: { title: 'Task' },
-      actor: person,
-    });
-    const noteId = await engine.saveRow({
-      table: 'notes',
-      fields: { title: 'Note', body: 'Hello' },
-      actor: person,
-    });
-    const goalId = await engine.saveRow({
-      table: 'goals',
-      fields: { title: 'Goal' },
-      actor: person,
-    });
-    return { store, taskId, noteId, goalId };
-  }
-
   it('derive the rows they write from the proposal id, so executing twice gives the same edits', async () => {
     const { store, taskId, noteId, goalId } = await seeded();
     const params: Record<string, unknown> = {
@@ -75,6 +75,9 @@ describe('write tools', () => {
       append_note: { noteId, text: 'More' },
       create_goal: { title: 'New goal' },
       log_goal_progress: { goalId, progress: 50 },
+      update_note: { noteId, body: 'Rewritten' },
+      update_goal: { goalId, target: 'Run 10 km' },
+      complete_goal: { goalId },
     };
     const writeTools = builtinTools.filter(
       (tool): tool is WriteTool<never> => tool.kind === 'write',
@@ -150,5 +153,118 @@ describe('write tools', () => {
     }
     expect(await a.store.list('tasks')).toEqual(await b.store.list('tasks'));
     expect(await a.store.list('proposals')).toEqual(await b.store.list('proposals'));
+  });
+});
+
+describe('note and goal tools', () => {
+  async function context() {
+    const { store, noteId, goalId } = await seeded();
+    const engine = createEngine({
+      store,
+      clock: createFixedClock(start),
+      ids: createSequentialIds('C'),
+      nodeId: 'dev_a',
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const otherNote = await engine.saveRow({
+      table: 'notes',
+      fields: { title: 'Groceries', body: 'Oat MILK, bread' },
+      actor: person,
+    });
+    const otherGoal = await engine.saveRow({
+      table: 'goals',
+      fields: { title: 'Fitness', target: 'Run a 10K race', progress: 100 },
+      actor: person,
+    });
+    return {
+      noteId,
+      goalId,
+      otherNote,
+      otherGoal,
+      context: { ...createToolContext(store), proposalId: 'm1@2026-11-25T07:00:00.000Z#0' },
+    };
+  }
+  const tool = (name: string) => createToolRegistry().get(name)! as WriteTool<never>;
+  const run = async (
+    name: string,
+    params: unknown,
+    ctx: Awaited<ReturnType<typeof context>>,
+  ): Promise<unknown> => tool(name).execute(tool(name).params.parse(params) as never, ctx.context);
+
+  it('search_notes finds notes by title or body, ignoring case', async () => {
+    const ctx = await context();
+    expect(await run('search_notes', { query: 'milk' }, ctx)).toEqual([
+      { id: ctx.otherNote, title: 'Groceries', excerpt: 'Oat MILK, bread' },
+    ]);
+    expect(await run('search_notes', { query: 'NOTE' }, ctx)).toEqual([
+      { id: ctx.noteId, title: 'Note', excerpt: 'Hello' },
+    ]);
+    expect(await run('search_notes', { query: 'nothing like this' }, ctx)).toEqual([]);
+  });
+
+  it('update_note replaces title or body, and is stale when nothing would change or the note is gone', async () => {
+    const ctx = await context();
+    expect(
+      await run('update_note', { noteId: ctx.noteId, title: 'Note', body: 'Hi' }, ctx),
+    ).toEqual({
+      kind: 'edits',
+      edits: [{ table: 'notes', rowId: ctx.noteId, fields: { body: 'Hi' } }],
+      result: { table: 'notes', rowId: ctx.noteId },
+    });
+    expect(await run('update_note', { noteId: ctx.noteId, body: 'Hello' }, ctx)).toEqual({
+      kind: 'stale',
+      reason: 'the note already has these values',
+    });
+    expect(await run('update_note', { noteId: 'gone', body: 'x' }, ctx)).toEqual({
+      kind: 'stale',
+      reason: 'the note gone no longer exists',
+    });
+    expect(tool('update_note').params.safeParse({ noteId: ctx.noteId, title: ' ' }).success).toBe(
+      false,
+    );
+  });
+
+  it('get_goal and search_goals read goals', async () => {
+    const ctx = await context();
+    expect(await run('get_goal', { goalId: ctx.otherGoal }, ctx)).toEqual({
+      id: ctx.otherGoal,
+      title: 'Fitness',
+      target: 'Run a 10K race',
+      progress: 100,
+    });
+    expect(await run('get_goal', { goalId: 'gone' }, ctx)).toEqual({
+      error: 'no goal with id gone',
+    });
+    expect(
+      ((await run('search_goals', { query: '10k' }, ctx)) as { id: string }[]).map(
+        (goal) => goal.id,
+      ),
+    ).toEqual([ctx.otherGoal]);
+  });
+
+  it('update_goal changes title or target; complete_goal reaches it once', async () => {
+    const ctx = await context();
+    expect(
+      await run('update_goal', { goalId: ctx.goalId, target: 'Every week' }, ctx),
+    ).toMatchObject({
+      kind: 'edits',
+      edits: [{ table: 'goals', rowId: ctx.goalId, fields: { target: 'Every week' } }],
+    });
+    expect(await run('update_goal', { goalId: ctx.goalId, title: 'Goal' }, ctx)).toEqual({
+      kind: 'stale',
+      reason: 'the goal already has these values',
+    });
+    expect(await run('complete_goal', { goalId: ctx.goalId }, ctx)).toMatchObject({
+      kind: 'edits',
+      edits: [{ table: 'goals', rowId: ctx.goalId, fields: { progress: 100 } }],
+    });
+    expect(await run('complete_goal', { goalId: ctx.otherGoal }, ctx)).toEqual({
+      kind: 'stale',
+      reason: '"Fitness" is already reached',
+    });
+    expect(await run('complete_goal', { goalId: 'gone' }, ctx)).toEqual({
+      kind: 'stale',
+      reason: 'the goal gone no longer exists',
+    });
   });
 });

@@ -1,14 +1,22 @@
 import { z } from 'zod';
 import type { ToolDefinition } from '../ports.ts';
 import {
-  appendNote,
+  completeGoal,
   createGoal,
-  createNote,
+  getGoal,
   listGoals,
-  listNotes,
   logGoalProgress,
+  searchGoals,
+  updateGoal,
+} from './goal-tools.ts';
+import {
+  appendNote,
+  createNote,
+  listNotes,
   readNote,
-} from './note-goal-tools.ts';
+  searchNotes,
+  updateNote,
+} from './note-tools.ts';
 import {
   completeTask,
   createTask,
@@ -28,12 +36,18 @@ export const builtinTools: readonly Tool[] = [
   updateTask,
   completeTask,
   listNotes,
+  searchNotes,
   readNote,
   createNote,
   appendNote,
+  updateNote,
   listGoals,
+  searchGoals,
+  getGoal,
   createGoal,
+  updateGoal,
   logGoalProgress,
+  completeGoal,
 ] as Tool[];
 
 export type ToolRegistry = ReadonlyMap<string, Tool>;

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { GoalSchema, NoteSchema } from '../model/domain.ts';
+import { NoteSchema } from '../model/domain.ts';
+import type { RowOf } from '../model/read-row.ts';
 import { createdRowId, defineReadTool, defineWriteTool } from './tool.ts';
+
+/** The compact view of a note the model sees in lists and searches. */
+function noteExcerpt(note: RowOf<'notes'>) {
+  return { id: note.id, title: note.title, excerpt: note.body.slice(0, 200) };
+}
 
 export const listNotes = defineReadTool({
   name: 'list_notes',
@@ -8,9 +14,7 @@ export const listNotes = defineReadTool({
   params: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
   async execute(params, context) {
     const notes = await context.list('notes');
-    return notes
-      .slice(0, params.limit)
-      .map((note) => ({ id: note.id, title: note.title, excerpt: note.body.slice(0, 200) }));
+    return notes.slice(0, params.limit).map(noteExcerpt);
   },
 });
 
@@ -58,48 +62,46 @@ export const appendNote = defineWriteTool({
   },
 });
 
-export const listGoals = defineReadTool({
-  name: 'list_goals',
-  description: "List the person's goals with their progress (0-100).",
-  params: z.object({}),
-  async execute(_params, context) {
-    const goals = await context.list('goals');
-    return goals.map((goal) => ({
-      id: goal.id,
-      title: goal.title,
-      target: goal.target,
-      progress: goal.progress,
-    }));
+export const searchNotes = defineReadTool({
+  name: 'search_notes',
+  description: 'Find notes whose title or body contains the query (case-insensitive).',
+  params: z.object({
+    query: z.string().trim().min(1).max(200),
+    limit: z.number().int().min(1).max(200).default(50),
+  }),
+  async execute(params, context) {
+    const needle = params.query.toLowerCase();
+    const notes = await context.list('notes');
+    return notes
+      .filter((note) => `${note.title}\n${note.body}`.toLowerCase().includes(needle))
+      .slice(0, params.limit)
+      .map(noteExcerpt);
   },
 });
 
-export const createGoal = defineWriteTool({
-  name: 'create_goal',
-  description: 'Create a new goal.',
-  params: GoalSchema.pick({ title: true, target: true }).partial({ target: true }),
-  async execute(params, context) {
-    const rowId = createdRowId(context.proposalId, 'goals');
+export const updateNote = defineWriteTool({
+  name: 'update_note',
+  description:
+    'Replace the title and/or the whole body of an existing note (to add to it, use append_note).',
+  params: z.object({
+    noteId: z.string().min(1),
+    title: NoteSchema.shape.title.optional(),
+    body: z.string().max(100_000).optional(),
+  }),
+  async execute({ noteId, ...patch }, context) {
+    const note = await context.get('notes', noteId);
+    if (!note) return { kind: 'stale', reason: `the note ${noteId} no longer exists` };
+    const fields = Object.fromEntries(
+      Object.entries(patch).filter(
+        ([name, value]) => value !== undefined && note[name as keyof typeof note] !== value,
+      ),
+    );
+    if (Object.keys(fields).length === 0)
+      return { kind: 'stale', reason: 'the note already has these values' };
     return {
       kind: 'edits',
-      edits: [{ table: 'goals', rowId, fields: GoalSchema.parse(params) }],
-      result: { table: 'goals', rowId },
-    };
-  },
-});
-
-export const logGoalProgress = defineWriteTool({
-  name: 'log_goal_progress',
-  description: "Set a goal's progress (0-100 percent).",
-  params: z.object({ goalId: z.string().min(1), progress: z.number().min(0).max(100) }),
-  async execute(params, context) {
-    const goal = await context.get('goals', params.goalId);
-    if (!goal) return { kind: 'stale', reason: `the goal ${params.goalId} no longer exists` };
-    if (goal.progress === params.progress)
-      return { kind: 'stale', reason: `the goal is already at ${params.progress}%` };
-    return {
-      kind: 'edits',
-      edits: [{ table: 'goals', rowId: goal.id, fields: { progress: params.progress } }],
-      result: { table: 'goals', rowId: goal.id },
+      edits: [{ table: 'notes', rowId: noteId, fields }],
+      result: { table: 'notes', rowId: noteId },
     };
   },
 });
