@@ -165,25 +165,38 @@ export function proposalCard(page: Page, text: string): Locator {
   return page.getByTestId('proposal').filter({ hasText: text });
 }
 
+type Result<T> = { ok: true; value: T } | { ok: false; error: { kind: string; message: string } };
+
 /** The page's `window.baton` debug handle (apps/webapp/src/lib/engine-client.ts). */
 interface BatonHandle {
-  createMission: (
-    draft: Record<string, unknown>,
-  ) => Promise<
-    { ok: true; value: { id: string } } | { ok: false; error: { kind: string; message: string } }
-  >;
-  debugState: () => Promise<Record<string, unknown>>;
-  poke: () => Promise<void>;
+  createMission: (draft: Record<string, unknown>) => Promise<Result<{ id: string }>>;
+  debugState: () => Promise<Result<Record<string, unknown>>>;
+  poke: () => Promise<Result<null>>;
+  engineStart: () => { state: string; host?: string; fallbackReason?: string | null };
 }
 
 /** The engine worker's debug state as a page sees it (`window.baton.debugState()`). */
 export async function debugState(page: Page): Promise<Record<string, unknown>> {
   // Right after a navigation the app has not yet connected to its worker.
   await page.waitForFunction(() => 'baton' in window);
-  return page.evaluate(async () => {
+  const result = await page.evaluate(async () => {
     const baton = (window as unknown as { baton?: BatonHandle }).baton;
     if (!baton) throw new Error('window.baton is missing');
     return baton.debugState();
+  });
+  if (!result.ok) throw new Error(`debugState failed: ${result.error.message}`);
+  return result.value;
+}
+
+/** How the engine started in the page's tab (SharedWorker, or the per-tab fallback and why). */
+export async function engineStart(
+  page: Page,
+): Promise<{ state: string; host?: string; fallbackReason?: string | null }> {
+  await page.waitForFunction(() => 'baton' in window);
+  return page.evaluate(() => {
+    const baton = (window as unknown as { baton?: BatonHandle }).baton;
+    if (!baton) throw new Error('window.baton is missing');
+    return baton.engineStart();
   });
 }
 

@@ -9,6 +9,9 @@ const config = {
     // A single-page app: the relay serves 200.html for every unknown path.
     adapter: adapter({ fallback: '200.html' }),
     serviceWorker: { register: true },
+    // Ask the server now and then whether a newer build is out (`updated` in $app/state); the
+    // status bar then offers a reload instead of code changing under an open tab.
+    version: { pollInterval: 5 * 60_000 },
   },
 };
 

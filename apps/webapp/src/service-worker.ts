@@ -5,23 +5,39 @@
 /**
  * The offline app shell: the built app and static files are cached at install; page loads try the
  * network first and fall back to the cached shell (200.html), so the app opens without the relay.
- * The API (/v1/*) is never cached.
+ * The API (/v1/*) and the build's version file are never cached.
+ *
+ * Updates wait: a new service worker activates on its own only when none was active before.
+ * Otherwise it waits until a tab asks it to (`{type: 'skip-waiting'}`, sent when the person
+ * presses "Reload" on the "new version" notice), so code never changes under an open tab.
  */
 import { build, files, version } from '$service-worker';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const cacheName = `baton-shell-${version}`;
 const shellPath = '/200.html';
-const precache = [...build, ...files, shellPath];
+const versionFile = /\/_app\/version\.json$/;
+const precache = [...build, ...files, shellPath].filter((path) => !versionFile.test(path));
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(cacheName);
       await cache.addAll(precache);
-      await sw.skipWaiting();
+      // The first install has nothing to replace; an update waits for the person (see above).
+      if (!sw.registration.active) await sw.skipWaiting();
     })(),
   );
+});
+
+sw.addEventListener('message', (event) => {
+  const data: unknown = event.data;
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    (data as { type?: unknown }).type === 'skip-waiting'
+  )
+    void sw.skipWaiting();
 });
 
 sw.addEventListener('activate', (event) => {
@@ -63,7 +79,8 @@ sw.addEventListener('fetch', (event) => {
     url.origin !== sw.location.origin ||
     url.pathname.startsWith('/v1/') ||
     url.pathname === '/health' ||
-    url.pathname === '/metrics'
+    url.pathname === '/metrics' ||
+    versionFile.test(url.pathname)
   )
     return;
   if (request.mode === 'navigate') {

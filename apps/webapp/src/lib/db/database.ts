@@ -27,6 +27,8 @@ export const metaKeys = [
   'hlc',
   /** JSON `{deviceId: name}` of the user's devices seen in live presence. */
   'deviceNames',
+  /** `{hostId, at}`: which engine host of this browser leads, and its last heartbeat (ms). */
+  'leader',
 ] as const;
 export type MetaKey = (typeof metaKeys)[number];
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import {
+  DevicePresenceSchema,
   GoalSchema,
   MissionSchema,
   NoteSchema,
@@ -13,6 +14,7 @@ import {
   type EngineErrorData,
   type ProposalStatus,
 } from '@baton/engine';
+import { errorData } from './error-data.ts';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: EngineErrorData };
 
@@ -50,6 +52,8 @@ export const inputSchemas = {
     model: z.string().trim().max(200),
   }),
   markSeen: z.object({ at: z.number().int().nonnegative() }),
+  hello: z.object({ version: z.string().max(100).nullable() }),
+  networkChanged: z.object({ online: z.boolean() }),
 } as const;
 
 export type ApiInput<K extends keyof typeof inputSchemas> = z.input<(typeof inputSchemas)[K]>;
@@ -62,37 +66,76 @@ export const formSchemas = {
   goals: GoalSchema,
 } as const;
 
-export type Connection = 'signed_out' | 'connecting' | 'online' | 'offline' | 'unauthorized';
+export const ConnectionSchema = z.enum([
+  'signed_out',
+  'connecting',
+  'online',
+  'offline',
+  /** The relay answered something this app cannot use (see `lastError`); retried with backoff. */
+  'error',
+  'unauthorized',
+]);
+export type Connection = z.infer<typeof ConnectionSchema>;
 
-export interface PresenceDevice {
-  deviceId: string;
-  name?: string;
-  canPlan?: boolean;
-}
+/** A device the relay sees connected on the live connection. */
+export const PresenceDeviceSchema = DevicePresenceSchema;
+export type PresenceDevice = z.infer<typeof PresenceDeviceSchema>;
 
-/** What the status bar shows; broadcast on `statusChannelName` whenever it changes. */
-export interface EngineStatus {
-  deviceId: string;
-  deviceName: string;
-  connection: Connection;
-  relayUrl: string;
-  outboxSize: number;
-  lastError: string | null;
+/**
+ * Who plans due slots now (design §2), as the status bar names it:
+ * - `this-browser`: a tab of this browser plans; `reason` says why it alone is sure of it
+ *   (`covered`: the relay counts this device as connected and able to plan, and `others` may
+ *   claim slots too, first claim wins; `offline`/`signed-out`: it plans without a claim);
+ * - `other-device`: another of the person's devices is connected and able to plan, this one is not;
+ * - `relay`: no capable device is connected (`covered` is false), so the relay plans.
+ */
+export const BatonHolderSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('this-browser'),
+    reason: z.enum(['covered', 'offline', 'signed-out']),
+    others: z.array(PresenceDeviceSchema),
+  }),
+  z.object({ kind: z.literal('other-device'), devices: z.array(PresenceDeviceSchema) }),
+  z.object({ kind: z.literal('relay') }),
+]);
+export type BatonHolder = z.infer<typeof BatonHolderSchema>;
+
+/**
+ * What the status bar shows. The leading host broadcasts it on `statusChannelName` whenever it
+ * changes and with every heartbeat; pages check each message with this schema.
+ */
+export const EngineStatusSchema = z.object({
+  deviceId: z.string(),
+  deviceName: z.string(),
+  connection: ConnectionSchema,
+  relayUrl: z.string(),
+  outboxSize: z.number().int().nonnegative(),
+  lastError: z.string().nullable(),
   /** Devices the relay sees connected, from its `status` message. */
-  devices: PresenceDevice[];
+  devices: z.array(PresenceDeviceSchema),
   /** Names of this user's devices seen so far (this one included), by device id. */
-  deviceNames: Record<string, string>;
+  deviceNames: z.record(z.string(), z.string()),
   /** The relay's view: a capable device is connected, so the relay does not plan for us. */
-  covered: boolean;
-  /** Who plans due slots right now, in words. */
-  baton: string;
-  /** The iteration this worker is planning now, if any. */
-  planning: { missionId: string; iterationId: string; phase: string } | null;
-  lastTickAt: number | null;
-  /** `shared` (SharedWorker) or `dedicated` (per-tab worker; a Web Locks leader plans). */
-  host: 'shared' | 'dedicated';
-  leader: boolean;
-}
+  covered: z.boolean(),
+  /** Who plans due slots right now. */
+  baton: BatonHolderSchema,
+  /** The iteration this host is planning now, if any. */
+  planning: z
+    .object({ missionId: z.string(), iterationId: z.string(), phase: z.string() })
+    .nullable(),
+  lastTickAt: z.number().nullable(),
+  /** `shared` (SharedWorker) or `dedicated` (per-tab worker; the leader plans). */
+  host: z.enum(['shared', 'dedicated']),
+  /** Random per worker instance: two tabs reporting one id share one worker. */
+  hostId: z.string(),
+  /** This host holds the `baton-engine-leader` lead: it alone ticks, plans and syncs. */
+  leader: z.boolean(),
+  /** The app build (SvelteKit `version`) of the pages that started this host, if told. */
+  version: z.string().nullable(),
+  /** When this status was taken (epoch ms). */
+  at: z.number(),
+});
+export type EngineStatus = z.infer<typeof EngineStatusSchema>;
 
 export interface Settings {
   deviceId: string;
@@ -136,9 +179,26 @@ export interface DecideOutcome {
   alreadyDecided: { verdict: 'approved' | 'rejected'; by: Actor; at: string } | null;
 }
 
+/** What a worker answers to `hello`, before its engine is ready. */
+export interface HelloAnswer {
+  host: EngineStatus['host'];
+  hostId: string;
+}
+
+/**
+ * Every method resolves with a `Result`: a failure (invalid input, a broken relay, a worker
+ * that could not open its database) comes back as `{ok: false, error: {kind, message, field?}}`,
+ * never as a thrown error. The page-side client (engine-client.ts) keeps that promise even when
+ * the worker itself is gone.
+ */
 export interface EngineApi {
-  status(): Promise<EngineStatus>;
-  settings(): Promise<Settings>;
+  /**
+   * Answered at once, even while the engine is still opening its database: the page's proof that
+   * the worker runs. `version` is the page's build, reported in the status.
+   */
+  hello(input: ApiInput<'hello'>): Promise<Result<HelloAnswer>>;
+  status(): Promise<Result<EngineStatus>>;
+  settings(): Promise<Result<Settings>>;
   createMission(input: ApiInput<'createMission'>): Promise<Result<{ id: string }>>;
   updateMission(input: ApiInput<'updateMission'>): Promise<Result<null>>;
   runNow(input: ApiInput<'runNow'>): Promise<Result<RunNowOutcome>>;
@@ -148,21 +208,27 @@ export interface EngineApi {
   setFeedback(input: ApiInput<'setFeedback'>): Promise<Result<null>>;
   saveRow(input: ApiInput<'saveRow'>): Promise<Result<{ id: string }>>;
   deleteRow(input: ApiInput<'deleteRow'>): Promise<Result<null>>;
+  /** Checks the token with the relay, then saves address, token and user in one transaction. */
   signIn(input: ApiInput<'signIn'>): Promise<Result<{ user: string }>>;
   signOut(): Promise<Result<null>>;
   saveDevice(input: ApiInput<'saveDevice'>): Promise<Result<null>>;
+  /** Saves endpoint, key and model name in one transaction (nothing half-saved). */
   saveModel(input: ApiInput<'saveModel'>): Promise<Result<null>>;
   markSeen(input: ApiInput<'markSeen'>): Promise<Result<null>>;
-  /** Runs a tick and a sync round now. */
-  poke(): Promise<void>;
+  /** The page saw the network come or go: the leader reconnects (or checks) at once. */
+  networkChanged(input: ApiInput<'networkChanged'>): Promise<Result<null>>;
+  /** Runs a tick and a sync round now (on the leading host; a follower forwards it). */
+  poke(): Promise<Result<null>>;
   /** For tests and diagnosis. */
-  debugState(): Promise<DebugState>;
+  debugState(): Promise<Result<DebugState>>;
 }
 
+/** Where the leading host broadcasts its EngineStatus to every page of this browser. */
 export const statusChannelName = 'baton-status';
 
 /** Every method of the EngineApi, so a worker can expose the API before its host is ready. */
 export const engineApiMethods = [
+  'hello',
   'status',
   'settings',
   'createMission',
@@ -179,23 +245,41 @@ export const engineApiMethods = [
   'saveDevice',
   'saveModel',
   'markSeen',
+  'networkChanged',
   'poke',
   'debugState',
 ] as const satisfies ReadonlyArray<keyof EngineApi>;
 
+type AnyMethod = (...args: unknown[]) => Promise<unknown>;
+
 /**
- * An EngineApi whose calls wait for `ready`. Workers expose it at once, so no message that
- * arrives while the host opens IndexedDB is lost.
+ * An EngineApi whose calls wait for `ready`, except `hello`, which answers at once. Workers
+ * expose it immediately, so no message that arrives while the host opens IndexedDB is lost. If
+ * the host fails to start, or a method throws after all, the call resolves with an error result.
  */
-export function deferredApi(ready: Promise<EngineApi>): EngineApi {
-  const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+export function deferredApi(options: {
+  ready: Promise<EngineApi>;
+  hello: EngineApi['hello'];
+}): EngineApi {
+  const api: Record<string, AnyMethod> = { hello: options.hello as AnyMethod };
   for (const name of engineApiMethods) {
+    if (name === 'hello') continue;
     api[name] = async (...args: unknown[]) => {
-      const target = (await ready) as unknown as Record<
-        string,
-        (...inner: unknown[]) => Promise<unknown>
-      >;
-      return target[name]!(...args);
+      let target: Record<string, AnyMethod>;
+      try {
+        target = (await options.ready) as unknown as Record<string, AnyMethod>;
+      } catch (error) {
+        const data = errorData(error);
+        return {
+          ok: false,
+          error: { kind: 'unavailable', message: `The engine could not start: ${data.message}` },
+        };
+      }
+      try {
+        return await target[name]!(...args);
+      } catch (error) {
+        return { ok: false, error: errorData(error) };
+      }
     };
   }
   return api as unknown as EngineApi;

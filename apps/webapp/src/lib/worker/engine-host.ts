@@ -4,8 +4,10 @@ import type { BatonDatabase } from '../db/database.ts';
 import { createDexieStore } from '../db/dexie-store.ts';
 import type { EngineApi, EngineStatus } from './engine-api.ts';
 import { createHostApi } from './host-api.ts';
-import { loadHostSettings } from './host-settings.ts';
+import { createHostChannel, type HostMessage } from './host-channel.ts';
+import { loadHostSettings, readHostSettings } from './host-settings.ts';
 import { createHostStatus } from './host-status.ts';
+import { createLeadership, type Leadership } from './leadership.ts';
 import { createMetaStore } from './meta.ts';
 import { createOpenAiModel } from './openai-model.ts';
 import { createRelayClaims } from './relay-claims.ts';
@@ -17,23 +19,29 @@ export interface HostOptions {
   db: BatonDatabase;
   /** The page origin: the relay serves the app, so it is the default relay address. */
   origin: string;
-  host: 'shared' | 'dedicated';
+  host: EngineStatus['host'];
+  /** Unique per worker instance (`hello` reports it before the host is ready). */
+  hostId: string;
+  /** `navigator.locks` where the browser has Web Locks (see leadership.ts). */
+  locks: LockManager | undefined;
+  /** The app build of the pages that started this worker. */
+  version: () => string | null;
 }
 
 export interface EngineHost {
-  api: EngineApi;
-  /** Starts or stops planning and sync (a dedicated worker does both only while it leads). */
-  setLeader(leader: boolean): void;
-  close(): void;
+  api: Omit<EngineApi, 'hello'>;
+  close(): Promise<void>;
 }
 
 /**
  * The worker's composition root: Dexie store, engine, sync client, tick loop and the model,
- * exposed as the EngineApi (host-api.ts). Importing this module starts nothing;
- * `createEngineHost` does.
+ * exposed as the EngineApi (host-api.ts). Every host of this browser (SharedWorkers of any build,
+ * dedicated per-tab workers) reads and writes IndexedDB for its own pages, but only the leader
+ * (leadership.ts) ticks, plans and syncs; followers tell it about their writes over the hosts'
+ * channel. Importing this module starts nothing; `createEngineHost` does.
  */
 export async function createEngineHost(options: HostOptions): Promise<EngineHost> {
-  const { db } = options;
+  const { db, hostId } = options;
   const meta = createMetaStore(db);
   const { deviceId, settings, deviceNames } = await loadHostSettings({ db, meta });
   const actor: Actor = { kind: 'user', deviceId };
@@ -42,7 +50,9 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     token: settings.token,
   });
   const now = () => Date.now();
-  let leader = false;
+  // Set once the rest exists (it calls back into it); until then this host does not lead.
+  let leadership: Leadership | undefined = undefined;
+  const isLeader = () => leadership?.isLeader() ?? false;
   let planning: EngineStatus['planning'] = null;
 
   // The HLC's last stamp survives restarts, so stamps never go backwards with the wall clock.
@@ -53,11 +63,14 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     settings,
     relayUrl: () => target().url,
     host: options.host,
+    hostId,
+    version: options.version,
     sync: () => sync,
-    isLeader: () => leader,
+    isLeader,
     planning: () => planning,
     lastTickAt: () => tickLoop.lastTickAt,
     hlc,
+    db,
     meta,
     lastStamp,
     deviceNames,
@@ -104,12 +117,47 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
   const tickLoop = createTickLoop({
     engine,
     now,
-    isLeader: () => leader,
+    isLeader,
     onWork: () => sync.kick(),
     onTick: () => announce(),
   });
 
+  async function poke(): Promise<void> {
+    if (!isLeader()) {
+      channel.post({ type: 'poke' });
+      return;
+    }
+    await Promise.all([tickLoop.runTick(), sync.syncNow()]);
+  }
+
+  /** Another host saved settings: take them from IndexedDB, and reconnect if they touch sync. */
+  async function reloadSettings(): Promise<void> {
+    const before = { ...settings };
+    Object.assign(settings, await readHostSettings(meta));
+    const reconnect =
+      before.relayUrl !== settings.relayUrl ||
+      before.token !== settings.token ||
+      before.deviceName !== settings.deviceName;
+    if (reconnect && isLeader()) sync.start();
+    announce();
+  }
+
+  function onHostMessage(message: HostMessage): void {
+    if (message.type === 'settings') {
+      void reloadSettings().catch((error: unknown) =>
+        console.error('[baton] could not re-read settings', error),
+      );
+      return;
+    }
+    if (!isLeader()) return;
+    if (message.type === 'kick') sync.kick();
+    else if (message.type === 'poke') void poke();
+    else sync.networkChanged(message.online);
+  }
+  const channel = createHostChannel({ hostId, onMessage: onHostMessage });
+
   const api = createHostApi({
+    db,
     deviceId,
     origin: options.origin,
     settings,
@@ -119,29 +167,47 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     sync,
     meta,
     tickLoop,
-    isLeader: () => leader,
     status: () => hostStatus.status(),
     announce,
+    nudge: () => (isLeader() ? sync.kick() : channel.post({ type: 'kick' })),
+    poke,
+    networkChanged: (online) =>
+      isLeader() ? sync.networkChanged(online) : channel.post({ type: 'network', online }),
+    settingsSaved: ({ connection }) => {
+      channel.post({ type: 'settings' });
+      if (connection && isLeader()) sync.start();
+    },
+  });
+
+  /** Starts planning and sync when this host leads; stops both at once when it no longer does. */
+  function setLeader(leading: boolean): void {
+    tickLoop.stop();
+    if (leading) {
+      sync.start();
+      tickLoop.start();
+    } else {
+      sync.close();
+    }
+    announce();
+  }
+
+  leadership = createLeadership({
+    db,
+    hostId,
+    locks: options.locks,
+    onChange: setLeader,
+    // Followers' pages treat a leader's status as current while it keeps arriving.
+    onHeartbeat: announce,
   });
 
   return {
     api,
-    setLeader(next) {
-      if (next === leader) return;
-      leader = next;
-      tickLoop.stop();
-      if (leader) {
-        sync.start();
-        tickLoop.start();
-      } else {
-        sync.close();
-      }
-      announce();
-    },
-    close() {
+    async close() {
       tickLoop.stop();
       sync.close();
+      channel.close();
       hostStatus.close();
+      await leadership?.close();
     },
   };
 }

@@ -1,29 +1,17 @@
-import {
-  EngineError,
-  type Actor,
-  type Decision,
-  type Engine,
-  type MissionDraft,
-} from '@baton/engine';
-import type { z } from 'zod';
-import { defaultDeviceName } from './device-name.ts';
-import {
-  inputSchemas,
-  type DebugState,
-  type EngineApi,
-  type EngineStatus,
-  type Result,
-  type Settings,
-} from './engine-api.ts';
-import { errorData } from './error-data.ts';
-import type { HostSettings, SettingKey } from './host-settings.ts';
+import type { Actor, Decision, Engine, MissionDraft } from '@baton/engine';
+import type { BatonDatabase } from '../db/database.ts';
+import { createApiCall, safely } from './api-call.ts';
+import type { DebugState, EngineApi, EngineStatus } from './engine-api.ts';
+import type { HostSettings } from './host-settings.ts';
 import type { MetaStore } from './meta.ts';
-import { relayFetch, type RelayTarget } from './relay-http.ts';
+import type { RelayTarget } from './relay-http.ts';
+import { createSettingsApi } from './settings-api.ts';
 import type { SyncClient } from './sync-client.ts';
 import type { TickLoop } from './tick-loop.ts';
 
 /** What the API object works with; the host owns all of it. */
 export interface HostApiContext {
+  db: BatonDatabase;
   deviceId: string;
   /** The page origin, the relay address when none is set. */
   origin: string;
@@ -34,54 +22,32 @@ export interface HostApiContext {
   sync: SyncClient;
   meta: MetaStore;
   tickLoop: TickLoop;
-  isLeader: () => boolean;
   status: () => EngineStatus;
   announce: () => void;
+  /** After a write: the leader pushes soon; a follower tells the leader to. */
+  nudge: () => void;
+  /** A tick and a sync round now, on the leader (a follower forwards it and returns). */
+  poke: () => Promise<void>;
+  networkChanged: (online: boolean) => void;
+  settingsSaved: (changed: { connection: boolean }) => void;
 }
 
 /**
- * The EngineApi the pages call: every input is checked with `inputSchemas`, every failure comes
- * back as data, and every call ends with a sync kick and a status announcement.
+ * The EngineApi the pages call (except `hello`, answered by the worker entry): every input is
+ * checked with `inputSchemas`, every failure comes back as data, and every call ends with a
+ * nudge to sync and a status announcement.
  */
-export function createHostApi(context: HostApiContext): EngineApi {
-  const { deviceId, settings, target, actor, engine, sync, meta, tickLoop, announce } = context;
+export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'> {
+  const { deviceId, actor, engine, sync, meta, tickLoop } = context;
   const { serial } = tickLoop;
-
-  /** Validates the input, runs `fn`, and turns any failure into data. */
-  async function call<K extends keyof typeof inputSchemas, T>(
-    name: K,
-    input: unknown,
-    fn: (value: z.output<(typeof inputSchemas)[K]>) => Promise<T>,
-  ): Promise<Result<T>> {
-    const parsed = inputSchemas[name].safeParse(input);
-    if (!parsed.success) return { ok: false, error: errorData(parsed.error) };
-    try {
-      const value = await fn(parsed.data as z.output<(typeof inputSchemas)[K]>);
-      return { ok: true, value };
-    } catch (error) {
-      return { ok: false, error: errorData(error) };
-    } finally {
-      sync.kick();
-      announce();
-    }
-  }
-
-  async function setSetting(key: SettingKey, value: string | undefined) {
-    await meta.set(key, value || undefined);
-  }
+  const call = createApiCall({
+    after: () => {
+      context.nudge();
+      context.announce();
+    },
+  });
 
   return {
-    status: async () => context.status(),
-    settings: async (): Promise<Settings> => ({
-      deviceId,
-      deviceName: settings.deviceName,
-      relayUrl: target().url,
-      signedIn: Boolean(settings.token),
-      user: settings.user,
-      modelEndpoint: settings.modelEndpoint ?? '',
-      modelKeySet: Boolean(settings.modelKey),
-      modelName: settings.modelName ?? '',
-    }),
     createMission: (input) =>
       call('createMission', input, async ({ draft }) => ({
         id: await engine.createMission({ draft: draft as MissionDraft, actor }),
@@ -167,115 +133,40 @@ export function createHostApi(context: HostApiContext): EngineApi {
         await engine.deleteRow({ table, id, actor });
         return null;
       }),
-    signIn: (input) =>
-      call('signIn', input, async ({ relayUrl, token }) => {
-        const url = relayUrl.replace(/\/+$/, '') || context.origin;
-        try {
-          new URL(url);
-        } catch {
-          throw new EngineError('invalid', 'enter an address such as http://localhost:8787', {
-            field: 'relayUrl',
-          });
-        }
-        let body: unknown;
-        try {
-          ({ body } = await relayFetch({ url, token }, '/v1/me'));
-        } catch (error) {
-          if (error instanceof EngineError && error.kind === 'unauthorized') {
-            throw new EngineError(
-              'unauthorized',
-              'The relay did not accept this token. Copy it again from the relay’s start output.',
-              { field: 'token' },
-            );
-          }
-          throw new EngineError(
-            'unavailable',
-            `Could not reach the relay at ${url}: ${(error as Error).message}`,
-            { field: 'relayUrl' },
-          );
-        }
-        const me = (body ?? {}) as {
-          user?: { name?: string; id?: string } | string;
-          name?: string;
-          userId?: string;
-        };
-        const user =
-          typeof me.user === 'string'
-            ? me.user
-            : (me.user?.name ?? me.user?.id ?? me.name ?? me.userId ?? 'signed in');
-        if (token !== settings.token) await meta.set('cursor', undefined);
-        settings.relayUrl = url === context.origin ? '' : url;
-        settings.token = token;
-        settings.user = user;
-        await setSetting('relayUrl', settings.relayUrl);
-        await setSetting('token', token);
-        await setSetting('user', user);
-        if (context.isLeader()) sync.start();
-        return { user };
-      }),
-    signOut: async () => {
-      settings.token = undefined;
-      settings.user = null;
-      await setSetting('token', undefined);
-      await setSetting('user', undefined);
-      if (context.isLeader()) sync.start();
-      announce();
-      return { ok: true, value: null };
-    },
-    saveDevice: (input) =>
-      call('saveDevice', input, async ({ deviceName }) => {
-        settings.deviceName = deviceName || defaultDeviceName();
-        await setSetting('deviceName', deviceName);
-        if (context.isLeader()) sync.start();
-        return null;
-      }),
-    saveModel: (input) =>
-      call('saveModel', input, async ({ endpoint, apiKey, model: modelName }) => {
-        if (endpoint) {
-          try {
-            const parsed = new URL(endpoint);
-            if (!/^https?:$/.test(parsed.protocol)) throw new Error('not http');
-          } catch {
-            throw new EngineError(
-              'invalid',
-              'enter an http(s) address, such as http://localhost:11434/v1',
-              { field: 'endpoint' },
-            );
-          }
-          if (!modelName)
-            throw new EngineError('invalid', 'name the model to use at this endpoint', {
-              field: 'model',
-            });
-        }
-        settings.modelEndpoint = endpoint || undefined;
-        settings.modelName = endpoint ? modelName : undefined;
-        // An empty key field keeps the stored key unless the endpoint is cleared.
-        if (!endpoint) settings.modelKey = undefined;
-        else if (apiKey) settings.modelKey = apiKey;
-        await setSetting('modelEndpoint', settings.modelEndpoint);
-        await setSetting('modelName', settings.modelName);
-        await setSetting('modelKey', settings.modelKey);
-        return null;
-      }),
+    ...createSettingsApi({
+      db: context.db,
+      deviceId,
+      origin: context.origin,
+      settings: context.settings,
+      target: context.target,
+      call,
+      saved: context.settingsSaved,
+    }),
     markSeen: (input) =>
       call('markSeen', input, async ({ at }) => {
         await meta.set('lastSeenAt', String(at));
         return null;
       }),
-    poke: async () => {
-      await Promise.all([
-        tickLoop.runTick(),
-        context.isLeader() ? sync.syncNow() : Promise.resolve(),
-      ]);
-    },
-    debugState: async (): Promise<DebugState> => ({
-      ...context.status(),
-      cursor: sync.state.cursor,
-      ticks: tickLoop.ticks,
-      plannedByThisDevice: tickLoop.plannedByThisDevice,
-      pushes: sync.state.pushes,
-      pulls: sync.state.pulls,
-      liveConnected: sync.state.liveConnected,
-    }),
+    networkChanged: (input) =>
+      call('networkChanged', input, async ({ online }) => {
+        context.networkChanged(online);
+        return null;
+      }),
+    poke: () =>
+      safely(async () => {
+        await context.poke();
+        return null;
+      }),
+    status: () => safely(() => context.status()),
+    debugState: () =>
+      safely((): DebugState => ({
+        ...context.status(),
+        cursor: sync.state.cursor,
+        ticks: tickLoop.ticks,
+        plannedByThisDevice: tickLoop.plannedByThisDevice,
+        pushes: sync.state.pushes,
+        pulls: sync.state.pulls,
+        liveConnected: sync.state.liveConnected,
+      })),
   };
 }

@@ -31,8 +31,14 @@ export async function loadHostSettings(options: {
     await db.meta.put({ key: 'deviceId', value: created });
     return created;
   });
-  const settings: HostSettings = {
-    deviceName: (await meta.get('deviceName')) ?? defaultDeviceName(),
+  const settings = await readHostSettings(meta);
+  return { deviceId, settings, deviceNames: parseDeviceNames(await meta.get('deviceNames')) };
+}
+
+/** This device's settings as stored now (another host of this browser may have changed them). */
+export async function readHostSettings(meta: MetaStore): Promise<HostSettings> {
+  return {
+    deviceName: (await meta.get('deviceName')) || defaultDeviceName(),
     relayUrl: (await meta.get('relayUrl')) ?? '',
     token: await meta.get('token'),
     user: (await meta.get('user')) ?? null,
@@ -40,7 +46,23 @@ export async function loadHostSettings(options: {
     modelKey: await meta.get('modelKey'),
     modelName: await meta.get('modelName'),
   };
-  return { deviceId, settings, deviceNames: parseDeviceNames(await meta.get('deviceNames')) };
+}
+
+/**
+ * Writes several settings in one IndexedDB transaction: all of them or, if it fails, none. An
+ * empty or undefined value deletes the key. Callers update their in-memory copy only after this
+ * resolves.
+ */
+export async function saveSettings(
+  db: BatonDatabase,
+  patch: Partial<Record<SettingKey | 'cursor', string | null | undefined>>,
+): Promise<void> {
+  await db.transaction('rw', db.meta, async () => {
+    for (const [key, value] of Object.entries(patch) as Array<[SettingKey, unknown]>) {
+      if (value) await db.meta.put({ key, value });
+      else await db.meta.delete(key);
+    }
+  });
 }
 
 /** The remembered `{deviceId: name}` map; anything unreadable counts as empty. */

@@ -1,4 +1,6 @@
 import type { Hlc } from '@baton/engine';
+import type { BatonDatabase } from '../db/database.ts';
+import { batonHolder } from './baton-holder.ts';
 import { statusChannelName, type EngineStatus } from './engine-api.ts';
 import type { HostSettings } from './host-settings.ts';
 import type { MetaStore } from './meta.ts';
@@ -8,8 +10,8 @@ export interface HostStatus {
   /** The status bar's view of this host now. */
   status(): EngineStatus;
   /**
-   * Soon (coalesced within 50 ms) broadcasts the status to every tab and saves the HLC's last
-   * stamp, so stamps never go backwards after a restart.
+   * Soon (coalesced within 50 ms) broadcasts the status to every tab, if this host leads, and
+   * saves the HLC's last stamp, so stamps never go backwards after a restart.
    */
   announce(): void;
   close(): void;
@@ -20,11 +22,15 @@ export function createHostStatus(options: {
   settings: HostSettings;
   relayUrl: () => string;
   host: EngineStatus['host'];
+  hostId: string;
+  /** The app build of the pages that started this host (told in `hello`). */
+  version: () => string | null;
   sync: () => SyncClient;
   isLeader: () => boolean;
   planning: () => EngineStatus['planning'];
   lastTickAt: () => number | null;
   hlc: Hlc;
+  db: BatonDatabase;
   meta: MetaStore;
   lastStamp: string | undefined;
   /** Device names remembered from earlier presence (meta `deviceNames`). */
@@ -49,38 +55,43 @@ export function createHostStatus(options: {
   let announceTimer: ReturnType<typeof setTimeout> | undefined;
   let savedStamp = options.lastStamp;
 
-  function batonHolder(): string {
-    const state = options.sync().state;
-    if (!options.isLeader()) return 'another tab of this browser';
-    if (state.connection === 'signed_out') return 'this device (not signed in)';
-    if (state.connection !== 'online' && !state.liveConnected)
-      return 'this device (offline, plans without a claim)';
-    const others = state.devices.filter((device) => device.deviceId !== deviceId);
-    if (!state.liveConnected) return 'this device';
-    if (others.length === 0) return 'this device';
-    const named = others.every((device) => device.name);
-    return named
-      ? `your devices (this one and ${others.map((device) => device.name).join(', ')})`
-      : `your devices (this one and ${others.length} more)`;
+  /** Keeps the newest stamp any host of this browser issued (stamps sort in time order). */
+  async function saveStamp(stamp: string): Promise<void> {
+    await options.db.transaction('rw', options.db.meta, async () => {
+      const saved = await meta.get('hlc');
+      if (!saved || saved < stamp) await meta.set('hlc', stamp);
+    });
   }
 
   function status(): EngineStatus {
     const state = options.sync().state;
+    const leader = options.isLeader();
+    // A follower does not sync: until its page hears the leader, it can only say it waits.
+    const connection = leader ? state.connection : settings.token ? 'connecting' : 'signed_out';
     return {
       deviceId,
       deviceName: settings.deviceName,
-      connection: state.connection,
+      connection,
       relayUrl: options.relayUrl(),
       outboxSize: state.outboxSize,
       lastError: state.lastError,
       devices: state.devices,
       deviceNames: learnNames(),
       covered: state.covered,
-      baton: batonHolder(),
+      baton: batonHolder({
+        deviceId,
+        connection,
+        liveConnected: state.liveConnected,
+        covered: state.covered,
+        devices: state.devices,
+      }),
       planning: options.planning(),
       lastTickAt: options.lastTickAt(),
       host: options.host,
-      leader: options.isLeader(),
+      hostId: options.hostId,
+      leader,
+      version: options.version(),
+      at: Date.now(),
     };
   }
 
@@ -90,11 +101,12 @@ export function createHostStatus(options: {
       if (announceTimer !== undefined) return;
       announceTimer = setTimeout(() => {
         announceTimer = undefined;
-        channel?.postMessage(status());
+        // Only the leader speaks for the browser: a follower's sync state is idle, not real.
+        if (options.isLeader()) channel?.postMessage(status());
         const stamp = hlc.last();
         if (stamp !== savedStamp) {
           savedStamp = stamp;
-          void meta.set('hlc', stamp);
+          void saveStamp(stamp);
         }
         if (namesChanged) {
           namesChanged = false;

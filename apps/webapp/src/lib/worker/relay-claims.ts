@@ -1,19 +1,11 @@
-import { isEngineError, type Claims, type ClaimResult } from '@baton/engine';
-import { relayFetch, type RelayTargetSource } from './relay-http.ts';
-
-function readClaim(body: unknown, fallbackHolder: string, fallbackExpiry: number): ClaimResult {
-  const value = (body ?? {}) as Partial<ClaimResult>;
-  return {
-    granted: value.granted === true,
-    holder: typeof value.holder === 'string' ? value.holder : fallbackHolder,
-    expiresAt: typeof value.expiresAt === 'number' ? value.expiresAt : fallbackExpiry,
-  };
-}
+import { ClaimResponseSchema, isEngineError, type Claims } from '@baton/engine';
+import { parseRelayAnswer, relayFetch, type RelayTargetSource } from './relay-http.ts';
 
 /**
  * Claims through the relay (`POST /v1/claims`). When the relay cannot be reached, or this
  * device is signed out, the device plans without a claim (always granted): the merge rule keeps
- * one plan per iteration id when the two meet.
+ * one plan per iteration id when the two meet. An answer that does not fit ClaimResponseSchema
+ * throws: that slot waits for the next tick instead of being planned on a guess.
  */
 export function createRelayClaims(options: {
   target: RelayTargetSource;
@@ -25,19 +17,22 @@ export function createRelayClaims(options: {
       const target = options.target();
       const unclaimed = { granted: true, holder, expiresAt: options.now() + ttlMs };
       if (!target.token) return unclaimed;
+      let answer: { status: number; body: unknown };
       try {
-        const { status, body } = await relayFetch(target, '/v1/claims', {
+        answer = await relayFetch(target, '/v1/claims', {
           method: 'POST',
           body: { iterationId, ttlMs, holder },
           accept: [409],
         });
-        const claim = readClaim(body, holder, options.now() + ttlMs);
-        return status === 409 ? { ...claim, granted: false } : { ...claim, granted: true };
       } catch (error) {
-        if (isEngineError(error, 'invalid')) throw error;
+        // Unreachable, or a refused token (as good as signed out): plan on our own.
+        if (!isEngineError(error, 'unavailable') && !isEngineError(error, 'unauthorized'))
+          throw error;
         options.onUnclaimed?.((error as Error).message);
         return unclaimed;
       }
+      const claim = parseRelayAnswer(ClaimResponseSchema, answer.body, 'a claim answer');
+      return { ...claim, granted: answer.status !== 409 && claim.granted };
     },
     async release({ iterationId }) {
       const target = options.target();

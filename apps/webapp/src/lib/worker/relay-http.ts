@@ -1,4 +1,11 @@
-import { EngineError, type EngineErrorKind } from '@baton/engine';
+import type { z } from 'zod';
+import {
+  EngineError,
+  ErrorBodySchema,
+  engineErrorKinds,
+  invalidFromZod,
+  type EngineErrorKind,
+} from '@baton/engine';
 
 /** Where the relay is and how to authenticate; read on every call so settings apply at once. */
 export interface RelayTarget {
@@ -55,13 +62,35 @@ export async function relayFetch(
   }
   if (response.ok || init.accept?.includes(response.status))
     return { status: response.status, body };
-  const error = (body as { error?: { kind?: string; message?: string; field?: string } } | null)
-    ?.error;
-  const kind =
+  const parsed = ErrorBodySchema.safeParse(body);
+  const error = parsed.success ? parsed.data.error : undefined;
+  const statusKind =
     statusKinds[response.status] ?? (response.status >= 500 ? 'unavailable' : 'internal');
+  // The relay's own kind when it is one we know (e.g. `clock` for a refused stamp).
+  const kind = (engineErrorKinds as readonly string[]).includes(error?.kind ?? '')
+    ? (error!.kind as EngineErrorKind)
+    : statusKind;
   throw new EngineError(
     kind,
     error?.message ?? `relay answered ${response.status}`,
     error?.field ? { field: error.field } : undefined,
+  );
+}
+
+/**
+ * Checks a relay answer with the protocol schema it must match. A mismatch throws an `internal`
+ * EngineError that names the request and the first bad field, so nothing of it is used.
+ */
+export function parseRelayAnswer<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const detail = invalidFromZod(parsed.error).message;
+  throw new EngineError(
+    'internal',
+    `The relay sent ${what} this app cannot use (${detail}). Is it the same version as this app?`,
   );
 }

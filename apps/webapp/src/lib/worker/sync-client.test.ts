@@ -27,7 +27,7 @@ function json(status: number, body: unknown): Response {
   });
 }
 
-async function setup(options: { token?: string } = {}) {
+async function setup(options: { token?: string; retryMs?: number } = {}) {
   counter += 1;
   const db = openDatabase(`sync-test-${counter}`);
   const meta = createMetaStore(db);
@@ -43,7 +43,10 @@ async function setup(options: { token?: string } = {}) {
       return changes.length;
     },
     onChange: () => undefined,
+    ...(options.retryMs ? { retry: { baseMs: options.retryMs, maxMs: options.retryMs } } : {}),
   });
+  // Node has no WebSocket: the live connection stays down; these tests are about push and pull.
+  client.start();
   return { db, meta, client, applied, store: createDexieStore(db) };
 }
 
@@ -107,15 +110,79 @@ describe('sync client', () => {
   });
 
   it('stops on a refused token instead of retrying', async () => {
-    const { db, client } = await setup();
+    const { db, client } = await setup({ retryMs: 10 });
     const fetch = vi.fn(async () =>
       json(401, { error: { kind: 'unauthorized', message: 'bad token' } }),
     );
     vi.stubGlobal('fetch', fetch);
     await client.syncNow();
+    const calls = fetch.mock.calls.length;
+    // With a 10 ms retry, a client that kept retrying would have called again by now.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     client.close();
     expect(client.state.connection).toBe('unauthorized');
-    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(client.state.lastError).toBe('bad token');
+    expect(fetch).toHaveBeenCalledTimes(calls);
+    await db.delete();
+  });
+
+  it('applies nothing from a pull page that does not fit the protocol, and says so', async () => {
+    const { db, meta, client, applied } = await setup();
+    vi.stubGlobal('fetch', async () =>
+      json(200, { changes: [{ ...change(1), hlc: 'yesterday' }], cursor: '9', more: false }),
+    );
+    await client.syncNow();
+    client.close();
+    expect(applied).toEqual([]);
+    expect(await meta.get('cursor')).toBeUndefined();
+    expect(client.state.connection).toBe('error');
+    expect(client.state.lastError).toMatch(/pull page this app cannot use \(changes\.0\.hlc/);
+    await db.delete();
+  });
+
+  it('keeps the outbox when the push answer does not fit the protocol', async () => {
+    const { db, client, store } = await setup();
+    await store.transaction((writer) => writer.record([change(1)]));
+    vi.stubGlobal('fetch', async () => json(200, { ok: true }));
+    await client.syncNow();
+    client.close();
+    expect(await readOutbox(db)).toHaveLength(1);
+    expect(client.state.connection).toBe('error');
+    await db.delete();
+  });
+
+  it('retries at once when the network comes back instead of waiting out the backoff', async () => {
+    const { db, client, store } = await setup({ retryMs: 600_000 });
+    await store.transaction((writer) => writer.record([change(1)]));
+    vi.stubGlobal('fetch', async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await client.syncNow();
+    expect(client.state.connection).toBe('offline');
+    vi.stubGlobal('fetch', async (url: string) =>
+      new URL(url).pathname === '/v1/sync/push'
+        ? json(200, { accepted: 1, duplicates: 0, cursor: '1' })
+        : json(200, { changes: [], cursor: '1', more: false }),
+    );
+    client.networkChanged(true);
+    await client.syncNow();
+    client.close();
+    expect(client.state.connection).toBe('online');
+    expect(await readOutbox(db)).toEqual([]);
+    await db.delete();
+  });
+
+  it('makes no request while stopped (a host that does not lead)', async () => {
+    const { db, client, store } = await setup();
+    await client.syncNow();
+    client.close();
+    await store.transaction((writer) => writer.record([change(1)]));
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    client.kick();
+    client.networkChanged(true);
+    await client.syncNow();
+    expect(fetch).not.toHaveBeenCalled();
     await db.delete();
   });
 

@@ -1,10 +1,16 @@
-import { ChangeListSchema, isEngineError, type Change } from '@baton/engine';
+import {
+  LiveServerMessageSchema,
+  PullResponseSchema,
+  PushResponseSchema,
+  isEngineError,
+  type Change,
+} from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import { dropOutbox, readOutbox } from '../db/dexie-store.ts';
 import { createBackoff } from './backoff.ts';
 import type { Connection, PresenceDevice } from './engine-api.ts';
 import type { MetaStore } from './meta.ts';
-import { relayFetch, relayUrl, type RelayTargetSource } from './relay-http.ts';
+import { parseRelayAnswer, relayFetch, relayUrl, type RelayTargetSource } from './relay-http.ts';
 
 const pushBatch = 500;
 const pullLimit = 500;
@@ -27,38 +33,30 @@ export interface SyncState {
 
 export interface SyncClient {
   readonly state: SyncState;
-  /** Starts (or restarts, after a settings change) the live connection and a sync round. */
+  /**
+   * Starts (or restarts, after a settings change) the live connection and a sync round. Until
+   * then, and after `close()`, the client makes no request at all: only the leading host syncs.
+   */
   start(): void;
-  /** Asks for a push and pull soon (after a local write, or a poke). */
+  /** Asks for a push and pull soon (after a local write, or a poke). No-op while stopped. */
   kick(): void;
-  /** Resolves when one full round (push, then pull) has finished. */
+  /** Resolves when one full round (push, then pull) has finished (at once while stopped). */
   syncNow(): Promise<void>;
+  /**
+   * The browser says the network came back (reconnect and sync now, skipping the backoff) or
+   * went away (show offline at once, then check: a relay on this machine may still answer).
+   */
+  networkChanged(online: boolean): void;
   close(): void;
-}
-
-function parseDevices(value: unknown): PresenceDevice[] {
-  if (!Array.isArray(value)) return [];
-  return value.flatMap((item) => {
-    if (typeof item === 'string') return [{ deviceId: item }];
-    if (item && typeof item === 'object' && typeof (item as PresenceDevice).deviceId === 'string') {
-      const device = item as PresenceDevice;
-      return [
-        {
-          deviceId: device.deviceId,
-          ...(device.name ? { name: device.name } : {}),
-          ...(device.canPlan === undefined ? {} : { canPlan: device.canPlan }),
-        },
-      ];
-    }
-    return [];
-  });
 }
 
 /**
  * The device side of the sync protocol: pushes the outbox in order, pulls from the stored
  * cursor until `more` is false, and keeps one live WebSocket to the relay (presence in, pokes
  * out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
- * live in IndexedDB.
+ * live in IndexedDB. Every relay answer and live message is checked with the protocol schemas
+ * from @baton/engine; one that does not fit is a sync error (`connection: 'error'`), and nothing
+ * of it is applied.
  */
 export function createSyncClient(options: {
   db: BatonDatabase;
@@ -68,6 +66,8 @@ export function createSyncClient(options: {
   target: RelayTargetSource;
   applyRemote: (changes: Change[]) => Promise<number>;
   onChange: () => void;
+  /** First retry delay after a failed round, doubling to `maxMs` (defaults 1 s and 30 s). */
+  retry?: { baseMs: number; maxMs: number };
 }): SyncClient {
   const { db, meta } = options;
   const state: SyncState = {
@@ -81,7 +81,7 @@ export function createSyncClient(options: {
     pushes: 0,
     pulls: 0,
   };
-  const roundBackoff = createBackoff();
+  const roundBackoff = createBackoff(options.retry ?? {});
   const liveBackoff = createBackoff();
   let socket: WebSocket | undefined;
   let liveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,7 +90,7 @@ export function createSyncClient(options: {
   let running: Promise<void> | undefined;
   let again = false;
   let generation = 0;
-  let closed = false;
+  let closed = true;
 
   function set(patch: Partial<SyncState>): void {
     Object.assign(state, patch);
@@ -105,10 +105,12 @@ export function createSyncClient(options: {
     for (;;) {
       const entries = await readOutbox(db, pushBatch);
       if (entries.length === 0) return;
-      await relayFetch(options.target(), '/v1/sync/push', {
+      const { body } = await relayFetch(options.target(), '/v1/sync/push', {
         method: 'POST',
         body: { deviceId: options.deviceId, changes: entries.map((entry) => entry.change) },
       });
+      // Pushes are idempotent by change id: an answer we cannot read keeps the entries for later.
+      parseRelayAnswer(PushResponseSchema, body, 'a push answer');
       await dropOutbox(db, entries[entries.length - 1]!.seq);
       state.pushes += 1;
       await refreshOutboxSize();
@@ -121,42 +123,52 @@ export function createSyncClient(options: {
       const query = new URLSearchParams({ limit: String(pullLimit) });
       if (cursor) query.set('since', cursor);
       const { body } = await relayFetch(options.target(), `/v1/sync/pull?${query}`);
-      const page = body as { changes?: unknown; cursor?: unknown; more?: unknown };
-      const changes = ChangeListSchema.parse(page.changes ?? []) as Change[];
-      if (changes.length > 0) await options.applyRemote(changes);
-      if (typeof page.cursor === 'string') {
-        cursor = page.cursor;
-        await meta.set('cursor', cursor);
-      }
+      const page = parseRelayAnswer(PullResponseSchema, body, 'a pull page');
+      if (page.changes.length > 0) await options.applyRemote(page.changes as Change[]);
+      cursor = page.cursor;
+      await meta.set('cursor', cursor);
       state.pulls += 1;
       set({ cursor });
-      if (page.more !== true) return;
+      if (!page.more) return;
     }
   }
 
   async function round(): Promise<void> {
     clearTimeout(retryTimer);
+    if (closed) return;
     await refreshOutboxSize();
     if (!options.target().token) {
       set({ connection: 'signed_out' });
       return;
     }
+    const before = state.connection;
     try {
       await push();
       await pull();
       roundBackoff.reset();
       set({ connection: 'online', lastError: null });
+      // Back from offline: reconnect the live connection now rather than after its backoff.
+      if (before !== 'online' && !socket && !closed) {
+        liveBackoff.reset();
+        clearTimeout(liveTimer);
+        openLive();
+      }
     } catch (error) {
+      if (closed) return;
       const unauthorized = isEngineError(error, 'unauthorized');
+      const unreachable = isEngineError(error, 'unavailable');
       set({
-        connection: unauthorized ? 'unauthorized' : 'offline',
+        connection: unauthorized ? 'unauthorized' : unreachable ? 'offline' : 'error',
         lastError: (error as Error).message,
       });
+      // A live connection to a relay we cannot reach is a stale one: let it reconnect.
+      if (unreachable) socket?.close();
       if (!unauthorized) retryTimer = setTimeout(() => void syncNow(), roundBackoff.next());
     }
   }
 
   function syncNow(): Promise<void> {
+    if (closed) return Promise.resolve();
     if (running) {
       again = true;
       return running;
@@ -206,15 +218,23 @@ export function createSyncClient(options: {
       void syncNow();
     };
     ws.onmessage = (event) => {
-      let message: { type?: string; devices?: unknown; covered?: unknown };
+      let data: unknown;
       try {
-        message = JSON.parse(String(event.data)) as typeof message;
+        data = JSON.parse(String(event.data));
       } catch {
+        data = undefined;
+      }
+      const parsed = LiveServerMessageSchema.safeParse(data);
+      if (!parsed.success) {
+        console.warn('[baton] unusable live message from the relay', parsed.error.issues[0]);
         return;
       }
+      const message = parsed.data;
       if (message.type === 'poke') void syncNow();
       else if (message.type === 'status')
-        set({ devices: parseDevices(message.devices), covered: message.covered === true });
+        set({ devices: message.devices, covered: message.covered });
+      else if (message.type === 'error')
+        set({ lastError: `The relay refused a live message: ${message.error.message}` });
     };
     ws.onclose = () => {
       if (socket === ws) {
@@ -253,6 +273,7 @@ export function createSyncClient(options: {
     start() {
       closed = false;
       stopLive();
+      clearTimeout(retryTimer);
       roundBackoff.reset();
       liveBackoff.reset();
       void meta.get('cursor').then((cursor) => set({ cursor: cursor ?? null }));
@@ -264,6 +285,21 @@ export function createSyncClient(options: {
       void syncNow();
     },
     syncNow,
+    networkChanged(online) {
+      if (closed || !options.target().token) return;
+      clearTimeout(retryTimer);
+      roundBackoff.reset();
+      if (online) {
+        liveBackoff.reset();
+        if (!socket) {
+          clearTimeout(liveTimer);
+          openLive();
+        }
+      } else {
+        set({ connection: 'offline', lastError: 'The browser reports no network.' });
+      }
+      void syncNow();
+    },
     close() {
       closed = true;
       stopLive();

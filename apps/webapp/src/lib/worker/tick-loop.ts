@@ -14,6 +14,7 @@ export interface TickLoop {
   readonly plannedByThisDevice: number;
   /** Ticks every 5 s (and once now) until `stop()`. */
   start(): void;
+  /** Stops ticking and aborts the tick in flight (this host stopped leading). */
   stop(): void;
 }
 
@@ -36,6 +37,8 @@ export function createTickLoop(options: {
   let plannedByThisDevice = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
+  /** The tick in flight, aborted by `stop()`: an aborted planning run writes nothing. */
+  let current: AbortController | undefined;
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = queue.then(fn, fn);
@@ -46,7 +49,14 @@ export function createTickLoop(options: {
   async function runTick(): Promise<void> {
     if (!options.isLeader()) return;
     await serial(async () => {
-      const report = await engine.tick({ now: now() });
+      // Leadership may have moved while this tick waited its turn.
+      if (!options.isLeader()) return;
+      const controller = new AbortController();
+      current = controller;
+      const report = await engine.tick({ now: now(), signal: controller.signal }).finally(() => {
+        if (current === controller) current = undefined;
+      });
+      if (controller.signal.aborted) return;
       ticks += 1;
       lastTickAt = now();
       plannedByThisDevice += report.planned.length;
@@ -86,6 +96,8 @@ export function createTickLoop(options: {
     },
     stop() {
       clearInterval(timer);
+      timer = undefined;
+      current?.abort();
     },
   };
 }
