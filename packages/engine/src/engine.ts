@@ -14,6 +14,7 @@ import {
   type DecideOutcome,
   type DecideRequest,
 } from './runner/decide.ts';
+import { assertManualRunAllowed } from './runner/manual-run.ts';
 import { planMission, type PlanningProgress } from './runner/plan-slot.ts';
 import { emptyReport, planSlot, tick, type RunnerDeps, type TickReport } from './runner/tick.ts';
 import { validateCron } from './schedule/slots.ts';
@@ -185,7 +186,10 @@ export function createEngine(options: EngineOptions) {
       ]);
     },
 
-    /** Plans every due slot of the missions that run here. */
+    /**
+     * Plans every due slot of the active missions that run here, as of `now` (default: the
+     * clock): slots, the budget and the "now" the model is told all use it.
+     */
     tick(
       request: {
         now?: number;
@@ -202,16 +206,25 @@ export function createEngine(options: EngineOptions) {
       });
     },
 
-    /** "Run now": a manual slot at the current time, planned here whatever the schedule. */
+    /**
+     * "Run now": a manual slot at the current time, planned here whatever the schedule. `runOn`
+     * governs scheduled slots only: a manual run plans where the person pressed it. Refused
+     * (nothing written) with EngineError('conflict') for a mission that is done or archived,
+     * and EngineError('budget') with the reason when its budget would be passed; a paused
+     * mission may be run by hand.
+     */
     async runNow(request: {
       missionId: string;
       signal?: AbortSignal;
     }): Promise<{ iterationId: string; report: TickReport }> {
       const mission = await requireRow('missions', request.missionId);
+      const now = clock.now();
+      await assertManualRunAllowed({ reader: store, mission, now });
       const report = emptyReport();
       const iterationId = await planSlot(deps, {
         mission,
-        slotMs: clock.now(),
+        slotMs: now,
+        now,
         trigger: 'manual',
         signal: request.signal ?? new AbortController().signal,
         report,
@@ -219,16 +232,22 @@ export function createEngine(options: EngineOptions) {
       return { iterationId, report };
     },
 
-    /** Plans without claiming or staging anything: what the mission would propose now. */
+    /**
+     * Plans without claiming or staging anything: what the mission would propose now. Refused
+     * like `runNow` (done or archived missions, budget); its tokens are not counted afterwards.
+     */
     async dryRun(request: { missionId: string; signal?: AbortSignal }): Promise<PlannerResult> {
       const mission = await requireRow('missions', request.missionId);
+      const now = clock.now();
+      await assertManualRunAllowed({ reader: store, mission, now });
       return planMission({
         store,
         clock,
         model: options.model,
         tools,
         mission,
-        slotMs: clock.now(),
+        slotMs: now,
+        now,
         signal: request.signal ?? new AbortController().signal,
         maxRounds: options.maxRounds,
       });

@@ -27,7 +27,13 @@ export type {
 } from './ports.ts';
 
 export { ActorSchema, NodeIdSchema, type Actor } from './model/actor.ts';
-export { ScheduleSchema, CatchUpSchema, type Schedule, type CatchUp } from './model/schedule.ts';
+export {
+  ScheduleSchema,
+  CatchUpSchema,
+  TimeZoneSchema,
+  type Schedule,
+  type CatchUp,
+} from './model/schedule.ts';
 export {
   MissionSchema,
   MissionInputSchema,
@@ -111,6 +117,7 @@ export {
   formatHlc,
   parseHlc,
   isHlcStamp,
+  HlcStampSchema,
   hlcWallMs,
   maxDriftMs,
   type Hlc,

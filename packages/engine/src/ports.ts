@@ -83,6 +83,12 @@ export interface ChatResponse {
 /**
  * The language model. Hosts adapt the `openai` SDK to it. `complete` honours the signal and
  * rejects with EngineError('model' | 'no_model' | 'unavailable') on failure.
+ *
+ * The engine has no timers (it never calls `setTimeout`), so it cannot give up on a call by
+ * itself: the host must put a timeout on every call (and abort it when the signal fires), or
+ * one hung model server stalls the tick. What `complete` resolves with is validated where it
+ * enters the planner (planner/model-answer.ts); an answer that does not fit makes the
+ * iteration `failed` with the raw answer kept, it does not throw.
  */
 export interface LanguageModel {
   /** The model name used when a mission names none; undefined when no model is configured. */
@@ -99,7 +105,9 @@ export interface ClaimResult {
 
 /**
  * Leases on iteration ids, granted to one holder at a time; an expired lease can be taken over.
- * A device that cannot reach the relay uses `unclaimed` (always granted) and plans anyway.
+ * A device that cannot reach the relay plans anyway: its adapter answers `granted: true` itself
+ * when the relay is unreachable (or the host passes no Claims at all). A rejected `claim` is a
+ * failure of that mission's tick, reported, not a refusal.
  */
 export interface Claims {
   claim(request: { iterationId: string; holder: string; ttlMs: number }): Promise<ClaimResult>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HlcStampSchema } from '../sync/hlc.ts';
 import { NodeIdSchema } from './actor.ts';
 
 export const RunnerSchema = z.discriminatedUnion('kind', [
@@ -60,11 +61,11 @@ export const IterationSchema = z.object({
   runner: RunnerSchema,
   status: IterationStatusSchema,
   plan: PlanSchema.nullable().default(null),
-  plannedAt: z.string(),
+  plannedAt: HlcStampSchema,
   usage: UsageSchema.nullable().default(null),
   error: ErrorInfoSchema.nullable().default(null),
   replay: ReplaySchema.nullable().default(null),
   feedback: z.string().max(4_000).nullable().default(null),
-  revertedAt: z.string().nullable().default(null),
+  revertedAt: HlcStampSchema.nullable().default(null),
 });
 export type Iteration = z.infer<typeof IterationSchema> & { id: string };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CatchUpSchema, ScheduleSchema } from './schedule.ts';
+import { CatchUpSchema, ScheduleSchema, TimeZoneSchema } from './schedule.ts';
 
 export const ToolPolicySchema = z.enum(['auto', 'propose', 'deny']);
 export type ToolPolicy = z.infer<typeof ToolPolicySchema>;
@@ -35,7 +35,7 @@ export const MissionSchema = z.object({
   budget: BudgetSchema.default({ maxRunsPerDay: 24, maxTokensPerDay: 200_000 }),
   model: z.string().max(200).nullable().default(null),
   /** IANA zone the planner is told "now" in. */
-  timeZone: z.string().max(64).default('UTC'),
+  timeZone: TimeZoneSchema.default('UTC'),
 });
 export type Mission = z.infer<typeof MissionSchema> & { id: string };
 export type MissionDraft = z.input<typeof MissionSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HlcStampSchema } from '../sync/hlc.ts';
 import { ActorSchema } from './actor.ts';
 import { StepSchema, type Step } from './iteration.ts';
 
@@ -24,7 +25,7 @@ export const DecisionSchema = z.object({
   verdict: z.enum(['approved', 'rejected']),
   by: ActorSchema,
   /** HLC stamp of the decision. */
-  at: z.string(),
+  at: HlcStampSchema,
   step: StepSchema.optional(),
   editedParams: z.record(z.string(), z.unknown()).optional(),
   feedback: z.string().max(4_000).optional(),

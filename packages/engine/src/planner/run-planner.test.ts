@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine } from '../engine.ts';
 import type { Actor } from '../model/actor.ts';
 import { MissionSchema, type Mission, type MissionDraft } from '../model/mission.ts';
-import type { ChatRequest } from '../ports.ts';
+import type { ChatRequest, LanguageModel } from '../ports.ts';
 import { createToolContext } from '../runner/execute-step.ts';
 import { createFixedClock, createSequentialIds } from '../testing/fixed-clock.ts';
 import { createMemoryStore } from '../testing/memory-store.ts';
@@ -37,6 +37,8 @@ async function plan(options: {
   maxRounds?: number;
   userContent?: string;
   seed?: (engine: ReturnType<typeof createEngine>) => Promise<void>;
+  /** A model answering in its own way, instead of the scripted replies. */
+  model?: LanguageModel;
 }) {
   const store = createMemoryStore();
   const engine = createEngine({
@@ -47,14 +49,14 @@ async function plan(options: {
     runner: { kind: 'device', deviceId: 'dev_a' },
   });
   await options.seed?.(engine);
-  const model = createScriptedModel(replySequence(options.replies, options.final));
+  const scripted = createScriptedModel(replySequence(options.replies, options.final));
   const result = await runPlanner({
     mission: options.mission ?? mission(),
     messages: [
       { role: 'system', content: 'rules' },
       { role: 'user', content: options.userContent ?? 'the mission' },
     ],
-    model,
+    model: options.model ?? scripted,
     modelName: 'scripted',
     tools: createToolRegistry(),
     context: createToolContext(store),
@@ -62,7 +64,7 @@ async function plan(options: {
     elapsedMs: () => 42,
     ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
   });
-  return { result, model };
+  return { result, model: scripted };
 }
 
 function toolNames(request: ChatRequest): string[] {
@@ -201,6 +203,70 @@ describe('runPlanner', () => {
       usage: { rounds: 1 },
     });
     expect(result.replay.responses).toHaveLength(1);
+  });
+
+  it('reads a reply without a tool-call list as a final answer', async () => {
+    const model: LanguageModel = {
+      defaultModel: 'bare',
+      // Some servers leave out `tool_calls` (and usage) when there are none.
+      complete: async () => ({ message: { content: 'Nothing to add.' }, raw: { id: 1 } }) as never,
+    };
+    const { result } = await plan({ replies: [], model });
+    expect(result).toMatchObject({
+      status: 'planned',
+      plan: { summary: 'Nothing to add.', steps: [] },
+      usage: { promptTokens: 0, completionTokens: 0, rounds: 1 },
+    });
+  });
+
+  it('fails an empty final answer with no steps, keeping the raw answer', async () => {
+    const { result } = await plan({ replies: [{ content: '   ' }] });
+    expect(result).toMatchObject({
+      status: 'failed',
+      plan: null,
+      error: {
+        code: 'empty_answer',
+        message: 'The model answered nothing usable: an empty reply and no steps.',
+      },
+    });
+    expect(result.replay.responses).toEqual([{ reply: { content: '   ' } }]);
+  });
+
+  it('plans the steps of an empty final answer that came after write calls', async () => {
+    const { result } = await plan({
+      replies: [{ toolCalls: [{ name: 'create_task', arguments: { title: 'Stretch' } }] }],
+      final: { content: '' },
+    });
+    expect(result).toMatchObject({
+      status: 'planned',
+      plan: { summary: '1 step(s) proposed.', steps: [{ tool: 'create_task' }] },
+    });
+  });
+
+  it('fails an answer that does not fit the port, keeping the raw text', async () => {
+    const answers: unknown[] = [
+      { message: { content: 'x', tool_calls: [{ id: 'c1', function: {} }] }, raw: 'raw one' },
+      { message: null, raw: 'raw two' },
+      'not even an object',
+    ];
+    for (const answer of answers) {
+      const model: LanguageModel = {
+        defaultModel: 'odd',
+        complete: async () => answer as never,
+      };
+      const { result } = await plan({ replies: [], model });
+      expect(result).toMatchObject({
+        status: 'failed',
+        plan: null,
+        error: {
+          code: 'bad_answer',
+          message: expect.stringMatching(/^The model's answer could not be read/),
+        },
+      });
+      expect(result.replay.responses).toEqual([
+        typeof answer === 'object' ? (answer as { raw: unknown }).raw : answer,
+      ]);
+    }
   });
 
   it('stops at the round cap: planned with the steps so far and a summary saying it stopped', async () => {

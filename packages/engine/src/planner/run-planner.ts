@@ -5,6 +5,7 @@ import type { ChatMessage, LanguageModel, ToolCall } from '../ports.ts';
 import { toolDefinition, type ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext } from '../tools/tool.ts';
 import { hashText } from './hash.ts';
+import { readModelAnswer } from './model-answer.ts';
 
 export interface PlannerResult {
   status: 'planned' | 'failed';
@@ -30,8 +31,10 @@ function parseArguments(
 /**
  * The tool-calling loop. Read tools run and feed back; write-tool calls become steps; the loop
  * ends on an answer without tool calls or at `maxRounds`. Unknown, denied or invalid calls are
- * dropped with the reason recorded (and told to the model). A model failure makes the result
- * `failed`, keeping what was received for diagnosis. `elapsedMs` is read from the host's clock.
+ * dropped with the reason recorded (and told to the model). A model failure, an answer that
+ * does not fit the port's schema (`bad_answer`) and an empty final answer with no steps
+ * (`empty_answer`) make the result `failed`, keeping what was received for diagnosis. Never
+ * throws for anything the model does. `elapsedMs` is read from the host's clock.
  */
 export async function runPlanner(options: {
   mission: Mission;
@@ -65,24 +68,27 @@ export async function runPlanner(options: {
   };
   let summary: string | undefined;
 
+  const failed = (error: ErrorInfo): PlannerResult => {
+    usage.latencyMs = options.elapsedMs();
+    return { status: 'failed', plan: null, usage, error, replay: { promptHash, responses } };
+  };
   for (let round = 0; round < maxRounds && summary === undefined; round += 1) {
-    let answer;
+    let reply: unknown;
     try {
-      answer = await model.complete(
+      reply = await model.complete(
         { model: options.modelName, messages, tools: definitions },
         { signal },
       );
     } catch (error) {
-      usage.latencyMs = options.elapsedMs();
       const code = isEngineError(error) ? error.kind : 'model';
-      return {
-        status: 'failed',
-        plan: null,
-        usage,
-        error: { code, message: (error as Error).message },
-        replay: { promptHash, responses },
-      };
+      return failed({ code, message: error instanceof Error ? error.message : String(error) });
     }
+    const read = readModelAnswer(reply);
+    if (!read.ok) {
+      responses.push(read.raw);
+      return failed({ code: 'bad_answer', message: read.message });
+    }
+    const answer = read.answer;
     responses.push(answer.raw);
     usage.rounds += 1;
     usage.promptTokens += answer.usage.promptTokens;
@@ -111,11 +117,17 @@ export async function runPlanner(options: {
       });
     }
   }
+  if (summary === '' && steps.length === 0)
+    return failed({
+      code: 'empty_answer',
+      message: 'The model answered nothing usable: an empty reply and no steps.',
+    });
   usage.latencyMs = options.elapsedMs();
   const plan: Plan = {
     summary:
-      summary ??
-      `Stopped after ${maxRounds} rounds without a final answer; ${steps.length} step(s) proposed.`,
+      summary === undefined
+        ? `Stopped after ${maxRounds} rounds without a final answer; ${steps.length} step(s) proposed.`
+        : summary || `${steps.length} step(s) proposed.`,
     steps,
     dropped,
   };

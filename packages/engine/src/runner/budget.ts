@@ -1,30 +1,86 @@
-import type { RowOf } from '../model/read-row.ts';
-import { hlcWallMs } from '../sync/hlc.ts';
+import { readRow, type RowOf } from '../model/read-row.ts';
+import { hlcWallMs, isHlcStamp } from '../sync/hlc.ts';
+import type { StoredRow } from '../sync/merge.ts';
 
 const dayMs = 24 * 3_600_000;
 
+interface Run {
+  /** Epoch ms it was planned; undefined when unreadable (then it counts as recent). */
+  at: number | undefined;
+  /** Tokens it used; undefined when unreadable (then it counts as one expected run). */
+  tokens: number | undefined;
+}
+
+function tokensOf(usage: unknown): number | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const { promptTokens, completionTokens } = usage as Record<string, unknown>;
+  if (typeof promptTokens !== 'number' || typeof completionTokens !== 'number') return undefined;
+  if (!Number.isFinite(promptTokens + completionTokens)) return undefined;
+  return Math.max(0, promptTokens) + Math.max(0, completionTokens);
+}
+
 /**
- * Why a mission may not run another iteration now, or undefined. Counts the iterations that
- * called the model in the 24 hours before `now` (a rolling day), and their tokens.
+ * The runs among a mission's iteration rows (skipped slots called no model). A row that fails
+ * its schema still counts, conservatively: as a run, recent unless its stamp says otherwise,
+ * with the tokens it records or else one expected run's worth.
  */
-export function budgetBlock(
-  mission: RowOf<'missions'>,
-  iterations: RowOf<'iterations'>[],
-  now: number,
-): string | undefined {
-  const recent = iterations.filter(
-    (iteration) => iteration.status !== 'skipped' && now - hlcWallMs(iteration.plannedAt) < dayMs,
-  );
-  const tokens = recent.reduce(
-    (sum, iteration) =>
-      sum + (iteration.usage ? iteration.usage.promptTokens + iteration.usage.completionTokens : 0),
-    0,
-  );
-  if (recent.length >= mission.budget.maxRunsPerDay) {
-    return `Paused: ${recent.length} runs in the last 24 hours reached the budget of ${mission.budget.maxRunsPerDay} runs per day.`;
+function runsOf(rows: readonly StoredRow[]): { runs: Run[]; readable: RowOf<'iterations'>[] } {
+  const runs: Run[] = [];
+  const readable: RowOf<'iterations'>[] = [];
+  for (const row of rows) {
+    if (row.fields._deleted === true) continue;
+    const read = readRow('iterations', row);
+    if (read.ok) {
+      if (read.row.status === 'skipped') continue;
+      readable.push(read.row);
+      runs.push({
+        at: hlcWallMs(read.row.plannedAt),
+        tokens: read.row.usage ? tokensOf(read.row.usage) : 0,
+      });
+      continue;
+    }
+    const stamp = row.fields.plannedAt;
+    const at = isHlcStamp(stamp) ? hlcWallMs(stamp) : undefined;
+    if (row.fields.status === 'skipped' && at !== undefined) continue;
+    runs.push({ at, tokens: row.fields.usage === null ? 0 : tokensOf(row.fields.usage) });
   }
-  if (tokens >= mission.budget.maxTokensPerDay) {
-    return `Paused: ${tokens} tokens in the last 24 hours reached the budget of ${mission.budget.maxTokensPerDay} tokens per day.`;
-  }
+  return { runs, readable };
+}
+
+/** The tokens one run is expected to use: the mean of today's runs, else the last run's, else 0. */
+function expectedTokens(today: readonly Run[], readable: readonly RowOf<'iterations'>[]): number {
+  const known = today.flatMap((run) => (run.tokens === undefined ? [] : [run.tokens]));
+  if (known.length > 0)
+    return Math.ceil(known.reduce((sum, tokens) => sum + tokens, 0) / known.length);
+  const last = readable
+    .filter((iteration) => iteration.usage !== null)
+    .sort((a, b) => (a.plannedAt < b.plannedAt ? -1 : a.plannedAt > b.plannedAt ? 1 : 0))
+    .at(-1);
+  return last?.usage ? (tokensOf(last.usage) ?? 0) : 0;
+}
+
+/**
+ * Why a mission may not run another iteration at `now`, or undefined. Counts the runs (not
+ * skipped slots) of the 24 hours before `now` (a rolling day) and their tokens. A run is refused
+ * when the runs per day are used up, or when the tokens used plus the expected cost of one
+ * more run would pass the tokens per day, so a mission is stopped before it overspends, not
+ * after. The reason is shown to the person as it is (the UI puts "Paused:" before it).
+ */
+export function budgetBlock(options: {
+  mission: RowOf<'missions'>;
+  iterations: readonly StoredRow[];
+  now: number;
+}): string | undefined {
+  const { budget } = options.mission;
+  const { runs, readable } = runsOf(options.iterations);
+  const today = runs.filter((run) => run.at === undefined || options.now - run.at < dayMs);
+  if (today.length >= budget.maxRunsPerDay)
+    return `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`;
+  const expected = expectedTokens(today, readable);
+  const used = today.reduce((sum, run) => sum + (run.tokens ?? expected), 0);
+  if (used >= budget.maxTokensPerDay)
+    return `${used} tokens in the last 24 hours reached the budget of ${budget.maxTokensPerDay} tokens per day.`;
+  if (used + expected > budget.maxTokensPerDay)
+    return `${used} tokens used in the last 24 hours, and a run takes about ${expected}: the next run would pass the budget of ${budget.maxTokensPerDay} tokens per day.`;
   return undefined;
 }

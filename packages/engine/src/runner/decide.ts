@@ -109,10 +109,12 @@ export async function revertEdits(options: {
   revertedAt: HlcStamp;
 }): Promise<Edit[]> {
   const { writer, iterationId, actor } = options;
-  const iteration = await writer.get('iterations', iterationId);
-  if (!iteration || iteration.fields._deleted === true)
+  const row = await writer.get('iterations', iterationId);
+  if (!row || row.fields._deleted === true)
     throw new EngineError('not_found', `no iteration ${iterationId}`);
-  if (iteration.fields.revertedAt)
+  const iteration = readRow('iterations', row);
+  if (!iteration.ok) throw new EngineError('invalid', iteration.message);
+  if (iteration.row.revertedAt !== null)
     throw new EngineError('conflict', 'this iteration was already reverted');
   const proposals = readRows(
     'proposals',

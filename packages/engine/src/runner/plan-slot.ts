@@ -64,7 +64,10 @@ async function resolveInputs(
   return inputs;
 }
 
-/** Calls the model for one slot of a mission. No claims, no writes: `tick` and `dryRun` wrap it. */
+/**
+ * Calls the model for one slot of a mission. No claims, no writes: `tick` and `dryRun` wrap it.
+ * The model is told `now` (the time the caller planned at); the clock only measures latency.
+ */
 export async function planMission(options: {
   store: Store;
   clock: Clock;
@@ -72,6 +75,7 @@ export async function planMission(options: {
   tools: ToolRegistry;
   mission: RowOf<'missions'>;
   slotMs: number;
+  now: number;
   signal: AbortSignal;
   maxRounds: number | undefined;
 }): Promise<PlannerResult> {
@@ -100,7 +104,7 @@ export async function planMission(options: {
   const messages = buildPrompt({
     mission,
     slotIso: new Date(options.slotMs).toISOString(),
-    nowIso: new Date(started).toISOString(),
+    nowIso: new Date(options.now).toISOString(),
     inputs: await resolveInputs(options.store, mission),
     history: await loadHistory(options.store, mission.id, 3),
   });

@@ -1,4 +1,4 @@
-import { readRows } from '../model/read-row.ts';
+import { readRow, readRows } from '../model/read-row.ts';
 import type { StoreWriter } from '../ports.ts';
 import type { Edit } from './commit.ts';
 
@@ -13,13 +13,14 @@ export async function supersedeEdits(options: {
 }): Promise<Edit[]> {
   const edits: Edit[] = [];
   for (const iterationId of options.iterationIds) {
-    const iteration = await options.writer.get('iterations', iterationId);
+    const row = await options.writer.get('iterations', iterationId);
     // Proposals can arrive before their iteration (changes delivered out of commit order): until
     // a planned iteration is here there is no plan to compare with, and a planned plan always
-    // beats a failed or skipped one, so only a planned iteration can supersede anything.
-    if (iteration?.fields.status !== 'planned') continue;
-    const plan = iteration.fields.plan as { steps?: unknown[] } | null | undefined;
-    const stepCount = plan?.steps?.length ?? 0;
+    // beats a failed or skipped one, so only a planned iteration can supersede anything. An
+    // iteration this version cannot read supersedes nothing either.
+    const read = row && row.fields._deleted !== true ? readRow('iterations', row) : undefined;
+    if (!read?.ok || read.row.status !== 'planned') continue;
+    const stepCount = read.row.plan?.steps.length ?? 0;
     const proposals = readRows(
       'proposals',
       await options.writer.list('proposals', { field: 'iterationId', equals: iterationId }),

@@ -85,7 +85,7 @@ describe('budget', () => {
     const [mission] = await engine.rows('missions');
     expect(mission).toMatchObject({
       state: 'paused',
-      pausedReason: expect.stringMatching(/^Paused: 2 runs/),
+      pausedReason: '2 runs in the last 24 hours reached the budget of 2 runs per day.',
     });
     expect(mission!.updatedBy).toEqual({ kind: 'system', source: 'budget' });
     // Paused missions are not ticked; resuming clears the reason.
@@ -98,28 +98,158 @@ describe('budget', () => {
     });
   });
 
-  it('pauses a mission that used its tokens per day', async () => {
+  it('pauses a mission before a run that would pass its tokens per day, instead of running it', async () => {
     // The scripted model reports 100 prompt + 20 completion tokens per call.
     const { engine, clock, model, createMission } = setup({
       model: createScriptedModel(() => ({ content: 'Nothing today.' })),
     });
-    const missionId = await createMission({ budget: { maxRunsPerDay: 100, maxTokensPerDay: 200 } });
+    const missionId = await createMission({ budget: { maxRunsPerDay: 100, maxTokensPerDay: 250 } });
     for (const slot of [0, 1, 2]) {
       clock.set(start + slot * hour + 1_000);
       await engine.tick();
     }
+    // Two runs used 240 tokens; a third would take about 120 more and pass 250.
     expect(model.requests).toHaveLength(2);
     const [mission] = await engine.rows('missions');
     expect(mission).toMatchObject({
       id: missionId,
       state: 'paused',
       pausedReason:
-        'Paused: 240 tokens in the last 24 hours reached the budget of 200 tokens per day.',
+        '240 tokens used in the last 24 hours, and a run takes about 120: the next run would pass the budget of 250 tokens per day.',
     });
+    expect(mission!.updatedBy).toEqual({ kind: 'system', source: 'budget' });
     // A day later the window has rolled over.
     clock.set(start + 26 * hour + 1_000);
     await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
     expect((await engine.tick()).planned).toHaveLength(1);
+    expect(model.requests).toHaveLength(3);
+  });
+
+  it('expects the last run’s cost when no run happened today', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({ budget: { maxRunsPerDay: 100, maxTokensPerDay: 130 } });
+    clock.set(start + 1_000);
+    expect((await engine.tick()).planned).toHaveLength(1);
+    // Two days later nothing counts against today, but the last run took 120 tokens: it fits.
+    clock.set(start + 48 * hour + 1_000);
+    expect((await engine.tick()).planned).toHaveLength(1);
+    // An hour later 120 are used, and another 120 would pass 130.
+    clock.set(start + 49 * hour + 1_000);
+    expect((await engine.tick()).paused).toEqual([{ missionId, reason: expect.any(String) }]);
+    expect(model.requests).toHaveLength(2);
+  });
+
+  it('counts iteration rows it cannot read against the budget', async () => {
+    const { engine, clock, store, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({
+      budget: { maxRunsPerDay: 100, maxTokensPerDay: 1_000 },
+    });
+    // Synced from a newer version: an unknown status, but its usage is plain to see.
+    await store.transaction((writer) =>
+      writer.put([
+        {
+          table: 'iterations',
+          id: `${missionId}@2026-11-25T06:30:00.000Z`,
+          fields: {
+            missionId,
+            status: 'thinking',
+            plannedAt: engine.hlc.tick(clock.now()),
+            usage: { promptTokens: 900, completionTokens: 50, model: 'x', latencyMs: 1, rounds: 1 },
+          },
+          stamps: {},
+        },
+      ]),
+    );
+    clock.set(start + 1_000);
+    const report = await engine.tick();
+    expect(report.paused).toEqual([
+      {
+        missionId,
+        reason:
+          '950 tokens used in the last 24 hours, and a run takes about 950: the next run would pass the budget of 1000 tokens per day.',
+      },
+    ]);
+    expect(model.requests).toHaveLength(0);
+  });
+
+  it('counts the budget and tells the model "now" as of the time tick is given, not the clock', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({
+      budget: { maxRunsPerDay: 2, maxTokensPerDay: 1_000_000 },
+    });
+    clock.set(start + 1_000);
+    await engine.tick();
+    // The host's clock has moved on a day, but this tick is for 07:00 + 1 h.
+    clock.set(start + 30 * hour);
+    const now = start + hour + 2_000;
+    expect((await engine.tick({ now })).planned).toEqual([iterationIdOf(missionId, start + hour)]);
+    const prompt = JSON.stringify(model.requests.at(-1)!.messages);
+    expect(prompt).toContain(`Now: ${new Date(now).toISOString()}`);
+    // Two runs within the day before `now`: the next slot is refused, though the clock's day is empty.
+    const report = await engine.tick({ now: start + 2 * hour + 2_000 });
+    expect(report.paused).toEqual([
+      { missionId, reason: '2 runs in the last 24 hours reached the budget of 2 runs per day.' },
+    ]);
+  });
+});
+
+describe('run now and dry run', () => {
+  it('refuse a mission that is done or archived, and run a paused one', async () => {
+    const { engine, store, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({ schedule: { kind: 'manual' } });
+    for (const state of ['done', 'archived'] as const) {
+      await engine.updateMission({ id: missionId, patch: { state }, actor: person });
+      const recorded = store.recorded.length;
+      await expect(engine.runNow({ missionId })).rejects.toMatchObject({
+        kind: 'conflict',
+        message: `"Daily plan" is ${state}: set it to active or paused to run it.`,
+      });
+      await expect(engine.dryRun({ missionId })).rejects.toMatchObject({ kind: 'conflict' });
+      expect(store.recorded).toHaveLength(recorded);
+    }
+    expect(model.requests).toHaveLength(0);
+    await engine.updateMission({ id: missionId, patch: { state: 'paused' }, actor: person });
+    const { report } = await engine.runNow({ missionId });
+    expect(report.planned).toHaveLength(1);
+    expect((await engine.dryRun({ missionId })).status).toBe('planned');
+  });
+
+  it('refuse with the reason when the budget would be passed, writing nothing', async () => {
+    const { engine, store, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({
+      schedule: { kind: 'manual' },
+      budget: { maxRunsPerDay: 1, maxTokensPerDay: 1_000_000 },
+    });
+    await engine.runNow({ missionId });
+    clock.advance(1_000);
+    const recorded = store.recorded.length;
+    const refusal = {
+      kind: 'budget',
+      message: 'Not run: 1 runs in the last 24 hours reached the budget of 1 runs per day.',
+    };
+    await expect(engine.runNow({ missionId })).rejects.toMatchObject(refusal);
+    await expect(engine.dryRun({ missionId })).rejects.toMatchObject(refusal);
+    expect(store.recorded).toHaveLength(recorded);
+    expect(model.requests).toHaveLength(1);
+    expect((await engine.rows('missions'))[0]!.state).toBe('active');
+  });
+
+  it('plan where the person pressed it, whatever runOn says', async () => {
+    const { engine, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission({ schedule: { kind: 'manual' }, runOn: 'relay' });
+    expect((await engine.runNow({ missionId })).report.planned).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Runner } from '../model/iteration.ts';
-import { readRow, readRows, type RowOf } from '../model/read-row.ts';
+import { readRow, type RowOf } from '../model/read-row.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
@@ -49,13 +49,15 @@ export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
 
 /**
  * Plans one slot: budget, claim, re-check, model, and one batch that writes the iteration and
- * its proposals (auto steps executed). Adds what happened to `report`.
+ * its proposals (auto steps executed). Adds what happened to `report`. `now` is the time the
+ * caller planned at: the budget is counted and the model told "now" as of it.
  */
 export async function planSlot(
   deps: RunnerDeps,
   options: {
     mission: RowOf<'missions'>;
     slotMs: number;
+    now: number;
     trigger: 'schedule' | 'manual';
     signal: AbortSignal;
     report: TickReport;
@@ -64,11 +66,11 @@ export async function planSlot(
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);
-  const iterations = readRows(
-    'iterations',
-    await store.list('iterations', { field: 'missionId', equals: mission.id }),
-  );
-  const block = budgetBlock(mission, iterations, deps.clock.now());
+  const block = budgetBlock({
+    mission,
+    iterations: await store.list('iterations', { field: 'missionId', equals: mission.id }),
+    now: options.now,
+  });
   if (block) {
     await store.transaction((writer) =>
       commitEdits({
@@ -110,6 +112,7 @@ export async function planSlot(
     tools: deps.tools,
     mission,
     slotMs,
+    now: options.now,
     signal: options.signal,
     maxRounds: deps.maxRounds,
   });
@@ -197,9 +200,11 @@ async function tickMission(
   }
   for (const slot of due.plan) {
     if (signal.aborted) return;
-    await planSlot(deps, { mission, slotMs: slot, trigger: 'schedule', signal, report });
+    await planSlot(deps, { mission, slotMs: slot, now, trigger: 'schedule', signal, report });
+    // The budget may have paused it (or the person, meanwhile): plan no further slots then.
     const fresh = await deps.store.get('missions', mission.id);
-    if (fresh?.fields.state !== 'active') return;
+    const read = fresh && fresh.fields._deleted !== true ? readRow('missions', fresh) : undefined;
+    if (!read?.ok || read.row.state !== 'active') return;
   }
 }
 

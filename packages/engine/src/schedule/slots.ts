@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { EngineError } from '../errors.ts';
 import type { Schedule } from '../model/schedule.ts';
+import { cronProblem, isTimeZone } from './zones.ts';
 
 /** The iteration id of a mission's slot: a pure function of (mission, slot). */
 export function iterationIdOf(missionId: string, slotMs: number): string {
@@ -13,21 +14,13 @@ export function proposalIdOf(iterationId: string, stepIndex: number): string {
 
 /** Throws EngineError('invalid', field 'schedule.expr') when a cron expression or zone is unusable. */
 export function validateCron(expr: string, tz: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-  } catch {
+  if (!isTimeZone(tz))
     throw new EngineError('invalid', `unknown time zone: ${tz}`, { field: 'schedule.tz' });
-  }
-  try {
-    const cron = new Cron(expr, { timezone: tz, paused: true });
-    cron.stop();
-  } catch (error) {
-    throw new EngineError(
-      'invalid',
-      `invalid cron expression "${expr}": ${(error as Error).message}`,
-      { field: 'schedule.expr' },
-    );
-  }
+  const problem = cronProblem(expr, tz);
+  if (problem)
+    throw new EngineError('invalid', `invalid cron expression "${expr}": ${problem}`, {
+      field: 'schedule.expr',
+    });
 }
 
 function cronOf(schedule: Extract<Schedule, { kind: 'cron' }>): Cron {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { EngineError } from '../errors.ts';
 import { NodeIdSchema } from '../model/actor.ts';
 
@@ -26,6 +27,11 @@ export function formatHlc(parts: HlcParts): HlcStamp {
 export function isHlcStamp(value: unknown): value is HlcStamp {
   return typeof value === 'string' && stampPattern.test(value);
 }
+
+/** An HLC stamp as a field of a row: `<15 digits>-<6 digits>-<node id>`. */
+export const HlcStampSchema = z
+  .string()
+  .regex(stampPattern, 'must be an HLC stamp <15 digits>-<6 digits>-<node id>');
 
 export function parseHlc(stamp: string): HlcParts {
   const match = stampPattern.exec(stamp);

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../engine.ts';
+import { createFixedClock, createSequentialIds } from '../testing/fixed-clock.ts';
+import { createMemoryStore } from '../testing/memory-store.ts';
+import { MissionSchema } from './mission.ts';
+import { ScheduleSchema } from './schedule.ts';
+
+const start = Date.UTC(2026, 10, 25, 7, 0, 0);
+const stamp = '001795545100000-000003-dev_b';
+const actor = { kind: 'user', deviceId: 'dev_b' } as const;
+
+function replica() {
+  const store = createMemoryStore();
+  const engine = createEngine({
+    store,
+    clock: createFixedClock(start),
+    ids: createSequentialIds(),
+    nodeId: 'dev_a',
+    runner: { kind: 'device', deviceId: 'dev_a' },
+  });
+  return { store, engine };
+}
+
+function change(id: string, table: string, rowId: string, fields: Record<string, unknown>) {
+  return { id, table, rowId, fields, hlc: stamp, actor, deviceId: 'dev_b' };
+}
+
+describe('schedules and zones are checked by the schema itself', () => {
+  it('refuses a bad cron expression or an unknown zone, naming the field', () => {
+    const problems = (value: unknown) =>
+      ScheduleSchema.safeParse(value).error?.issues.map((issue) => [
+        issue.path.join('.'),
+        issue.message,
+      ]);
+    expect(problems({ kind: 'cron', expr: '0 9 * * 1-5', tz: 'Europe/Berlin' })).toBeUndefined();
+    expect(problems({ kind: 'cron', expr: '0 25 * * *', tz: 'UTC' })).toEqual([
+      ['expr', expect.stringMatching(/^invalid cron expression "0 25 \* \* \*": /)],
+    ]);
+    expect(problems({ kind: 'cron', expr: '0 9 * * *', tz: 'Europe/Atlantis' })).toEqual([
+      ['tz', 'unknown time zone: Europe/Atlantis'],
+    ]);
+    expect(
+      MissionSchema.safeParse({
+        title: 't',
+        objective: 'o',
+        schedule: { kind: 'manual' },
+        timeZone: 'Mars/Olympus_Mons',
+      }).error?.issues[0],
+    ).toMatchObject({ path: ['timeZone'], message: 'unknown time zone: Mars/Olympus_Mons' });
+  });
+
+  it('refuses a synced mission with an unusable schedule on arrival, so no tick ever trips on it', async () => {
+    const { engine, store } = replica();
+    const base = { title: 'Synced', objective: 'o', state: 'active' };
+    const report = await engine.applyRemote([
+      change('01J00000000000000000000001', 'missions', 'm_bad_cron', {
+        ...base,
+        schedule: { kind: 'cron', expr: 'every morning', tz: 'UTC' },
+      }),
+      change('01J00000000000000000000002', 'missions', 'm_bad_zone', {
+        ...base,
+        schedule: { kind: 'manual' },
+        timeZone: 'Nowhere/Land',
+      }),
+      change('01J00000000000000000000003', 'missions', 'm_good', {
+        ...base,
+        schedule: { kind: 'cron', expr: '30 7 * * *', tz: 'Asia/Kolkata' },
+      }),
+    ]);
+    expect(report.applied).toBe(1);
+    expect(report.refused).toEqual([
+      {
+        id: '01J00000000000000000000001',
+        message: expect.stringMatching(/^fields\.schedule\.expr: invalid cron expression/),
+      },
+      {
+        id: '01J00000000000000000000002',
+        message: 'fields.timeZone: unknown time zone: Nowhere/Land',
+      },
+    ]);
+    expect((await store.list('missions')).map((row) => row.id)).toEqual(['m_good']);
+  });
+
+  it('refuses a mission with an unknown zone from a form, naming the field', async () => {
+    const { engine } = replica();
+    await expect(
+      engine.createMission({
+        draft: { title: 't', objective: 'o', schedule: { kind: 'manual' }, timeZone: 'Berlin' },
+        actor,
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid', field: 'timeZone' });
+  });
+});
+
+describe('HLC stamps in rows', () => {
+  it('refuses plannedAt, a decision time or revertedAt that is not an HLC stamp', async () => {
+    const { engine } = replica();
+    const iteration = {
+      missionId: 'm1',
+      slot: '2026-11-25T07:00:00.000Z',
+      trigger: 'schedule',
+      runner: { kind: 'device', deviceId: 'dev_b' },
+      status: 'planned',
+      plan: { summary: 's', steps: [] },
+    };
+    const report = await engine.applyRemote([
+      change('01J00000000000000000000001', 'iterations', 'm1@a', {
+        ...iteration,
+        plannedAt: '2026-11-25T07:00:00Z',
+      }),
+      change('01J00000000000000000000002', 'iterations', 'm1@b', { revertedAt: 'yesterday' }),
+      change('01J00000000000000000000003', 'proposals', 'm1@a#0', {
+        status: 'rejected',
+        decision: { verdict: 'rejected', by: actor, at: 'just now' },
+      }),
+      change('01J00000000000000000000004', 'iterations', 'm1@c', {
+        ...iteration,
+        plannedAt: stamp,
+      }),
+    ]);
+    expect(report.refused.map((refusal) => refusal.message)).toEqual([
+      expect.stringMatching(/^fields\.plannedAt: must be an HLC stamp/),
+      expect.stringMatching(/^fields\.revertedAt: must be an HLC stamp/),
+      expect.stringMatching(/^fields\.decision\.at: must be an HLC stamp/),
+    ]);
+    expect(report.applied).toBe(1);
+  });
+});
