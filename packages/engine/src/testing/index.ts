@@ -8,3 +8,4 @@ export {
   type ScriptedReply,
 } from './scripted-model.ts';
 export { createMemoryClaims } from './memory-claims.ts';
+export { createReplica, createLink, syncUntilQuiet, type Replica, type Link } from './replicas.ts';
