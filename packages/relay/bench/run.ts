@@ -128,7 +128,7 @@ async function benchDue(name: string, db: Database): Promise<void> {
   const taken = await takeDue(db, {
     now,
     limit: 1_000,
-    instanceId: 'bench',
+    holder: 'bench',
     leaseMs: 60_000,
     coveredUserIds: [],
     graceMs: 0,

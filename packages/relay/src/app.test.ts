@@ -3,41 +3,65 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createModelServer, type ModelServer } from './testing/model-server.ts';
-import { createTestRelay, type TestRelay } from './testing/test-relay.ts';
+import { testDatabaseKinds } from './testing/test-database.ts';
+import {
+  bobToken,
+  createChangeFactory,
+  createTestRelay,
+  type TestRelay,
+} from './testing/test-relay.ts';
 
-describe('relay app', () => {
+describe.each(testDatabaseKinds)('relay app on %s', (kind) => {
   let relay: TestRelay | undefined;
   afterEach(async () => {
     await relay?.close();
     relay = undefined;
   });
+  const createRelay = (
+    options: Omit<Parameters<typeof createTestRelay>[0] & object, 'kind'> = {},
+  ) => createTestRelay({ kind, ...options });
 
   it('reports health and Prometheus metrics without a token', async () => {
-    relay = await createTestRelay();
+    relay = await createRelay();
     const health = await relay.call('/health', { token: null });
     expect(await health.json()).toEqual({
       ok: true,
       database: 'ok',
-      databaseKind: 'pglite',
+      databaseKind: kind,
       model: 'not configured',
     });
-    await relay.call('/v1/sync/pull');
+    const change = createChangeFactory({ wallMs: relay.now.value });
+    const pushBody = JSON.stringify({ deviceId: 'dev_a', changes: [change('t1'), change('t2')] });
+    expect((await relay.call('/v1/sync/push', { body: pushBody })).status).toBe(200);
+    const pull = await relay.call('/v1/sync/pull');
+    const pulledBytes = (await pull.text()).length;
     const metrics = await relay.call('/metrics', { token: null });
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
     expect(text).toContain('baton_pull_requests_total 1');
+    expect(text).toContain('baton_pulled_changes_total 2');
+    expect(text).toContain(`baton_pull_body_bytes_sum ${pulledBytes}`);
+    expect(text).toContain('baton_pushed_changes_total{result="accepted"} 2');
+    expect(text).toContain(`baton_push_body_bytes_sum ${pushBody.length}`);
     expect(text).toContain('baton_model_call_duration_seconds');
   });
 
-  it('tells the signed-in user who they are', async () => {
-    relay = await createTestRelay();
-    const response = await relay.call('/v1/me');
-    expect(await response.json()).toEqual({ userId: relay.users.alice, name: 'alice' });
+  it('tells each signed-in user who they are', async () => {
+    relay = await createRelay();
+    expect(await (await relay.call('/v1/me')).json()).toEqual({
+      userId: relay.users.alice,
+      name: 'alice',
+    });
+    expect(await (await relay.call('/v1/me', { token: bobToken })).json()).toEqual({
+      userId: relay.users.bob,
+      name: 'bob',
+    });
     expect((await relay.call('/v1/me', { token: null })).status).toBe(401);
+    expect((await relay.call('/v1/me', { token: 'wrong-token-0123456789' })).status).toBe(401);
   });
 
   it('answers a CORS preflight echoing the requested headers, without a token', async () => {
-    relay = await createTestRelay();
+    relay = await createRelay();
     const response = await relay.call('/v1/llm/chat/completions', {
       method: 'OPTIONS',
       token: null,
@@ -56,14 +80,14 @@ describe('relay app', () => {
   });
 
   it('answers unknown API paths with a 404 error body', async () => {
-    relay = await createTestRelay();
+    relay = await createRelay();
     const response = await relay.call('/v1/nothing');
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { kind: string } }).error.kind).toBe('not_found');
   });
 
   it('says how to build the webapp when it is missing', async () => {
-    relay = await createTestRelay();
+    relay = await createRelay();
     const response = await relay.call('/', { token: null });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('npm run build -w @baton/webapp');
@@ -80,7 +104,7 @@ describe('relay app', () => {
     afterAll(() => rmSync(webappDir, { recursive: true, force: true }));
 
     it('serves files, and the app shell for unknown pages', async () => {
-      relay = await createTestRelay({ webappDir });
+      relay = await createRelay({ webappDir });
       const file = await relay.call('/_app/start.js', { token: null });
       expect(await file.text()).toBe('console.log(1)');
       expect(file.headers.get('content-type')).toContain('javascript');
@@ -99,9 +123,15 @@ describe('relay app', () => {
       model = await createModelServer();
     });
     afterAll(() => model.close());
+    const relayModel = () => ({
+      baseUrl: model.url,
+      apiKey: 'secret',
+      name: 'scripted-model',
+      timeoutMs: 10_000,
+    });
 
     it('answers 503 no_model with how to configure one when the relay has none', async () => {
-      relay = await createTestRelay();
+      relay = await createRelay();
       const response = await relay.call('/v1/llm/chat/completions', { body: { messages: [] } });
       expect(response.status).toBe(503);
       const body = (await response.json()) as { error: { kind: string; message: string } };
@@ -110,9 +140,7 @@ describe('relay app', () => {
     });
 
     it("forwards chat completions with the relay's model name", async () => {
-      relay = await createTestRelay({
-        model: { baseUrl: model.url, apiKey: 'secret', name: 'scripted-model', timeoutMs: 10_000 },
-      });
+      relay = await createRelay({ model: relayModel() });
       const before = model.callCount();
       const response = await relay.call('/v1/llm/chat/completions', {
         body: { messages: [{ role: 'user', content: 'hi' }] },
@@ -129,9 +157,7 @@ describe('relay app', () => {
     });
 
     it('passes a streamed answer through as server-sent events', async () => {
-      relay = await createTestRelay({
-        model: { baseUrl: model.url, apiKey: 'secret', name: 'scripted-model', timeoutMs: 10_000 },
-      });
+      relay = await createRelay({ model: relayModel() });
       const response = await relay.call('/v1/llm/chat/completions', {
         body: { stream: true, messages: [{ role: 'user', content: 'hi' }] },
       });
@@ -139,6 +165,67 @@ describe('relay app', () => {
       const text = await response.text();
       expect(text).toContain('data: ');
       expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+    });
+
+    it('refuses malformed JSON, a body that is not a chat request, and one over 10 MB, forwarding none', async () => {
+      relay = await createRelay({ model: relayModel() });
+      const before = model.callCount();
+      const refusals = [
+        { body: '{"messages": [', status: 400, field: undefined },
+        { body: '["not", "an", "object"]', status: 400, field: undefined },
+        { body: { messages: 'hello' }, status: 400, field: 'messages' },
+        { body: { messages: [] }, status: 400, field: 'messages' },
+        { body: { messages: [{ content: 'no role' }] }, status: 400, field: 'messages.0.role' },
+        {
+          body: { messages: [{ role: 'user', content: 'x'.repeat(10 * 1024 * 1024) }] },
+          status: 413,
+          field: undefined,
+        },
+      ];
+      for (const refusal of refusals) {
+        const response = await relay.call('/v1/llm/chat/completions', { body: refusal.body });
+        expect(response.status, JSON.stringify(refusal.body).slice(0, 60)).toBe(refusal.status);
+        const error = ((await response.json()) as { error: { kind: string; field?: string } })
+          .error;
+        expect(error.kind).toBe(refusal.status === 413 ? 'too_large' : 'invalid');
+        expect(error.field).toBe(refusal.field);
+      }
+      expect(model.callCount()).toBe(before);
+      const text = await relay.metrics.registry.metrics();
+      expect(text).toContain('baton_proxy_calls_total{route="chat",outcome="invalid"} 6');
+    });
+
+    it('counts and times proxied calls by outcome', async () => {
+      relay = await createRelay({ model: relayModel() });
+      const chat = { body: { messages: [{ role: 'user', content: 'hi' }] } };
+      expect((await relay.call('/v1/llm/chat/completions', chat)).status).toBe(200);
+      model.setScript(() => ({ status: 500, error: 'overloaded' }));
+      expect((await relay.call('/v1/llm/chat/completions', chat)).status).toBe(500);
+      model.setScript(undefined);
+      expect((await relay.call('/v1/llm/models')).status).toBe(200);
+      const text = await relay.metrics.registry.metrics();
+      expect(text).toContain('baton_proxy_calls_total{route="chat",outcome="ok"} 1');
+      expect(text).toContain('baton_proxy_calls_total{route="chat",outcome="model_error"} 1');
+      expect(text).toContain('baton_proxy_calls_total{route="models",outcome="ok"} 1');
+      expect(text).toContain(
+        'baton_proxy_call_duration_seconds_count{route="chat",outcome="ok"} 1',
+      );
+    });
+
+    it('answers 503 unavailable, counted, when its model cannot be reached', async () => {
+      relay = await createRelay({
+        model: { ...relayModel(), baseUrl: 'http://127.0.0.1:9/v1' },
+      });
+      const response = await relay.call('/v1/llm/chat/completions', {
+        body: { messages: [{ role: 'user', content: 'hi' }] },
+      });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: { kind: string } }).error.kind).toBe(
+        'unavailable',
+      );
+      expect(await relay.metrics.registry.metrics()).toContain(
+        'baton_proxy_calls_total{route="chat",outcome="unavailable"} 1',
+      );
     });
   });
 });

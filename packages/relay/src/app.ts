@@ -89,7 +89,7 @@ export function createApp(options: AppOptions) {
   );
   addLiveRoute({ app, path: livePath, live, logger, db });
   app.route('/v1/claims', claimsRoutes({ db, metrics, now }));
-  app.route('/v1/llm', llmRoutes({ model: options.config.model }));
+  app.route('/v1/llm', llmRoutes({ model: options.config.model, metrics }));
   app.all('/v1/*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });

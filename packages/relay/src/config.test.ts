@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findRepoRoot, readConfig } from './config.ts';
+import { findRepoRoot, openAiBaseUrl, readConfig } from './config.ts';
 
 describe('readConfig', () => {
   it('uses defaults: port 8787, data and webapp under the repo root, no model', () => {
@@ -16,7 +16,39 @@ describe('readConfig', () => {
       graceMs: 120_000,
       liveIdleMs: 60_000,
       modelConcurrency: 4,
+      claimTtlMs: 300_000,
     });
+    expect(result.notes).toEqual([]);
+  });
+
+  it('plans with the OpenAI API when only OPENAI_API_KEY is set, and says so in one line', () => {
+    const result = readConfig({ OPENAI_API_KEY: 'sk-test' });
+    if (!result.ok) throw new Error(result.problems.join('\n'));
+    expect(result.config.model).toEqual({
+      baseUrl: openAiBaseUrl,
+      apiKey: 'sk-test',
+      name: 'gpt-4o-mini',
+      timeoutMs: 120_000,
+    });
+    expect(result.notes).toHaveLength(1);
+    expect(result.notes[0]).toContain(`OPENAI_API_KEY is set without OPENAI_BASE_URL`);
+    expect(result.notes[0]).toContain(openAiBaseUrl);
+  });
+
+  it('takes the claim lifetime from CLAIM_TTL_MS, and refuses one shorter than a model call', () => {
+    const set = readConfig({ CLAIM_TTL_MS: '3000', MODEL_TIMEOUT_MS: '2000' });
+    expect(set.ok && set.config.claimTtlMs).toBe(3_000);
+    const longCalls = readConfig({ MODEL_TIMEOUT_MS: '600000' });
+    expect(longCalls.ok && longCalls.config.claimTtlMs).toBe(1_200_000);
+    const tooShort = readConfig({ CLAIM_TTL_MS: '60000' });
+    expect(tooShort.ok).toBe(false);
+    expect(!tooShort.ok && tooShort.problems).toEqual([
+      'CLAIM_TTL_MS="60000": must be longer than MODEL_TIMEOUT_MS (120000), so a claim outlives the model call made under it',
+    ]);
+    const notANumber = readConfig({ CLAIM_TTL_MS: 'soon' });
+    expect(!notANumber.ok && notANumber.problems).toEqual([
+      'CLAIM_TTL_MS="soon": must be a whole number',
+    ]);
   });
 
   it('configures the model from OPENAI_BASE_URL, with the key and model name', () => {

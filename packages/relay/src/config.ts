@@ -29,6 +29,27 @@ const integer = (fallback: number, minimum: number, maximum: number) =>
         .max(maximum, `must be at most ${maximum}`),
     );
 
+/** A whole number in range, or undefined when the variable is unset or empty. */
+const optionalInteger = (minimum: number, maximum: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+$/, 'must be a whole number')
+        .transform(Number)
+        .pipe(
+          z
+            .number()
+            .min(minimum, `must be at least ${minimum}`)
+            .max(maximum, `must be at most ${maximum}`),
+        )
+        .optional(),
+    );
+
 const optionalText = z
   .string()
   .trim()
@@ -54,6 +75,7 @@ export const ConfigSchema = z.object({
   LIVE_IDLE_MS: integer(60_000, 1_000, 3_600_000),
   MODEL_CONCURRENCY: integer(4, 1, 256),
   MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
+  CLAIM_TTL_MS: optionalInteger(1_000, 3_600_000),
   WEBAPP_DIR: optionalText,
   BATON_FIRST_TOKEN: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
@@ -80,6 +102,11 @@ export interface RelayConfig {
   /** A live connection that sends nothing this long is closed (clients ping every 20 s). */
   liveIdleMs: number;
   modelConcurrency: number;
+  /**
+   * How long a claim on an iteration id (and a taken due entry) lasts, in ms: a relay that dies
+   * mid-tick holds its slots this long before another instance plans them.
+   */
+  claimTtlMs: number;
   /** Absolute path of the built webapp. */
   webappDir: string;
   firstToken: string | undefined;
@@ -88,7 +115,17 @@ export interface RelayConfig {
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
-export type ConfigResult = { ok: true; config: RelayConfig } | { ok: false; problems: string[] };
+/** The OpenAI API, used when OPENAI_API_KEY is set without OPENAI_BASE_URL (as the SDK does). */
+export const openAiBaseUrl = 'https://api.openai.com/v1';
+
+export type ConfigResult =
+  | {
+      ok: true;
+      config: RelayConfig;
+      /** One line each, worth printing at start (e.g. which model endpoint is used and why). */
+      notes: string[];
+    }
+  | { ok: false; problems: string[] };
 
 /**
  * Parses the environment; never throws. DATA_DIR and WEBAPP_DIR given relative resolve against the
@@ -107,15 +144,33 @@ export function readConfig(
   }
   const values = parsed.data;
   const root = findRepoRoot();
+  const notes: string[] = [];
+  let baseUrl = values.OPENAI_BASE_URL;
+  if (baseUrl === undefined && values.OPENAI_API_KEY !== undefined) {
+    baseUrl = openAiBaseUrl;
+    notes.push(
+      `OPENAI_API_KEY is set without OPENAI_BASE_URL: planning with the OpenAI API at ${openAiBaseUrl} (set OPENAI_BASE_URL for another endpoint).`,
+    );
+  }
   const model =
-    values.OPENAI_BASE_URL === undefined
+    baseUrl === undefined
       ? undefined
       : {
-          baseUrl: values.OPENAI_BASE_URL.replace(/\/+$/, ''),
+          baseUrl: baseUrl.replace(/\/+$/, ''),
           apiKey: values.OPENAI_API_KEY ?? 'not-needed',
           name: values.BATON_MODEL ?? 'gpt-4o-mini',
           timeoutMs: values.MODEL_TIMEOUT_MS,
         };
+  // A claim must outlive the model call made under it, or another runner could plan the slot too.
+  if (values.CLAIM_TTL_MS !== undefined && values.CLAIM_TTL_MS <= values.MODEL_TIMEOUT_MS) {
+    return {
+      ok: false,
+      problems: [
+        `CLAIM_TTL_MS=${JSON.stringify(environment.CLAIM_TTL_MS)}: must be longer than MODEL_TIMEOUT_MS (${values.MODEL_TIMEOUT_MS}), so a claim outlives the model call made under it`,
+      ],
+    };
+  }
+  const claimTtlMs = values.CLAIM_TTL_MS ?? Math.max(5 * 60_000, 2 * values.MODEL_TIMEOUT_MS);
   return {
     ok: true,
     config: {
@@ -128,6 +183,7 @@ export function readConfig(
       graceMs: values.GRACE_MS,
       liveIdleMs: values.LIVE_IDLE_MS,
       modelConcurrency: values.MODEL_CONCURRENCY,
+      claimTtlMs,
       webappDir:
         values.WEBAPP_DIR === undefined
           ? resolve(root, 'apps/webapp/build')
@@ -136,5 +192,6 @@ export function readConfig(
       instanceId: values.INSTANCE_ID,
       logLevel: values.LOG_LEVEL,
     },
+    notes,
   };
 }

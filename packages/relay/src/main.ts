@@ -14,7 +14,8 @@ if (!parsed.ok) {
   );
   process.exit(1);
 }
-const { config } = parsed;
+const { config, notes } = parsed;
+for (const note of notes) process.stdout.write(`${note}\n`);
 const logger = createLogger({ level: config.logLevel });
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -40,8 +41,8 @@ if (relay.createdToken) {
 lines.push(
   `Baton relay ready at ${relay.url}`,
   `  database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
-  `  model: ${config.model ? `${config.model.name} at ${config.model.baseUrl}` : 'not configured (set OPENAI_BASE_URL to let the relay plan)'}`,
-  `  instance: ${relay.instanceId}`,
+  `  model: ${config.model ? `${config.model.name} at ${config.model.baseUrl}` : 'not configured (set OPENAI_BASE_URL or OPENAI_API_KEY to let the relay plan)'}`,
+  `  instance: ${relay.instanceId} (this process holds claims as ${relay.holder})`,
   '',
 );
 process.stdout.write(lines.join('\n'));

@@ -55,7 +55,7 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     }),
     pushBytes: new Histogram({
       name: 'baton_push_body_bytes',
-      help: 'Size of push request bodies',
+      help: 'Size of accepted push request bodies, in bytes',
       buckets: [1e3, 1e4, 1e5, 1e6, 5e6],
       registers,
     }),
@@ -67,6 +67,25 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     pulledChanges: new Counter({
       name: 'baton_pulled_changes_total',
       help: 'Changes returned by pulls',
+      registers,
+    }),
+    pullBytes: new Histogram({
+      name: 'baton_pull_body_bytes',
+      help: 'Size of pull response bodies, in bytes',
+      buckets: [1e3, 1e4, 1e5, 1e6, 5e6],
+      registers,
+    }),
+    proxyCalls: new Counter({
+      name: 'baton_proxy_calls_total',
+      help: 'Calls through the model proxy (/v1/llm), by route and outcome (ok, model_error, unavailable, no_model, invalid)',
+      labelNames: ['route', 'outcome'] as const,
+      registers,
+    }),
+    proxyDuration: new Histogram({
+      name: 'baton_proxy_call_duration_seconds',
+      help: 'Time until the model answered a proxied call (headers; a stream may run on), by route and outcome',
+      labelNames: ['route', 'outcome'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     }),
     liveConnections: new Gauge({

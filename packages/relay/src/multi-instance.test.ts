@@ -1,7 +1,9 @@
 /**
  * Several relay instances on one PostgreSQL: pokes and presence cross instances, and two relay
- * processes share 200 due missions with exactly one model call each. Needs TEST_DATABASE_URL.
+ * processes share 200 due missions with exactly one model call each, both doing some of the
+ * work. Needs TEST_DATABASE_URL.
  */
+import type { Change } from '@baton/engine';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from './start-relay.ts';
 import { connectLive, type LiveClient } from './testing/live-client.ts';
@@ -76,8 +78,10 @@ describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () =>
   let model: ModelServer;
   const processes: RelayProcess[] = [];
   beforeAll(async () => {
+    // Slow enough that both processes are busy at once: each takes a batch of 16 (twice its
+    // model concurrency) and comes back for more, so neither can take everything.
     model = await createModelServer({
-      script: () => ({ content: 'Nothing to do today.', delayMs: 20 }),
+      script: () => ({ content: 'Nothing to do today.', delayMs: 150 }),
     });
   });
   afterAll(async () => {
@@ -85,7 +89,7 @@ describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () =>
     await model.close();
   });
 
-  it('plans 200 due missions with exactly 200 model calls between them', async () => {
+  it('plans 200 due missions with exactly 200 model calls between them, each slot once', async () => {
     await (await createTestPostgres()).close();
     const env = {
       DATABASE_URL: testDatabaseUrl!,
@@ -105,33 +109,45 @@ describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () =>
     // Slots every hour from 30 minutes ago: exactly one slot is due, the next is far away.
     const now = Date.now();
     const device = createTestDevice({ url: first.url, token, nowMs: now - 40 * 60_000 });
+    const titles: string[] = [];
     for (let index = 0; index < 200; index += 1) {
+      titles.push(`Mission-${String(index).padStart(3, '0')}`);
       await device.createMission({
-        title: `Mission ${index}`,
+        title: titles.at(-1)!,
         schedule: { kind: 'interval', everyMs: 3_600_000, anchor: now - 30 * 60_000 },
       });
     }
     await device.push();
 
+    const iterationsOf = (changes: Change[]) =>
+      changes.filter((change) => change.table === 'iterations');
     await expect
-      .poll(
-        async () =>
-          (await device.pullAll()).filter((change) => change.table === 'iterations').length,
-        {
-          timeout: 60_000,
-          interval: 500,
-          message: `relay output:\n${first.output()}\n${second.output()}`,
-        },
-      )
+      .poll(async () => iterationsOf(await device.pullAll()).length, {
+        timeout: 60_000,
+        interval: 500,
+        message: `relay output:\n${first.output()}\n${second.output()}`,
+      })
       .toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // a further tick or two
+
+    // At the model server: 200 calls, one per mission.
     expect(model.callCount()).toBe(200);
-    const iterations = (await device.pullAll()).filter((change) => change.table === 'iterations');
-    const runners = new Set(
-      iterations.map((change) => (change.fields.runner as { instanceId: string }).instanceId),
+    const calledFor = model.calls.map((call) =>
+      titles.find((title) => JSON.stringify(call.messages).includes(title)),
     );
+    expect(new Set(calledFor).size).toBe(200);
+    // In the log: 200 iterations, each plan written once, by one of the two processes.
+    const iterations = iterationsOf(await device.pullAll());
+    expect(new Set(iterations.map((change) => change.rowId)).size).toBe(200);
+    expect(iterations).toHaveLength(200);
     expect(iterations.every((change) => change.fields.status === 'planned')).toBe(true);
-    expect(runners.size).toBeGreaterThanOrEqual(1);
+    const plannedBy = new Map<string, number>();
+    for (const change of iterations) {
+      const instanceId = (change.fields.runner as { instanceId: string }).instanceId;
+      plannedBy.set(instanceId, (plannedBy.get(instanceId) ?? 0) + 1);
+    }
+    expect([...plannedBy.keys()].sort()).toEqual(['relay_p1', 'relay_p2']);
+    expect((plannedBy.get('relay_p1') ?? 0) + (plannedBy.get('relay_p2') ?? 0)).toBe(200);
   }, 120_000);
 });
 

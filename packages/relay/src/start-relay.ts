@@ -19,7 +19,7 @@ import { createPresenceBridge, type PresenceBridge } from './live/presence-bridg
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOpenAiModel } from './model/openai-model.ts';
-import { createRelayRunner, type RelayRunner } from './runner/relay-runner.ts';
+import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
 import { createSqlStore } from './store/sql-store.ts';
 
 export interface RunningRelay {
@@ -27,6 +27,8 @@ export interface RunningRelay {
   url: string;
   port: number;
   instanceId: string;
+  /** Names this process in claims, due leases and the live bridge: unique per process. */
+  holder: string;
   db: Database;
   live: LiveHub;
   runner: RelayRunner;
@@ -93,9 +95,10 @@ export async function startRelay(options: {
     });
     server = listening.server;
     const instanceId = config.instanceId ?? defaultInstanceId(listening.port);
+    const holder = processHolder(instanceId);
     // Several instances can share PostgreSQL: join their pokes and presence.
     if (db.kind === 'postgres')
-      bridge = await createPresenceBridge({ db, instanceId, live: () => live, logger });
+      bridge = await createPresenceBridge({ db, processId: holder, live: () => live, logger });
     const model =
       config.model &&
       createOpenAiModel({
@@ -110,8 +113,10 @@ export async function startRelay(options: {
       live,
       model,
       instanceId,
+      holder,
       graceMs: config.graceMs,
       concurrency: config.modelConcurrency,
+      claimTtlMs: config.claimTtlMs,
       metrics,
       logger,
     });
@@ -123,6 +128,7 @@ export async function startRelay(options: {
       url: `http://localhost:${listening.port}`,
       port: listening.port,
       instanceId,
+      holder,
       db,
       live,
       runner,

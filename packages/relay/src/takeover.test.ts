@@ -1,26 +1,43 @@
 /**
  * The handoff end to end on real sockets (design §2): while a device that can plan is connected
  * the relay leaves its slots alone; once it disconnects the relay plans the slot once, and the
- * device finds the iteration when it pulls. A relay killed mid-tick plans the slot after a
- * restart, still once.
+ * device finds the iteration and its proposals when it pulls. A relay killed mid-tick and
+ * replaced by another instance: every due slot is planned exactly once, after the dead
+ * instance's claims expire.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { iterationIdOf } from '@baton/engine';
+import { rmSync } from 'node:fs';
+import { iterationIdOf, type Change } from '@baton/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from './start-relay.ts';
 import { connectLive } from './testing/live-client.ts';
-import { createModelServer, type ModelServer } from './testing/model-server.ts';
-import { startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
+import {
+  createModelServer,
+  type ChatRequestBody,
+  type ModelServer,
+} from './testing/model-server.ts';
+import { relayProcessEnv, startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
 import { testConfig } from './testing/test-config.ts';
-import { createTestPglite } from './testing/test-database.ts';
-import { createTestDevice } from './testing/test-device.ts';
+import { createTestDatabase, testDatabaseKinds } from './testing/test-database.ts';
+import { createTestDevice, type TestDevice } from './testing/test-device.ts';
 
 const token = testConfig().firstToken!;
 const hour = 3_600_000;
 
-describe('the relay takes the baton', () => {
+/** A planning run starts with a call that has no answer of the model in it yet. */
+const isFirstCallOfRun = (body: ChatRequestBody) =>
+  !body.messages.some((message) => message.role === 'assistant');
+
+/** How often each iteration's plan was written: a slot planned twice shows up as 2. */
+function planWritesOf(changes: Change[]): Map<string, number> {
+  const writes = new Map<string, number>();
+  for (const change of changes) {
+    if (change.table === 'iterations' && 'plan' in change.fields)
+      writes.set(change.rowId, (writes.get(change.rowId) ?? 0) + 1);
+  }
+  return writes;
+}
+
+describe.each(testDatabaseKinds)('the relay takes the baton on %s', (kind) => {
   let model: ModelServer | undefined;
   let relay: RunningRelay | undefined;
   const processes: RelayProcess[] = [];
@@ -35,16 +52,15 @@ describe('the relay takes the baton', () => {
     dataDir = undefined;
   });
 
-  it('plans only after the last capable device disconnects, once, and the device pulls it', async () => {
-    model = await createModelServer({
-      script: () => ({ content: 'Planned while you were away.' }),
-    });
+  it('plans only after the last capable device disconnects, once, and the device pulls the iteration and its proposals', async () => {
+    // The default script reads tasks, proposes `create_task`, then answers: one run, 3 calls.
+    model = await createModelServer();
     relay = await startRelay({
       config: testConfig({
         model: { baseUrl: model.url, apiKey: 'k', name: 'scripted-model', timeoutMs: 10_000 },
         tickIntervalMs: 100,
       }),
-      db: await createTestPglite(),
+      db: await createTestDatabase(kind),
     });
     const now = Date.now();
     const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
@@ -55,6 +71,7 @@ describe('the relay takes the baton', () => {
     const anchor = now - 5_000; // due, and well inside the grace period (2 minutes)
     const missionId = await device.createMission({
       schedule: { kind: 'interval', everyMs: hour, anchor },
+      tools: { list_tasks: 'auto', create_task: 'propose' },
     });
     await device.push();
     await new Promise((resolve) => setTimeout(resolve, 600)); // several ticks
@@ -68,18 +85,18 @@ describe('the relay takes the baton', () => {
           (await device.pullAll()).some(
             (change) => change.table === 'iterations' && change.rowId === iterationId,
           ),
-        {
-          timeout: 10_000,
-        },
+        { timeout: 10_000 },
       )
       .toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(model.callCount()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // further ticks plan nothing more
+    expect(model.calls.filter(isFirstCallOfRun)).toHaveLength(1);
+    expect(model.callCount()).toBe(3);
 
     const pulled = await device.pullAll();
+    expect([...planWritesOf(pulled).values()]).toEqual([1]);
     device.clock.set(Date.now()); // the device was created with its clock in the past
     const report = await device.engine.applyRemote(
-      pulled.filter((change) => !change.id.startsWith('0000000D')),
+      pulled.filter((change) => change.deviceId !== device.deviceId),
     );
     expect(report.refused, JSON.stringify(report.refused)).toEqual([]);
     const [iteration] = await device.engine.rows('iterations');
@@ -88,52 +105,93 @@ describe('the relay takes the baton', () => {
       status: 'planned',
       runner: { kind: 'relay', instanceId: 'relay_test' },
     });
-    expect(iteration?.plan?.summary).toBe('Planned while you were away.');
+    expect(iteration?.plan?.summary).toBe('Done.');
+    const proposals = await device.engine.rows('proposals');
+    expect(proposals).toHaveLength(1);
+    expect(proposals[0]).toMatchObject({
+      id: `${iterationId}#0`,
+      iterationId,
+      missionId,
+      tool: 'create_task',
+      params: { title: 'Review open tasks' },
+      status: 'pending',
+    });
   });
 
-  it('plans the slot after being killed mid-tick and restarted, with one iteration', async () => {
+  it('plans every due slot exactly once when a relay is killed mid-tick and another instance replaces it', async () => {
+    // First instance: the first two runs answer at once, later ones hang until it is killed.
+    let phase: 'first' | 'second' = 'first';
     model = await createModelServer({
       script: (_body, callIndex) =>
-        callIndex === 0
-          ? { content: 'never delivered', delayMs: 5_000 }
-          : { content: 'Planned after restart.' },
+        phase === 'first' && callIndex >= 2
+          ? { content: 'never delivered', delayMs: 60_000 }
+          : { content: `Planned in the ${phase} instance.` },
     });
-    dataDir = mkdtempSync(join(tmpdir(), 'baton-relay-kill-'));
-    const env = {
-      DATA_DIR: dataDir,
+    const env = await relayProcessEnv(kind, {
       OPENAI_BASE_URL: model.url,
       BATON_FIRST_TOKEN: token,
       TICK_INTERVAL_MS: '200',
-      INSTANCE_ID: 'relay_k',
+      MODEL_CONCURRENCY: '2',
+      MODEL_TIMEOUT_MS: '5000',
+      CLAIM_TTL_MS: '6000',
       PORT: '0',
-    };
-    const first = await startRelayProcess({ env });
+    });
+    dataDir = env.DATA_DIR;
+    const first = await startRelayProcess({ env: { ...env, INSTANCE_ID: 'relay_k1' } });
+    processes.push(first);
     const now = Date.now();
     const device = createTestDevice({ url: first.url, token, nowMs: now - 40 * 60_000 });
     const anchor = now - 30 * 60_000;
-    const missionId = await device.createMission({
-      schedule: { kind: 'interval', everyMs: hour, anchor },
-    });
+    const titles = ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo'];
+    const missionIds = new Map<string, string>();
+    for (const title of titles) {
+      const missionId = await device.createMission({
+        title,
+        schedule: { kind: 'interval', everyMs: hour, anchor },
+      });
+      missionIds.set(missionId, title);
+    }
     await device.push();
-    await expect.poll(() => model!.callCount(), { timeout: 10_000 }).toBe(1);
-    await first.kill();
 
-    const second = await startRelayProcess({ env });
+    // Mid-tick: two slots planned and written, two model calls in flight, one slot waiting.
+    const iterationsOf = async (of: TestDevice) =>
+      (await of.pullAll()).filter((change) => change.table === 'iterations');
+    await expect.poll(async () => (await iterationsOf(device)).length, { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => model!.callCount(), { timeout: 15_000 }).toBe(4);
+    const plannedBefore = new Set((await iterationsOf(device)).map((change) => change.rowId));
+    expect(plannedBefore.size).toBe(2);
+    await first.kill();
+    processes.splice(processes.indexOf(first), 1);
+    const callsAtKill = model.callCount();
+    phase = 'second';
+
+    const second = await startRelayProcess({ env: { ...env, INSTANCE_ID: 'relay_k2' } });
     processes.push(second);
-    const restarted = createTestDevice({ url: second.url, token, nowMs: now });
-    const iterationId = iterationIdOf(missionId, anchor);
+    const after = createTestDevice({ url: second.url, token, nowMs: now });
     await expect
-      .poll(
-        async () =>
-          (await restarted.pullAll())
-            .filter((change) => change.table === 'iterations')
-            .map((change) => change.rowId),
-        {
-          timeout: 15_000,
-          message: second.output(),
-        },
-      )
-      .toEqual([iterationId]);
-    expect(model.callCount()).toBe(2);
-  }, 60_000);
+      .poll(async () => (await iterationsOf(after)).length, {
+        timeout: 30_000,
+        message: second.output(),
+      })
+      .toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // further ticks plan nothing more
+
+    const changes = await after.pullAll();
+    const writes = planWritesOf(changes);
+    expect(
+      [...missionIds.keys()].map((missionId) => writes.get(iterationIdOf(missionId, anchor))),
+    ).toEqual([1, 1, 1, 1, 1]);
+    // The replacement called the model once for each slot the dead instance had not written.
+    const calledFor = model.calls
+      .slice(callsAtKill)
+      .map((call) => titles.find((title) => JSON.stringify(call.messages).includes(title)));
+    const unplanned = [...missionIds]
+      .filter(([missionId]) => !plannedBefore.has(iterationIdOf(missionId, anchor)))
+      .map(([, title]) => title);
+    expect(calledFor.sort()).toEqual(unplanned.sort());
+    const runners = changes
+      .filter((change) => change.table === 'iterations' && 'plan' in change.fields)
+      .map((change) => (change.fields.runner as { instanceId: string }).instanceId);
+    expect(runners.sort()).toEqual(['relay_k1', 'relay_k1', 'relay_k2', 'relay_k2', 'relay_k2']);
+  }, 90_000);
 });

@@ -6,7 +6,7 @@ import type { Database } from './database.ts';
  * Times are epoch milliseconds (bigint). `rows` holds merged state; `changes` is the append-only
  * log whose `seq` is the pull cursor; `due` indexes missions by their next unplanned slot.
  */
-const statements = [
+export const schemaStatements: readonly string[] = [
   `create table if not exists users (
      id text primary key,
      name text not null unique,
@@ -34,8 +34,11 @@ const statements = [
      fields jsonb not null,
      stamps jsonb not null,
      primary key (user_id, table_name, row_id))`,
-  `create index if not exists rows_iterations_by_mission on rows (user_id, (fields ->> 'missionId'))
-     where table_name = 'iterations'`,
+  // Lists filtered on these fields (a mission's iterations and proposals, an iteration's
+  // proposals) read through these instead of scanning the user's table (rows-table.ts).
+  `drop index if exists rows_iterations_by_mission`,
+  `create index if not exists rows_by_mission on rows (user_id, table_name, (fields ->> 'missionId'))`,
+  `create index if not exists rows_by_iteration on rows (user_id, table_name, (fields ->> 'iterationId'))`,
   `create table if not exists claims (
      user_id text not null,
      iteration_id text not null,
@@ -66,6 +69,6 @@ const migrationLock = 7_361_290_001;
 export async function migrate(database: Database): Promise<void> {
   await database.transaction(async (runner) => {
     await runner.query(`select pg_advisory_xact_lock(${migrationLock})`);
-    for (const statement of statements) await runner.query(statement);
+    for (const statement of schemaStatements) await runner.query(statement);
   });
 }

@@ -89,6 +89,38 @@ describe.each(testDatabaseKinds)('claims routes on %s', (kind) => {
     expect((await relay.call('/v1/claims/x', { method: 'DELETE', token: null })).status).toBe(401);
   });
 
+  it('refuses malformed JSON, an oversized body and a wrong token, writing no claim', async () => {
+    const malformed = await relay.call('/v1/claims', { body: '{"iterationId": ' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { kind: string } }).error.kind).toBe('invalid');
+    const oversized = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a', ttlMs: 60_000, padding: 'x'.repeat(70 * 1024) },
+    });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as { error: { kind: string } }).error.kind).toBe('too_large');
+    const wrongToken = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a', ttlMs: 60_000 },
+      token: 'wrong-token-0123456789',
+    });
+    expect(wrongToken.status).toBe(401);
+    const notAnObject = await relay.call('/v1/claims', { body: '[]' });
+    expect(notAnObject.status).toBe(400);
+    expect(await relay.db.query('select * from claims')).toEqual([]);
+  });
+
+  it("never shows one user's lease to another, nor lets them release it", async () => {
+    await claim('dev_alice');
+    const bobs = await claim('dev_bob', { token: bobToken });
+    expect(await bobs.json()).toMatchObject({ granted: true, holder: 'dev_bob' });
+    const bobReleasesAlice = await relay.call(
+      `/v1/claims/${encodeURIComponent(iterationId)}?holder=dev_alice`,
+      { method: 'DELETE', token: bobToken },
+    );
+    expect(await bobReleasesAlice.json()).toEqual({ released: false });
+    const refused = await claim('relay_1');
+    expect(await refused.json()).toMatchObject({ granted: false, holder: 'dev_alice' });
+  });
+
   it('grants exactly one of many concurrent claims', async () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, index) => claim(`dev_${index}`)),

@@ -4,12 +4,12 @@
  * `{type:'ping'}` (answered `{type:'pong'}`); the server sends pokes and status (live-hub.ts).
  * Every message counts as a sign of life: a connection silent for the hub's `idleMs` is closed.
  */
+import { LiveClientMessageSchema, type LiveServerMessage } from '@baton/engine';
 import { upgradeWebSocket } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { SqlRunner } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveHub, LiveSession } from '../live/live-hub.ts';
-import { LiveClientMessageSchema } from '../live/live-messages.ts';
 import type { AppEnv } from './app-env.ts';
 
 /** Remembers a device and when it was last seen (for a future devices page). */
@@ -52,6 +52,7 @@ export function addLiveRoute(options: {
             });
           },
           onMessage(event, socket) {
+            const reply = (message: LiveServerMessage) => socket.send(JSON.stringify(message));
             session?.heard();
             let message: unknown;
             try {
@@ -63,12 +64,10 @@ export function addLiveRoute(options: {
             if (!parsed.success) {
               const issue = parsed.error.issues[0];
               const text = `unusable message${issue ? ` (${issue.path.join('.') || 'message'}: ${issue.message})` : ''}; expected {type:'hello', deviceId, canPlan}`;
-              socket.send(
-                JSON.stringify({ type: 'error', error: { kind: 'invalid', message: text } }),
-              );
+              reply({ type: 'error', error: { kind: 'invalid', message: text } });
               return;
             }
-            if (parsed.data.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
+            if (parsed.data.type === 'ping') reply({ type: 'pong' });
             else {
               const { deviceId, canPlan, name } = parsed.data;
               session?.hello({ deviceId, canPlan, ...(name ? { name } : {}) });

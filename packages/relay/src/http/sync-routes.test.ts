@@ -140,9 +140,20 @@ describe.each(testDatabaseKinds)('sync routes on %s', (kind) => {
     expect((await pull()).changes).toEqual([]);
   });
 
-  it('answers 400 for a cursor it never issued or a limit out of range', async () => {
-    expect((await relay.call('/v1/sync/pull?since=abc')).status).toBe(400);
-    expect((await relay.call('/v1/sync/pull?limit=5000')).status).toBe(400);
+  it('answers 400 naming the field for a cursor it never issued or a limit out of range', async () => {
+    for (const [query, field] of [
+      ['since=abc', 'since'],
+      ['since=-1', 'since'],
+      ['limit=5000', 'limit'],
+      ['limit=0', 'limit'],
+      ['limit=ten', 'limit'],
+    ] as const) {
+      const response = await relay.call(`/v1/sync/pull?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(
+        ((await response.json()) as { error: { kind: string; field: string } }).error,
+      ).toMatchObject({ kind: 'invalid', field });
+    }
   });
 
   it('answers 401 without a token or with a wrong one', async () => {
@@ -153,6 +164,8 @@ describe.each(testDatabaseKinds)('sync routes on %s', (kind) => {
       401,
     );
     expect((await push([change('t1')], 'wrong-token-0123456789')).status).toBe(401);
+    expect(await relay.db.query('select * from changes')).toEqual([]);
+    expect(await relay.db.query('select * from rows')).toEqual([]);
   });
 
   it("keeps each user's log and rows to that user", async () => {

@@ -1,41 +1,28 @@
 /**
- * `POST /v1/sync/push` and `GET /v1/sync/pull` (design §3 wire format). A rejected push writes
- * nothing: the whole body is validated before the one transaction that appends and merges.
+ * `POST /v1/sync/push` and `GET /v1/sync/pull` (design §3 wire format), parsed with the engine's
+ * wire schemas so the relay refuses exactly what clients are told is invalid. A rejected push
+ * writes nothing: the whole body is validated before the one transaction that appends and merges.
  */
 import {
-  ChangeSchema,
   EngineError,
-  NodeIdSchema,
+  PullQuerySchema,
+  PushRequestSchema,
   hlcWallMs,
   invalidFromZod,
   maxDriftMs,
+  maxPushBytes,
+  maxPushChanges,
   type Change,
+  type PullResponse,
+  type PushResponse,
 } from '@baton/engine';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import type { Metrics } from '../metrics.ts';
 import { pullChanges } from '../store/change-log.ts';
 import { pushChanges } from '../store/push-changes.ts';
 import type { AppEnv } from './app-env.ts';
 import { readJson } from './read-json.ts';
-
-export const maxPushChanges = 1_000;
-export const maxPushBytes = 5 * 1024 * 1024;
-export const maxPullLimit = 1_000;
-
-const PushSchema = z.object({
-  deviceId: NodeIdSchema,
-  changes: z.array(ChangeSchema),
-});
-
-const PullQuerySchema = z.object({
-  since: z
-    .string()
-    .regex(/^\d{1,19}$/, 'must be a cursor returned by the relay')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(maxPullLimit).default(500),
-});
 
 export function syncRoutes(options: {
   db: Database;
@@ -47,14 +34,15 @@ export function syncRoutes(options: {
 
   routes.post('/push', async (context) => {
     const { value, bytes } = await readJson(context, { maxBytes: maxPushBytes });
-    const changeCount = (value as { changes?: unknown })?.changes;
-    if (Array.isArray(changeCount) && changeCount.length > maxPushChanges) {
+    // Too many changes is "too large" (413), checked before the schema (which says 400).
+    const changes = (value as { changes?: unknown } | null)?.changes;
+    if (Array.isArray(changes) && changes.length > maxPushChanges) {
       throw new EngineError(
         'too_large',
-        `At most ${maxPushChanges} changes per push; this one has ${changeCount.length}.`,
+        `At most ${maxPushChanges} changes per push; this one has ${changes.length}.`,
       );
     }
-    const parsed = PushSchema.safeParse(value);
+    const parsed = PushRequestSchema.safeParse(value);
     if (!parsed.success) throw invalidFromZod(parsed.error);
     const now = options.now();
     parsed.data.changes.forEach((change, index) => {
@@ -62,9 +50,7 @@ export function syncRoutes(options: {
         throw new EngineError(
           'clock',
           `changes.${index}.hlc: the stamp is more than 10 minutes ahead of the relay's clock; check this device's clock.`,
-          {
-            field: `changes.${index}.hlc`,
-          },
+          { field: `changes.${index}.hlc` },
         );
       }
     });
@@ -80,11 +66,12 @@ export function syncRoutes(options: {
     options.metrics.pushedChanges.inc({ result: 'accepted' }, result.accepted);
     options.metrics.pushedChanges.inc({ result: 'duplicate' }, result.duplicates);
     if (result.appended) options.onAppended({ userId, cursor: result.cursor });
-    return context.json({
+    const body: PushResponse = {
       accepted: result.accepted,
       duplicates: result.duplicates,
       cursor: result.cursor,
-    });
+    };
+    return context.json(body);
   });
 
   routes.get('/pull', async (context) => {
@@ -93,14 +80,16 @@ export function syncRoutes(options: {
       limit: context.req.query('limit') || undefined,
     });
     if (!parsed.success) throw invalidFromZod(parsed.error);
-    const page = await pullChanges(options.db, {
+    const page: PullResponse = await pullChanges(options.db, {
       userId: context.get('user').id,
       since: parsed.data.since ?? '0',
       limit: parsed.data.limit,
     });
+    const text = JSON.stringify(page);
     options.metrics.pullRequests.inc();
     options.metrics.pulledChanges.inc(page.changes.length);
-    return context.json(page);
+    options.metrics.pullBytes.observe(Buffer.byteLength(text));
+    return context.body(text, 200, { 'content-type': 'application/json' });
   });
 
   return routes;

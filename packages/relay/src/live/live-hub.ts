@@ -1,9 +1,9 @@
 /**
  * Live connections on this instance: who is connected (presence) and pokes. A user is *covered*
  * while at least one connected device said it can plan. Presence is in memory, per instance;
- * `peers` (optional) adds presence reported by other instances (see postgres-bridge.ts).
+ * `peers` (optional) adds presence reported by other instances (see presence-bridge.ts).
  *
- * Server → client messages:
+ * Server → client messages (the engine's `LiveServerMessageSchema`):
  *   `{type:'poke', cursor}` after every new change in the user's log,
  *   `{type:'status', devices:[{deviceId, canPlan, name?}], covered}` whenever presence changes,
  *   `{type:'error', error:{kind, message}}` for a message it could not use.
@@ -11,19 +11,16 @@
  * A connection that sends nothing for `idleMs` (clients ping every 20 s) is closed, so a device
  * that vanished without a close (sleep, lost network) stops covering its user.
  */
+import type { DevicePresence, LiveServerMessage } from '@baton/engine';
+
+export type { DevicePresence };
+
 export interface LiveSocket {
   send(text: string): void;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Drops the connection at once (a peer that does not answer the close). */
   terminate(): void;
-}
-
-export interface DevicePresence {
-  deviceId: string;
-  canPlan: boolean;
-  /** What the device calls itself ("Firefox on laptop"), when it said. */
-  name?: string;
 }
 
 export interface LiveSession {
@@ -105,7 +102,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     setTimeout(() => socket.terminate(), closeGraceMs).unref?.();
   };
 
-  const send = (connection: Connection, message: unknown) => {
+  const send = (connection: Connection, message: LiveServerMessage) => {
     try {
       connection.socket.send(JSON.stringify(message));
     } catch {
@@ -132,7 +129,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
 
   function sendStatus(userId: string): void {
     const current = devices(userId);
-    const status = {
+    const status: LiveServerMessage = {
       type: 'status',
       devices: current,
       covered: current.some((device) => device.canPlan),

@@ -8,17 +8,27 @@
  * to publish their presence now) and `bye` (an instance stopping). A peer's presence older than
  * `expiryMs` is ignored, so an instance that died without `bye` stops covering its users.
  */
+import { CursorSchema, DevicePresenceSchema } from '@baton/engine';
+import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { DevicePresence, LiveHub, PeerPresence } from './live-hub.ts';
 
 export const liveChannel = 'baton_live';
 
-type BridgeMessage =
-  | { kind: 'poke'; from: string; userId: string; cursor: string }
-  | { kind: 'presence'; from: string; userId: string; devices: DevicePresence[] }
-  | { kind: 'hello'; from: string }
-  | { kind: 'bye'; from: string };
+/** What instances tell each other on `liveChannel`; `from` names the sending process. */
+export const BridgeMessageSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('poke'), from: z.string(), userId: z.string(), cursor: CursorSchema }),
+  z.object({
+    kind: z.literal('presence'),
+    from: z.string(),
+    userId: z.string(),
+    devices: z.array(DevicePresenceSchema),
+  }),
+  z.object({ kind: z.literal('hello'), from: z.string() }),
+  z.object({ kind: z.literal('bye'), from: z.string() }),
+]);
+type BridgeMessage = z.infer<typeof BridgeMessageSchema>;
 
 export interface PresenceBridge extends PeerPresence {
   /** Sends a poke to the user's connections on the other instances. */
@@ -28,7 +38,8 @@ export interface PresenceBridge extends PeerPresence {
 
 export async function createPresenceBridge(options: {
   db: Database;
-  instanceId: string;
+  /** Names this process on the channel (unique per process, so twins still hear each other). */
+  processId: string;
   /** Resolved lazily: the hub is created with `peers` pointing at this bridge. */
   live: () => LiveHub;
   logger: Logger;
@@ -36,7 +47,7 @@ export async function createPresenceBridge(options: {
   expiryMs?: number;
   now?: () => number;
 }): Promise<PresenceBridge> {
-  const { db, instanceId, logger } = options;
+  const { db, processId, logger } = options;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const expiryMs = options.expiryMs ?? 3 * heartbeatMs;
   const now = options.now ?? Date.now;
@@ -54,20 +65,26 @@ export async function createPresenceBridge(options: {
     if (devices.length === 0 && !announced.has(userId)) return;
     if (devices.length > 0) announced.add(userId);
     else announced.delete(userId);
-    publish({ kind: 'presence', from: instanceId, userId, devices });
+    publish({ kind: 'presence', from: processId, userId, devices });
   };
   const publishAll = () => {
     for (const userId of announced) publishPresence(userId);
   };
 
   function receive(payload: string): void {
-    let message: BridgeMessage;
+    let value: unknown;
     try {
-      message = JSON.parse(payload) as BridgeMessage;
+      value = JSON.parse(payload);
     } catch {
+      value = undefined;
+    }
+    const parsed = BridgeMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      logger.warn({ payload: payload.slice(0, 200) }, 'ignored an unusable live bridge message');
       return;
     }
-    if (message.from === instanceId) return;
+    const message = parsed.data;
+    if (message.from === processId) return;
     const live = options.live();
     switch (message.kind) {
       case 'poke':
@@ -96,7 +113,7 @@ export async function createPresenceBridge(options: {
   const stopLocal = options.live().onLocalPresence(publishPresence);
   const heartbeat = setInterval(publishAll, heartbeatMs);
   heartbeat.unref();
-  publish({ kind: 'hello', from: instanceId });
+  publish({ kind: 'hello', from: processId });
 
   return {
     coveredUserIds() {
@@ -120,13 +137,16 @@ export async function createPresenceBridge(options: {
       return devices;
     },
     publishPoke(commit) {
-      publish({ kind: 'poke', from: instanceId, ...commit });
+      publish({ kind: 'poke', from: processId, ...commit });
     },
     async close() {
       clearInterval(heartbeat);
       stopLocal();
       await db
-        .notify(liveChannel, JSON.stringify({ kind: 'bye', from: instanceId }))
+        .notify(
+          liveChannel,
+          JSON.stringify({ kind: 'bye', from: processId } satisfies BridgeMessage),
+        )
         .catch(() => undefined);
       await unlisten().catch(() => undefined);
     },

@@ -23,13 +23,12 @@ describe('openai model adapter', () => {
 
   it('returns tool calls, usage and the raw answer', async () => {
     server.setScript(undefined);
-    const calls: string[] = [];
+    const before = server.callCount();
     const model = createOpenAiModel({
       baseUrl: server.url,
       apiKey: 'k',
       defaultModel: 'scripted-model',
       timeoutMs: 5_000,
-      onCall: (call) => calls.push(call.outcome),
     });
     const response = await model.complete(
       { model: 'scripted-model', messages: [{ role: 'user', content: 'plan' }], tools },
@@ -38,7 +37,24 @@ describe('openai model adapter', () => {
     expect(response.message.tool_calls.map((call) => call.function.name)).toEqual(['list_tasks']);
     expect(response.usage.promptTokens).toBeGreaterThanOrEqual(0);
     expect(response.raw).toBeTruthy();
-    expect(calls).toEqual(['ok']);
+    expect(server.callCount() - before).toBe(1);
+  });
+
+  it('makes one call only when the endpoint fails (no hidden retry)', async () => {
+    server.setScript(() => ({ status: 500, error: 'overloaded' }));
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: 'k',
+      defaultModel: 'm',
+      timeoutMs: 5_000,
+    });
+    const before = server.callCount();
+    const failure = await model
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(failure, 'model')).toBe(true);
+    expect(server.callCount() - before).toBe(1);
+    server.setScript(undefined);
   });
 
   it('rejects with a model error when the endpoint answers an error', async () => {

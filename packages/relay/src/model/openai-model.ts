@@ -1,9 +1,11 @@
 /**
  * The engine's LanguageModel port on the `openai` SDK, against any OpenAI-compatible base URL.
- * Every call has a timeout and honours the caller's signal; failures reject with an
- * EngineError: `model` (the endpoint answered with an error or nothing usable) or
- * `unavailable` (it could not be reached or timed out). `onCall` reports each call's outcome
- * and latency (metrics).
+ * Every call has a timeout (`timeoutMs`) and honours the caller's signal, and is made exactly
+ * once: the SDK's automatic retries are off, because a retry would be a second model call the
+ * runner's metrics and budgets never see (the next tick retries a failed slot instead).
+ * Failures reject with an EngineError: `model` (the endpoint answered with an error or nothing
+ * usable) or `unavailable` (it could not be reached or timed out). The runner counts and times
+ * calls (instrument-model.ts).
  */
 import { EngineError, type ChatResponse, type LanguageModel, type ToolCall } from '@baton/engine';
 import OpenAI from 'openai';
@@ -13,10 +15,8 @@ export interface OpenAiModelOptions {
   apiKey: string;
   /** The model used when a mission names none. */
   defaultModel: string;
+  /** Per call, in ms. */
   timeoutMs: number;
-  /** Milliseconds since some origin (performance.now by default), for latency. */
-  elapsed?: () => number;
-  onCall?: (call: { outcome: 'ok' | 'error'; latencyMs: number }) => void;
 }
 
 export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
@@ -24,13 +24,11 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
     baseURL: options.baseUrl,
     apiKey: options.apiKey,
     timeout: options.timeoutMs,
-    maxRetries: 1,
+    maxRetries: 0,
   });
-  const elapsed = options.elapsed ?? (() => performance.now());
   return {
     defaultModel: options.defaultModel,
     async complete(request, { signal }): Promise<ChatResponse> {
-      const started = elapsed();
       try {
         const completion = await client.chat.completions.create(
           {
@@ -38,7 +36,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
             messages: request.messages,
             ...(request.tools.length > 0 ? { tools: request.tools } : {}),
           },
-          { signal, timeout: options.timeoutMs },
+          { signal, timeout: options.timeoutMs, maxRetries: 0 },
         );
         const message = completion.choices[0]?.message;
         if (!message)
@@ -54,7 +52,6 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
               ]
             : [],
         );
-        options.onCall?.({ outcome: 'ok', latencyMs: elapsed() - started });
         return {
           message: { content: message.content ?? null, tool_calls: toolCalls },
           usage: {
@@ -65,7 +62,6 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
           raw: completion,
         };
       } catch (error) {
-        options.onCall?.({ outcome: 'error', latencyMs: elapsed() - started });
         throw toModelError(error, options.baseUrl);
       }
     },

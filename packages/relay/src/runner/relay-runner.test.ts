@@ -5,8 +5,10 @@ import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
 import { createOpenAiModel } from '../model/openai-model.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
-import { createTestRelay, type TestRelay } from '../testing/test-relay.ts';
-import { createRelayRunner, missionsToPlan, type RelayRunner } from './relay-runner.ts';
+import { testDatabaseKinds } from '../testing/test-database.ts';
+import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
+import { missionsToPlan } from './plans-here.ts';
+import { createRelayRunner, type RelayRunner } from './relay-runner.ts';
 
 const start = Date.UTC(2026, 10, 25, 7, 0, 0);
 const hour = 3_600_000;
@@ -37,33 +39,41 @@ describe('missionsToPlan', () => {
   });
 });
 
-describe('relay runner', () => {
+describe.each(testDatabaseKinds)('relay runner on %s', (kind) => {
   let model: ModelServer;
   let relay: TestRelay;
   let runner: RelayRunner | undefined;
+  const others: RelayRunner[] = [];
   beforeAll(async () => {
     model = await createModelServer();
   });
   afterAll(() => model.close());
   beforeEach(async () => {
-    relay = await createTestRelay();
+    relay = await createTestRelay({ kind });
     relay.now.value = start;
   });
   afterEach(async () => {
+    model.setDelay(0);
     await runner?.close();
     runner = undefined;
+    await Promise.all(others.splice(0).map((other) => other.close()));
     await relay.close();
   });
 
-  /** A device creates a mission offline and pushes it, as the webapp would. */
-  async function deviceCreatesMission(draft: Partial<MissionDraft> = {}): Promise<string> {
+  let missionCount = 0;
+  /** A device creates a mission offline and pushes it, as the webapp would (Alice's unless given). */
+  async function deviceCreatesMission(
+    draft: Partial<MissionDraft> = {},
+    as: { token?: string; deviceId?: string } = {},
+  ): Promise<string> {
+    const deviceId = as.deviceId ?? 'dev_a';
     const store = createMemoryStore();
     const device = createEngine({
       store,
       clock: createFixedClock(start),
-      ids: createSequentialIds('D'),
-      nodeId: 'dev_a',
-      runner: { kind: 'device', deviceId: 'dev_a' },
+      ids: createSequentialIds(`D${(missionCount += 1)}`),
+      nodeId: deviceId,
+      runner: { kind: 'device', deviceId },
     });
     const missionId = await device.createMission({
       draft: {
@@ -73,17 +83,36 @@ describe('relay runner', () => {
         tools: { list_tasks: 'auto', create_task: 'propose' },
         ...draft,
       },
-      actor: { kind: 'user', deviceId: 'dev_a' },
+      actor: { kind: 'user', deviceId },
     });
     const response = await relay.call('/v1/sync/push', {
-      body: { deviceId: 'dev_a', changes: store.recorded },
+      body: { deviceId, changes: store.recorded },
+      ...(as.token ? { token: as.token } : {}),
     });
     expect(response.status).toBe(200);
     return missionId;
   }
 
-  function startRunner(options: { withModel?: boolean; graceMs?: number } = {}): RelayRunner {
-    runner = createRelayRunner({
+  /** How many times each iteration's plan was written to the log (1 each: planned once). */
+  async function planWrites(): Promise<Map<string, number>> {
+    const records = await relay.db.query<{ row_id: string; writes: number }>(
+      `select row_id, count(*)::int as writes from changes
+       where table_name = 'iterations' and body -> 'fields' -> 'plan' is not null
+       group by row_id`,
+    );
+    return new Map(records.map((record) => [record.row_id, record.writes]));
+  }
+
+  function createRunner(
+    options: {
+      withModel?: boolean;
+      graceMs?: number;
+      instanceId?: string;
+      concurrency?: number;
+      batchSize?: number;
+    } = {},
+  ): RelayRunner {
+    return createRelayRunner({
       db: relay.db,
       store: relay.store,
       live: relay.live,
@@ -96,13 +125,18 @@ describe('relay runner', () => {
               defaultModel: 'scripted-model',
               timeoutMs: 10_000,
             }),
-      instanceId: 'relay_1',
+      instanceId: options.instanceId ?? 'relay_1',
       graceMs: options.graceMs ?? 10 * 60_000,
-      concurrency: 4,
+      concurrency: options.concurrency ?? 4,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       metrics: relay.metrics,
       logger: createLogger({ level: 'silent' }),
       now: () => relay.now.value,
     });
+  }
+
+  function startRunner(options: { withModel?: boolean; graceMs?: number } = {}): RelayRunner {
+    runner = createRunner(options);
     return runner;
   }
 
@@ -111,14 +145,14 @@ describe('relay runner', () => {
     return ((await response.json()) as { changes: Change[] }).changes;
   }
 
-  function connectDevice(canPlan: boolean) {
+  function connectDevice(canPlan: boolean, userId = relay.users.alice) {
     const received: unknown[] = [];
     const socket: LiveSocket = {
       send: (text) => received.push(JSON.parse(text)),
       close: () => undefined,
       terminate: () => undefined,
     };
-    const session = relay.live.connect({ userId: relay.users.alice, socket });
+    const session = relay.live.connect({ userId, socket });
     session.hello({ deviceId: 'dev_a', canPlan });
     return { session, received };
   }
@@ -227,5 +261,59 @@ describe('relay runner', () => {
     const report = await planner.tick();
     expect(report.claimedElsewhere).toEqual([iterationId]);
     expect(report.planned).toEqual([]);
+  });
+
+  it("covers only the device's own user: Bob's slot is planned while Alice's device is online", async () => {
+    const alices = await deviceCreatesMission({ title: "Alice's plan" });
+    const bobs = await deviceCreatesMission(
+      { title: "Bob's plan" },
+      { token: bobToken, deviceId: 'dev_b' },
+    );
+    connectDevice(true, relay.users.alice);
+    const planner = startRunner();
+    relay.now.value = start + hour + 1_000;
+    const report = await planner.tick();
+    expect(report.planned).toEqual([iterationIdOf(bobs, start + hour)]);
+    expect(report.planned).not.toContain(iterationIdOf(alices, start + hour));
+  });
+
+  it('never plans a slot twice when two live processes share one instance id', async () => {
+    const missions = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => deviceCreatesMission({ title: `Twin ${index}` })),
+    );
+    const first = createRunner();
+    const twin = createRunner();
+    others.push(first, twin);
+    expect(first.holder).not.toBe(twin.holder);
+    model.setDelay(100); // both ticks are busy at the same time
+    relay.now.value = start + hour + 1_000;
+    const before = model.callCount();
+    const reports = await Promise.all([first.tick(), twin.tick()]);
+    const planned = reports.flatMap((report) => report.planned);
+    expect(planned.sort()).toEqual(missions.map((id) => iterationIdOf(id, start + hour)).sort());
+    expect(model.callCount() - before).toBe(5 * 3); // three calls per plan with the default script
+    expect([...(await planWrites()).values()]).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('shares due work with another instance batch by batch, each slot planned once', async () => {
+    const missions = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => deviceCreatesMission({ title: `Shared ${index}` })),
+    );
+    const first = createRunner({ instanceId: 'relay_1', concurrency: 2, batchSize: 2 });
+    const second = createRunner({ instanceId: 'relay_2', concurrency: 2, batchSize: 2 });
+    others.push(first, second);
+    model.setDelay(50);
+    relay.now.value = start + hour + 1_000;
+    const before = model.callCount();
+    const [byFirst, bySecond] = await Promise.all([first.tick(), second.tick()]);
+    expect(byFirst.planned.length).toBeGreaterThan(0);
+    expect(bySecond.planned.length).toBeGreaterThan(0);
+    expect([...byFirst.planned, ...bySecond.planned].sort()).toEqual(
+      missions.map((id) => iterationIdOf(id, start + hour)).sort(),
+    );
+    expect(model.callCount() - before).toBe(6 * 3);
+    const writes = await planWrites();
+    expect(writes.size).toBe(6);
+    expect([...writes.values()].every((count) => count === 1)).toBe(true);
   });
 });

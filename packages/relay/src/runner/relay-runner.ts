@@ -1,19 +1,23 @@
 /**
- * The relay takes the baton: every tick it finds users with due missions through the due index
- * and runs the engine's tick for each, with SQL store and claims, holder = this instance.
- * A mission is planned here when it runs on the relay (`runOn: relay`), or it may run anywhere
- * and its user has no capable device connected, or its slot is overdue by more than `graceMs`
- * (a frozen tab must not starve it). Ticks never overlap; one failing user never stops a tick.
+ * The relay takes the baton: every tick it takes due entries from the due index in batches and
+ * runs the engine's tick for each user with due work, with the SQL store and claims. Which
+ * missions it plans is decided in plans-here.ts. Ticks never overlap; one failing user never
+ * stops a tick.
+ *
+ * Several processes share the work: a batch is at most `batchSize` entries (twice the model
+ * concurrency by default), leased to this process (`holder`) until the tick ends, so another
+ * instance takes the next batch instead of waiting for this one to finish everything.
+ * `holder` is unique per process (instance id plus a random suffix): a process restarted with
+ * the same INSTANCE_ID, or a twin started by mistake, never shares a lease or a claim with it.
  */
 import {
   createEngine,
   createHlc,
-  slotsBetween,
   type Ids,
   type LanguageModel,
-  type RowOf,
   type TickReport,
 } from '@baton/engine';
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ulid } from 'ulid';
 import { createSqlClaims, releaseAllHeldBy } from '../claims/sql-claims.ts';
@@ -26,6 +30,7 @@ import { releaseDue, takeDue, type DueEntry } from '../store/due-index.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { instrumentModel } from './instrument-model.ts';
 import { createLimiter } from './limit-concurrency.ts';
+import { missionsToPlan, plansHere } from './plans-here.ts';
 
 export interface RelayRunnerOptions {
   db: Database;
@@ -33,7 +38,10 @@ export interface RelayRunnerOptions {
   live: Pick<LiveHub, 'isCovered' | 'coveredUserIds'>;
   /** Undefined: the runner does not plan (it would only record `no_model` failures). */
   model: LanguageModel | undefined;
+  /** Names this instance in iterations (`runner`) and HLC stamps; stable across restarts. */
   instanceId: string;
+  /** Holds this process's claims and due leases; unique per process (see `processHolder`). */
+  holder?: string;
   graceMs: number;
   /** Model calls in flight at most, across users. */
   concurrency: number;
@@ -41,8 +49,9 @@ export interface RelayRunnerOptions {
   logger: Logger;
   now?: () => number;
   ids?: Ids;
+  /** Lease on a claimed iteration id and on taken due entries, in ms (default 5 minutes). */
   claimTtlMs?: number;
-  /** Due entries looked at per tick. */
+  /** Due entries taken per batch (default twice `concurrency`). */
   batchSize?: number;
 }
 
@@ -56,58 +65,31 @@ export interface RunnerTickReport {
 }
 
 export interface RelayRunner {
+  /** The holder of this process's claims and due leases. */
+  readonly holder: string;
   /** Runs one tick now (waits for a running one first). */
   tick(): Promise<RunnerTickReport>;
   /** Ticks every `intervalMs` until `close()`. */
   start(options: { intervalMs: number }): void;
   /**
    * Stops ticking; waits up to `drainMs` for the tick in flight, then aborts it; releases the
-   * claims this instance holds.
+   * claims this process holds.
    */
   close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /**
- * Candidates among one user's due entries: a cheap pre-filter on the index (its `nextSlotAt`
- * is the oldest unplanned slot, so "overdue" here is a superset of `plansHere`).
+ * A claim holder unique to this process: the instance id (at most 55 characters of it) and 8
+ * random hex digits after a `-`, which instance ids cannot contain. Matches the engine's
+ * `ClaimHolderSchema`.
  */
-export function missionsToPlan(options: {
-  entries: DueEntry[];
-  covered: boolean;
-  now: number;
-  graceMs: number;
-}): Set<string> {
-  return new Set(
-    options.entries
-      .filter(
-        (entry) =>
-          entry.runOn === 'relay' ||
-          !options.covered ||
-          options.now - entry.nextSlotAt > options.graceMs,
-      )
-      .map((entry) => entry.missionId),
-  );
-}
-
-/**
- * Does this instance plan the mission now? Always for `runOn: relay`; for `any` when the user
- * is not covered, or when the newest slot due now is older than `graceMs` (the device that
- * should have planned it is frozen or stuck).
- */
-export function plansHere(options: {
-  mission: RowOf<'missions'>;
-  covered: boolean;
-  now: number;
-  graceMs: number;
-}): boolean {
-  const { mission, now } = options;
-  if (mission.runOn === 'relay' || !options.covered) return true;
-  const [newest] = slotsBetween(mission.schedule, mission.createdAt - 1, now, 1);
-  return newest !== undefined && now - newest > options.graceMs;
+export function processHolder(instanceId: string): string {
+  return `${instanceId.slice(0, 55)}-${randomBytes(4).toString('hex')}`;
 }
 
 export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   const { db, store, metrics, logger, instanceId } = options;
+  const holder = options.holder ?? processHolder(instanceId);
   const now = options.now ?? Date.now;
   const ids: Ids = options.ids ?? { ulid: () => ulid() };
   const limiter = createLimiter(options.concurrency);
@@ -115,30 +97,31 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   const abort = new AbortController();
   // Every model call in flight listens on this one signal (32 at once is normal).
   setMaxListeners(0, abort.signal);
-  // Due entries stay taken this long when an instance dies mid-tick; then another takes them.
-  const leaseMs = options.claimTtlMs ?? 5 * 60_000;
+  const claimTtlMs = options.claimTtlMs ?? 5 * 60_000;
+  const batchSize = options.batchSize ?? 2 * options.concurrency;
   let running: Promise<RunnerTickReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let warnedNoModel = false;
 
-  async function tickUser(
-    userId: string,
-    missionIds: Set<string>,
-    covered: boolean,
-    tickNow: number,
-    report: RunnerTickReport,
-  ): Promise<void> {
+  async function tickUser(options_: {
+    userId: string;
+    missionIds: Set<string>;
+    covered: boolean;
+    tickNow: number;
+    report: RunnerTickReport;
+  }): Promise<void> {
+    const { userId, missionIds, covered, tickNow, report } = options_;
     const engine = createEngine({
       store: store.forUser(userId),
       clock: { now },
       ids,
       model,
-      claims: createSqlClaims({ db, userId, now }),
+      claims: createSqlClaims({ db, userId, now, holder }),
       nodeId: instanceId,
       runner: { kind: 'relay', instanceId },
       hlc: createHlc({ nodeId: instanceId, ...withLast(await lastStampOf(db, userId)) }),
-      ...(options.claimTtlMs === undefined ? {} : { claimTtlMs: options.claimTtlMs }),
+      claimTtlMs,
     });
     const result: TickReport = await engine.tick({
       now: tickNow,
@@ -177,6 +160,42 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     }
   }
 
+  /** Plans one batch of taken entries, users side by side (the model limiter caps the calls). */
+  async function runBatch(
+    entries: DueEntry[],
+    tickNow: number,
+    report: RunnerTickReport,
+  ): Promise<void> {
+    const byUser = new Map<string, DueEntry[]>();
+    for (const entry of entries)
+      byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry]);
+    const work = [...byUser].map(([userId, userEntries]) => {
+      const covered = options.live.isCovered(userId);
+      const missionIds = missionsToPlan({
+        entries: userEntries,
+        covered,
+        now: tickNow,
+        graceMs: options.graceMs,
+      });
+      return { userId, missionIds, covered };
+    });
+    const users = createLimiter(options.concurrency);
+    await Promise.all(
+      work.map(({ userId, missionIds, covered }) =>
+        users.run(async () => {
+          if (missionIds.size === 0 || abort.signal.aborted) return;
+          report.users += 1;
+          try {
+            await tickUser({ userId, missionIds, covered, tickNow, report });
+          } catch (error) {
+            report.errors.push(`${userId}: ${(error as Error).message}`);
+            logger.error({ err: error, userId }, 'tick failed for a user');
+          }
+        }),
+      ),
+    );
+  }
+
   async function runTick(): Promise<RunnerTickReport> {
     const report: RunnerTickReport = {
       users: 0,
@@ -194,53 +213,40 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     }
     metrics.ticks.inc();
     const stopTimer = metrics.tickDuration.startTimer();
+    // Entries stay leased to this process until the tick ends, so a later batch of the same
+    // tick never takes one again (one a device claimed, say) and other instances skip them.
+    const taken: DueEntry[] = [];
     try {
       const tickNow = now();
-      const due = await takeDue(db, {
-        now: tickNow,
-        limit: options.batchSize ?? 1_000,
-        instanceId,
-        leaseMs: leaseMs,
-        coveredUserIds: options.live.coveredUserIds(),
-        graceMs: options.graceMs,
-      });
-      const byUser = new Map<string, DueEntry[]>();
-      for (const entry of due)
-        byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry]);
-      const work = [...byUser].flatMap(([userId, entries]) => {
-        const covered = options.live.isCovered(userId);
-        const missionIds = missionsToPlan({
-          entries,
-          covered,
+      const coveredUserIds = options.live.coveredUserIds();
+      while (!abort.signal.aborted) {
+        const batch = await takeDue(db, {
           now: tickNow,
+          limit: batchSize,
+          holder,
+          leaseMs: claimTtlMs,
+          coveredUserIds,
           graceMs: options.graceMs,
         });
-        return [{ userId, missionIds, covered, taken: entries.map((entry) => entry.missionId) }];
-      });
-      report.users = work.filter((item) => item.missionIds.size > 0).length;
-      let next = 0;
-      const worker = async () => {
-        while (next < work.length && !abort.signal.aborted) {
-          const { userId, missionIds, covered, taken } = work[next++]!;
-          try {
-            if (missionIds.size > 0) await tickUser(userId, missionIds, covered, tickNow, report);
-          } catch (error) {
-            report.errors.push(`${userId}: ${(error as Error).message}`);
-            logger.error({ err: error, userId }, 'tick failed for a user');
-          } finally {
-            await releaseDue(db, { userId, missionIds: taken, instanceId }).catch(
-              (error: unknown) =>
-                logger.warn({ err: error, userId }, 'could not release due entries'),
-            );
-          }
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(options.concurrency, Math.max(1, work.length)) }, worker),
-      );
+        taken.push(...batch);
+        if (batch.length > 0) await runBatch(batch, tickNow, report);
+        if (batch.length < batchSize) break;
+      }
       return report;
     } finally {
+      await releaseTaken(taken);
       stopTimer();
+    }
+  }
+
+  async function releaseTaken(taken: DueEntry[]): Promise<void> {
+    const byUser = new Map<string, string[]>();
+    for (const entry of taken)
+      byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry.missionId]);
+    for (const [userId, missionIds] of byUser) {
+      await releaseDue(db, { userId, missionIds, holder }).catch((error: unknown) =>
+        logger.warn({ err: error, userId }, 'could not release due entries'),
+      );
     }
   }
 
@@ -257,6 +263,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   }
 
   return {
+    holder,
     tick,
     start({ intervalMs }) {
       const loop = async () => {
@@ -291,8 +298,8 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
           await inFlight.catch(() => undefined);
         }
       }
-      const released = await releaseAllHeldBy(db, { holder: instanceId });
-      if (released > 0) logger.info({ released }, 'released claims held by this instance');
+      const released = await releaseAllHeldBy(db, { holder });
+      if (released > 0) logger.info({ released }, 'released claims held by this process');
     },
   };
 }

@@ -1,18 +1,34 @@
 /**
  * The append-only log of changes per user; `seq` (global identity) is the pull cursor.
  *
- * No gaps: every transaction that appends for a user first takes that user's transaction-level
- * advisory lock (`lockUser`), so one user's sequence numbers are allocated and committed in the
- * same order, and a reader never sees seq N+1 committed while N is still in flight.
+ * No gaps: on PostgreSQL every transaction that appends for a user first takes that user's
+ * transaction-level advisory lock (`lockUser`), so one user's sequence numbers are allocated and
+ * committed in the same order, and a reader never sees seq N+1 committed while N is still in
+ * flight. PGlite runs one transaction at a time, which gives the same order without the lock.
  */
-import type { Change } from '@baton/engine';
-import { jsonParam, type SqlRunner } from '../db/database.ts';
+import { ChangeSchema, EngineError, type Change } from '@baton/engine';
+import { jsonParam, type Database, type SqlRunner } from '../db/database.ts';
 
-/** Serialises one user's writing transactions until commit (a no-op cost on PGlite). */
-export async function lockUser(runner: SqlRunner, userId: string): Promise<void> {
+/** Serialises one user's writing transactions until commit (PostgreSQL; see above). */
+export async function lockUser(
+  runner: SqlRunner,
+  options: { userId: string; kind: Database['kind'] },
+): Promise<void> {
+  if (options.kind === 'pglite') return;
   await runner.query("select pg_advisory_xact_lock(hashtextextended('baton-user:' || $1, 0))", [
-    userId,
+    options.userId,
   ]);
+}
+
+/** Parses a change read back from the log; one that fails is a broken invariant and throws. */
+export function readChange(body: unknown, seq: string): Change {
+  const parsed = ChangeSchema.safeParse(body);
+  if (parsed.success) return parsed.data as Change;
+  const issue = parsed.error.issues[0];
+  throw new EngineError(
+    'internal',
+    `The change at seq ${seq} is unreadable (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}).`,
+  );
 }
 
 /**
@@ -68,14 +84,14 @@ export async function pullChanges(
   runner: SqlRunner,
   options: { userId: string; since: string; limit: number },
 ): Promise<{ changes: Change[]; cursor: string; more: boolean }> {
-  const records = await runner.query<{ seq: string; body: Change }>(
+  const records = await runner.query<{ seq: string; body: unknown }>(
     `select seq::text as seq, body from changes where user_id = $1 and seq > $2::bigint order by changes.seq limit $3::int`,
     [options.userId, options.since, options.limit + 1],
   );
   const more = records.length > options.limit;
   const page = more ? records.slice(0, options.limit) : records;
   return {
-    changes: page.map((record) => record.body),
+    changes: page.map((record) => readChange(record.body, record.seq)),
     cursor: page.at(-1)?.seq ?? options.since,
     more,
   };

@@ -6,7 +6,9 @@
  * reading every mission of every user.
  */
 import { nextSlot, readRow, type StoredRow } from '@baton/engine';
+import { z } from 'zod';
 import { jsonParam, type SqlRunner } from '../db/database.ts';
+import { toStoredRow } from './rows-table.ts';
 
 /** Mission ids whose due entry may change when these rows are written. */
 export function missionIdsTouchedBy(rows: Iterable<StoredRow>): Set<string> {
@@ -47,13 +49,8 @@ export async function refreshDue(
   missionIds: Set<string>,
 ): Promise<void> {
   if (missionIds.size === 0) return;
-  const records = await runner.query<{
-    row_id: string;
-    fields: Record<string, unknown>;
-    stamps: Record<string, string>;
-    last_slot: string | null;
-  }>(
-    `select missions.row_id, missions.fields, missions.stamps,
+  const records = await runner.query<{ last_slot: string | null }>(
+    `select 'missions' as table_name, missions.row_id, missions.fields, missions.stamps,
        (select max(iterations.fields ->> 'slot') from rows iterations
         where iterations.user_id = missions.user_id and iterations.table_name = 'iterations'
           and iterations.fields ->> 'missionId' = missions.row_id
@@ -64,17 +61,13 @@ export async function refreshDue(
     [userId, jsonParam([...missionIds])],
   );
   const entries = records.map((record) => {
+    const mission = toStoredRow(record);
     const lastSlot = record.last_slot === null ? undefined : Date.parse(record.last_slot);
     const due = nextDueSlot({
-      mission: {
-        table: 'missions',
-        id: record.row_id,
-        fields: record.fields,
-        stamps: record.stamps,
-      },
+      mission,
       lastScheduledSlotMs: lastSlot === undefined || Number.isNaN(lastSlot) ? undefined : lastSlot,
     });
-    return { mission_id: record.row_id, run_on: due.runOn, next_slot_at: due.nextSlotAt ?? null };
+    return { mission_id: mission.id, run_on: due.runOn, next_slot_at: due.nextSlotAt ?? null };
   });
   if (entries.length === 0) return;
   await runner.query(
@@ -93,26 +86,30 @@ export interface DueEntry {
   nextSlotAt: number;
 }
 
-interface DueRecord {
-  user_id: string;
-  mission_id: string;
-  run_on: string;
-  next_slot_at: number;
-}
-
-const toEntry = (record: DueRecord): DueEntry => ({
-  userId: record.user_id,
-  missionId: record.mission_id,
-  runOn: record.run_on,
-  nextSlotAt: record.next_slot_at,
+/** A `due` record as the queries below return it. */
+const DueRecordSchema = z.object({
+  user_id: z.string(),
+  mission_id: z.string(),
+  run_on: z.string(),
+  next_slot_at: z.number(),
 });
+
+const toEntry = (record: unknown): DueEntry => {
+  const parsed = DueRecordSchema.parse(record);
+  return {
+    userId: parsed.user_id,
+    missionId: parsed.mission_id,
+    runOn: parsed.run_on,
+    nextSlotAt: parsed.next_slot_at,
+  };
+};
 
 /** Entries whose next slot is at or before `now`, oldest first, at most `limit` (read only). */
 export async function listDue(
   runner: SqlRunner,
   options: { now: number; limit: number },
 ): Promise<DueEntry[]> {
-  const records = await runner.query<DueRecord>(
+  const records = await runner.query(
     `select user_id, mission_id, run_on, next_slot_at::float8 as next_slot_at from due
      where next_slot_at is not null and next_slot_at <= $1::bigint
      order by next_slot_at limit $2::int`,
@@ -122,28 +119,29 @@ export async function listDue(
 }
 
 /**
- * Takes due entries for this instance: those due at `now` that no other instance holds (a
- * lease until `now + leaseMs`), skipping rows another instance is taking at this very moment
+ * Takes due entries for this process: those due at `now` that nobody holds (a lease until
+ * `now + leaseMs` under `holder`), skipping rows another instance is taking at this very moment
  * (`for update skip locked`), so instances sharing one PostgreSQL split the work instead of
- * queueing on it. Entries of `coveredUserIds` are left alone unless they run on the relay or
- * are overdue by more than `graceMs`. Give them back with `releaseDue`.
+ * queueing on it. An entry under a live lease is not taken again, not even by its own holder;
+ * an expired lease (its holder died) is free. Entries of `coveredUserIds` are left alone unless
+ * they run on the relay or are overdue by more than `graceMs`. Give them back with `releaseDue`.
  */
 export async function takeDue(
   runner: SqlRunner,
   options: {
     now: number;
     limit: number;
-    instanceId: string;
+    holder: string;
     leaseMs: number;
     coveredUserIds: Iterable<string>;
     graceMs: number;
   },
 ): Promise<DueEntry[]> {
-  const records = await runner.query<DueRecord>(
+  const records = await runner.query(
     `with picked as (
        select user_id, mission_id from due
        where next_slot_at is not null and next_slot_at <= $1::bigint
-         and (taken_until is null or taken_until < $1::bigint or taken_by = $3)
+         and (taken_until is null or taken_until < $1::bigint)
          and (run_on = 'relay' or next_slot_at < $1::bigint - $6::bigint
               or user_id not in (select jsonb_array_elements_text($5::jsonb)))
        order by next_slot_at
@@ -155,7 +153,7 @@ export async function takeDue(
     [
       options.now,
       options.limit,
-      options.instanceId,
+      options.holder,
       options.leaseMs,
       jsonParam([...options.coveredUserIds]),
       options.graceMs,
@@ -164,14 +162,14 @@ export async function takeDue(
   return records.map(toEntry).sort((a, b) => a.nextSlotAt - b.nextSlotAt);
 }
 
-/** Gives back entries taken with `takeDue` (only those this instance still holds). */
+/** Gives back entries taken with `takeDue` (only those `holder` still holds). */
 export async function releaseDue(
   runner: SqlRunner,
-  options: { userId: string; missionIds: Iterable<string>; instanceId: string },
+  options: { userId: string; missionIds: Iterable<string>; holder: string },
 ): Promise<void> {
   await runner.query(
     `update due set taken_by = null, taken_until = null
      where user_id = $1 and taken_by = $3 and mission_id in (select jsonb_array_elements_text($2::jsonb))`,
-    [options.userId, jsonParam([...options.missionIds]), options.instanceId],
+    [options.userId, jsonParam([...options.missionIds]), options.holder],
   );
 }

@@ -28,7 +28,7 @@ export async function pushChanges(options: {
   const unique = new Map<string, Change>();
   for (const change of options.changes) if (!unique.has(change.id)) unique.set(change.id, change);
   return options.db.transaction(async (runner) => {
-    await lockUser(runner, userId);
+    await lockUser(runner, { userId, kind: options.db.kind });
     const { inserted } = await appendChanges(runner, {
       userId,
       changes: [...unique.values()],

@@ -1,25 +1,48 @@
 /**
  * Reads and writes of merged rows (`rows` table) for one user. Ids sort with `collate "C"`
- * (byte order), matching the engine's memory store's string order for ordinary ids.
+ * (byte order), matching the engine's memory store's string order for ordinary ids. Every row
+ * read back is parsed (`StoredRowRecordSchema`): a known table, fields, and an HLC stamp per
+ * stamped field; a row that fails is a broken invariant and throws.
  */
-import type { RowFilter, StoredRow, TableName } from '@baton/engine';
+import {
+  EngineError,
+  isHlcStamp,
+  tableNames,
+  type RowFilter,
+  type StoredRow,
+  type TableName,
+} from '@baton/engine';
+import { z } from 'zod';
 import { jsonParam, type SqlRunner } from '../db/database.ts';
 
-interface RowRecord {
-  table_name: string;
-  row_id: string;
-  fields: Record<string, unknown>;
-  stamps: Record<string, string>;
+/** One record of the `rows` table as SQL returns it. */
+export const StoredRowRecordSchema = z.object({
+  table_name: z.enum(tableNames as [TableName, ...TableName[]]),
+  row_id: z.string().min(1),
+  fields: z.record(z.string(), z.unknown()),
+  stamps: z.record(z.string(), z.string().refine(isHlcStamp, 'must be an HLC stamp')),
+});
+
+const columns = 'table_name, row_id, fields, stamps';
+
+export function toStoredRow(record: unknown): StoredRow {
+  const parsed = StoredRowRecordSchema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EngineError(
+      'internal',
+      `A stored row is unreadable (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}).`,
+    );
+  }
+  const { table_name, row_id, fields, stamps } = parsed.data;
+  return { table: table_name, id: row_id, fields, stamps };
 }
 
-function toStoredRow(record: RowRecord): StoredRow {
-  return {
-    table: record.table_name as TableName,
-    id: record.row_id,
-    fields: record.fields,
-    stamps: record.stamps,
-  };
-}
+/**
+ * Filter fields with an index `(user_id, table_name, (fields ->> name))` (migrate.ts). A string
+ * filter on one of them reads through the index; the `->` comparison keeps exact JSON equality.
+ */
+const indexedFilterFields = new Set(['missionId', 'iterationId']);
 
 export async function getRow(
   runner: SqlRunner,
@@ -27,8 +50,8 @@ export async function getRow(
   table: TableName,
   id: string,
 ): Promise<StoredRow | undefined> {
-  const records = await runner.query<RowRecord>(
-    'select table_name, row_id, fields, stamps from rows where user_id = $1 and table_name = $2 and row_id = $3',
+  const records = await runner.query(
+    `select ${columns} from rows where user_id = $1 and table_name = $2 and row_id = $3`,
     [userId, table, id],
   );
   return records[0] && toStoredRow(records[0]);
@@ -40,17 +63,28 @@ export async function listRows(
   table: TableName,
   filter?: RowFilter,
 ): Promise<StoredRow[]> {
-  const records =
-    filter === undefined
-      ? await runner.query<RowRecord>(
-          'select table_name, row_id, fields, stamps from rows where user_id = $1 and table_name = $2 order by row_id collate "C"',
-          [userId, table],
-        )
-      : await runner.query<RowRecord>(
-          `select table_name, row_id, fields, stamps from rows
-           where user_id = $1 and table_name = $2 and fields -> $3 = $4::jsonb order by row_id collate "C"`,
-          [userId, table, filter.field, jsonParam(filter.equals)],
-        );
+  let records: unknown[];
+  if (filter === undefined) {
+    records = await runner.query(
+      `select ${columns} from rows where user_id = $1 and table_name = $2 order by row_id collate "C"`,
+      [userId, table],
+    );
+  } else if (indexedFilterFields.has(filter.field) && typeof filter.equals === 'string') {
+    // The field name is one of a fixed set, so inlining it is safe; it lets the index match.
+    records = await runner.query(
+      `select ${columns} from rows
+       where user_id = $1 and table_name = $2 and fields ->> '${filter.field}' = $3
+         and fields -> '${filter.field}' = $4::jsonb
+       order by row_id collate "C"`,
+      [userId, table, filter.equals, jsonParam(filter.equals)],
+    );
+  } else {
+    records = await runner.query(
+      `select ${columns} from rows
+       where user_id = $1 and table_name = $2 and fields -> $3 = $4::jsonb order by row_id collate "C"`,
+      [userId, table, filter.field, jsonParam(filter.equals)],
+    );
+  }
   return records.map(toStoredRow);
 }
 
@@ -62,14 +96,16 @@ export async function getRowsByKeys(
 ): Promise<Map<string, StoredRow>> {
   const found = new Map<string, StoredRow>();
   if (keys.length === 0) return found;
-  const records = await runner.query<RowRecord>(
+  const records = await runner.query(
     `select rows.table_name, rows.row_id, rows.fields, rows.stamps
      from jsonb_to_recordset($2::jsonb) as wanted (table_name text, row_id text)
      join rows on rows.user_id = $1 and rows.table_name = wanted.table_name and rows.row_id = wanted.row_id`,
     [userId, jsonParam(keys.map((key) => ({ table_name: key.table, row_id: key.id })))],
   );
-  for (const record of records)
-    found.set(`${record.table_name}/${record.row_id}`, toStoredRow(record));
+  for (const record of records) {
+    const row = toStoredRow(record);
+    found.set(`${row.table}/${row.id}`, row);
+  }
   return found;
 }
 

@@ -32,7 +32,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         async transaction(fn) {
           let lastSeq: string | undefined;
           const result = await db.transaction(async (runner) => {
-            await lockUser(runner, userId);
+            await lockUser(runner, { userId, kind: db.kind });
             const touched: StoredRow[] = [];
             const writer: StoreWriter = {
               get: (table, id) => getRow(runner, userId, table, id),

@@ -4,8 +4,11 @@
  * fixtures. Stop it with `stop()` (SIGTERM, graceful) or `kill()` (SIGKILL).
  */
 import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestPostgres, testDatabaseUrl, type TestDatabaseKind } from './test-database.ts';
 
 export const relayPackageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -68,4 +71,20 @@ export async function startRelayProcess(options: {
     },
     exited,
   };
+}
+
+/**
+ * The environment of a relay process on a fresh database of this kind: a new PGlite folder in
+ * the temp folder (`DATA_DIR`; remove it afterwards), or the emptied test PostgreSQL
+ * (`DATABASE_URL`).
+ */
+export async function relayProcessEnv(
+  kind: TestDatabaseKind,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
+  if (kind === 'postgres') {
+    await (await createTestPostgres()).close(); // empties the tables
+    return { ...env, DATABASE_URL: testDatabaseUrl! };
+  }
+  return { ...env, DATA_DIR: mkdtempSync(join(tmpdir(), 'baton-relay-')) };
 }

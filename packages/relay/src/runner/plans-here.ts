@@ -1,0 +1,46 @@
+/**
+ * Which due missions the relay plans (design §2): always `runOn: relay`; `runOn: any` when the
+ * user has no capable device connected, or when the slot is overdue by more than the grace
+ * period (a frozen tab must not starve a mission); `runOn: device` never.
+ */
+import { slotsBetween, type RowOf } from '@baton/engine';
+import type { DueEntry } from '../store/due-index.ts';
+
+/**
+ * Candidates among one user's due entries: a cheap pre-filter on the index (its `nextSlotAt`
+ * is the oldest unplanned slot, so "overdue" here is a superset of `plansHere`).
+ */
+export function missionsToPlan(options: {
+  entries: DueEntry[];
+  covered: boolean;
+  now: number;
+  graceMs: number;
+}): Set<string> {
+  return new Set(
+    options.entries
+      .filter(
+        (entry) =>
+          entry.runOn === 'relay' ||
+          !options.covered ||
+          options.now - entry.nextSlotAt > options.graceMs,
+      )
+      .map((entry) => entry.missionId),
+  );
+}
+
+/**
+ * Does this instance plan the mission now? Always for `runOn: relay`; for `any` when the user
+ * is not covered, or when the newest slot due now is older than `graceMs` (the device that
+ * should have planned it is frozen or stuck).
+ */
+export function plansHere(options: {
+  mission: RowOf<'missions'>;
+  covered: boolean;
+  now: number;
+  graceMs: number;
+}): boolean {
+  const { mission, now } = options;
+  if (mission.runOn === 'relay' || !options.covered) return true;
+  const [newest] = slotsBetween(mission.schedule, mission.createdAt - 1, now, 1);
+  return newest !== undefined && now - newest > options.graceMs;
+}

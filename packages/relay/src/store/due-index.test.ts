@@ -1,0 +1,169 @@
+import { createEngine, type MissionDraft, type StoredRow } from '@baton/engine';
+import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton/engine/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../db/database.ts';
+import { createTestDatabase, testDatabaseKinds } from '../testing/test-database.ts';
+import { listDue, nextDueSlot, releaseDue, takeDue } from './due-index.ts';
+import { createSqlStore } from './sql-store.ts';
+
+const created = Date.UTC(2026, 10, 25, 7, 5);
+const hour = 3_600_000;
+const anchor = Date.UTC(2026, 10, 25, 7, 0);
+const everyHour = { kind: 'interval', everyMs: hour, anchor } as const;
+
+/** A mission as a device's engine stores it, created at `created`. */
+async function missionRow(draft: Partial<MissionDraft> = {}): Promise<StoredRow> {
+  const store = createMemoryStore();
+  const engine = createEngine({
+    store,
+    clock: createFixedClock(created),
+    ids: createSequentialIds('D'),
+    nodeId: 'dev_a',
+    runner: { kind: 'device', deviceId: 'dev_a' },
+  });
+  const id = await engine.createMission({
+    draft: { title: 'Daily', objective: 'Plan', schedule: everyHour, ...draft },
+    actor: { kind: 'user', deviceId: 'dev_a' },
+  });
+  return (await store.get('missions', id))!;
+}
+
+describe('nextDueSlot', () => {
+  it('is the first slot after the mission was created', async () => {
+    expect(nextDueSlot({ mission: await missionRow(), lastScheduledSlotMs: undefined })).toEqual({
+      runOn: 'any',
+      nextSlotAt: anchor + hour,
+    });
+  });
+
+  it('is the slot after the newest scheduled iteration', async () => {
+    const mission = await missionRow({ runOn: 'relay' });
+    expect(nextDueSlot({ mission, lastScheduledSlotMs: anchor + 5 * hour })).toEqual({
+      runOn: 'relay',
+      nextSlotAt: anchor + 6 * hour,
+    });
+  });
+
+  it('has none for a paused, device-only, manual or deleted mission', async () => {
+    const none = async (draft: Partial<MissionDraft>, deleted = false) => {
+      const mission = await missionRow(draft);
+      if (deleted) mission.fields._deleted = true;
+      return nextDueSlot({ mission, lastScheduledSlotMs: undefined }).nextSlotAt;
+    };
+    expect(await none({ state: 'paused' })).toBeUndefined();
+    expect(await none({ runOn: 'device' })).toBeUndefined();
+    expect(await none({ schedule: { kind: 'manual' } })).toBeUndefined();
+    expect(await none({}, true)).toBeUndefined();
+  });
+});
+
+describe.each(testDatabaseKinds)('the due index on %s', (kind) => {
+  let db: Database;
+  beforeEach(async () => {
+    db = await createTestDatabase(kind);
+  });
+  afterEach(() => db.close());
+
+  /** Due rows for user `u_<n>`, mission `m_<n>`, due `dueMs` (`runOn` any unless given). */
+  async function addDue(
+    entries: Array<{ user: string; mission: string; at: number; runOn?: string }>,
+  ) {
+    for (const entry of entries) {
+      await db.query(
+        'insert into due (user_id, mission_id, run_on, next_slot_at) values ($1, $2, $3, $4::bigint)',
+        [entry.user, entry.mission, entry.runOn ?? 'any', entry.at],
+      );
+    }
+  }
+  const now = anchor + 10 * hour;
+  const take = (
+    holder: string,
+    options: { at?: number; covered?: string[]; limit?: number } = {},
+  ) =>
+    takeDue(db, {
+      now: options.at ?? now,
+      limit: options.limit ?? 100,
+      holder,
+      leaseMs: 60_000,
+      coveredUserIds: options.covered ?? [],
+      graceMs: 30 * 60_000,
+    });
+  const missionsOf = (entries: Array<{ missionId: string }>) =>
+    entries.map((entry) => entry.missionId);
+
+  it('follows missions written through the store: a new mission is due at its first slot', async () => {
+    const store = createSqlStore({ db }).forUser('u_1');
+    const mission = await missionRow();
+    await store.transaction(async (writer) => writer.put([mission]));
+    expect(await listDue(db, { now: anchor + hour, limit: 10 })).toEqual([
+      { userId: 'u_1', missionId: mission.id, runOn: 'any', nextSlotAt: anchor + hour },
+    ]);
+    expect(await listDue(db, { now: anchor + hour - 1, limit: 10 })).toEqual([]);
+  });
+
+  it('lists entries due by now, oldest first, at most limit', async () => {
+    await addDue([
+      { user: 'u_1', mission: 'm_late', at: now - 2 * hour },
+      { user: 'u_2', mission: 'm_later', at: now - hour },
+      { user: 'u_1', mission: 'm_future', at: now + hour },
+      { user: 'u_3', mission: 'm_oldest', at: now - 3 * hour },
+    ]);
+    expect(missionsOf(await listDue(db, { now, limit: 10 }))).toEqual([
+      'm_oldest',
+      'm_late',
+      'm_later',
+    ]);
+    expect(missionsOf(await listDue(db, { now, limit: 2 }))).toEqual(['m_oldest', 'm_late']);
+  });
+
+  it('leases taken entries to one holder until released or expired', async () => {
+    await addDue([
+      { user: 'u_1', mission: 'm_1', at: now - hour },
+      { user: 'u_2', mission: 'm_2', at: now - hour },
+    ]);
+    expect(missionsOf(await take('relay_a-1', { limit: 1 }))).toEqual(['m_1']);
+    expect(missionsOf(await take('relay_b-1'))).toEqual(['m_2']);
+    // Nobody takes a leased entry again, not even its holder, until it is given back.
+    expect(await take('relay_a-1')).toEqual([]);
+    await releaseDue(db, { userId: 'u_1', missionIds: ['m_1'], holder: 'relay_b-1' });
+    expect(await take('relay_c-1')).toEqual([]);
+    await releaseDue(db, { userId: 'u_1', missionIds: ['m_1'], holder: 'relay_a-1' });
+    expect(missionsOf(await take('relay_c-1'))).toEqual(['m_1']);
+    // A holder that died: its lease expires and another takes the entry.
+    expect(missionsOf(await take('relay_d-1', { at: now + 60_001 })).sort()).toEqual([
+      'm_1',
+      'm_2',
+    ]);
+  });
+
+  it("leaves a covered user's entries alone unless they run on the relay or are overdue", async () => {
+    await addDue([
+      { user: 'u_1', mission: 'm_any', at: now - 60_000 },
+      { user: 'u_1', mission: 'm_relay', at: now - 60_000, runOn: 'relay' },
+      { user: 'u_1', mission: 'm_stuck', at: now - hour },
+      { user: 'u_2', mission: 'm_other', at: now - 60_000 },
+    ]);
+    expect(missionsOf(await take('relay_a-1', { covered: ['u_1'] })).sort()).toEqual([
+      'm_other',
+      'm_relay',
+      'm_stuck',
+    ]);
+  });
+
+  it('splits the entries between instances taking at the same moment, none twice', async () => {
+    await addDue(
+      Array.from({ length: 40 }, (_, index) => ({
+        user: `u_${index % 4}`,
+        mission: `m_${index}`,
+        at: now - index * 1_000,
+      })),
+    );
+    const [first, second] = await Promise.all([
+      take('relay_a-1', { limit: 25 }),
+      take('relay_b-1', { limit: 25 }),
+    ]);
+    const all = [...missionsOf(first), ...missionsOf(second)];
+    expect(all).toHaveLength(40);
+    expect(new Set(all).size).toBe(40);
+  });
+});
