@@ -83,7 +83,14 @@ export {
   type TableName,
   type DomainTable,
 } from './model/tables.ts';
-export { readRow, readRows, type RowOf, type RowMeta, type ReadResult } from './model/read-row.ts';
+export {
+  readRow,
+  readRows,
+  readField,
+  type RowOf,
+  type RowMeta,
+  type ReadResult,
+} from './model/read-row.ts';
 
 export { ChangeSchema, ChangeListSchema, parseChange, type Change } from './sync/change.ts';
 export {

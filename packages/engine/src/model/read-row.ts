@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { hlcWallMs } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
 import { ActorSchema, type Actor } from './actor.ts';
-import { tableSchemas, type TableName } from './tables.ts';
+import { fieldSchema, tableSchemas, type TableName } from './tables.ts';
 
 /** Who created and last changed a row, and when (epoch ms, from the HLC stamps). */
 export interface RowMeta {
@@ -64,4 +64,19 @@ export function readRows<T extends TableName>(
     else onInvalid?.(read.message);
   }
   return result;
+}
+
+/**
+ * One field of a stored row, validated with its table's schema for that field, or undefined
+ * when the row is missing or deleted or the value fails. For hot paths that need one field of
+ * a row they just read whole (a full `readRow` parses every field).
+ */
+export function readField<T extends TableName, F extends keyof RowOf<T> & string>(
+  table: T,
+  row: StoredRow | undefined,
+  field: F,
+): RowOf<T>[F] | undefined {
+  if (!row || row.fields._deleted === true) return undefined;
+  const parsed = fieldSchema(table, field)?.safeParse(row.fields[field]);
+  return parsed?.success ? (parsed.data as RowOf<T>[F]) : undefined;
 }

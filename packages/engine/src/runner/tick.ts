@@ -1,5 +1,5 @@
 import type { Runner } from '../model/iteration.ts';
-import { readRow, type RowOf } from '../model/read-row.ts';
+import { readField, readRow, type RowOf } from '../model/read-row.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
@@ -203,8 +203,7 @@ async function tickMission(
     await planSlot(deps, { mission, slotMs: slot, now, trigger: 'schedule', signal, report });
     // The budget may have paused it (or the person, meanwhile): plan no further slots then.
     const fresh = await deps.store.get('missions', mission.id);
-    const read = fresh && fresh.fields._deleted !== true ? readRow('missions', fresh) : undefined;
-    if (!read?.ok || read.row.state !== 'active') return;
+    if (readField('missions', fresh, 'state') !== 'active') return;
   }
 }
 
