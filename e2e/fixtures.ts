@@ -43,7 +43,8 @@ async function waitForHealth(
   child: ChildProcess,
   output: () => string,
 ): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  // Up to a minute: on a busy 2-core machine tsx and PGlite's first start take 15 s or more.
+  for (let attempt = 0; attempt < 600; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output()}`);
     try {
       const response = await fetch(`${url}/health`);

@@ -1,8 +1,10 @@
 import {
   createNearDueMission,
+  debugState,
   expect,
   planningRuns,
   proposalCard,
+  sharedWorkerTargets,
   signIn,
   test,
 } from '../fixtures.ts';
@@ -12,6 +14,7 @@ test('two tabs share one planner: a due slot costs one model run and both tabs s
   relay,
   model,
 }) => {
+  test.setTimeout(120_000);
   const context = await browser.newContext();
   const first = await context.newPage();
   await signIn(first, relay);
@@ -20,6 +23,16 @@ test('two tabs share one planner: a due slot costs one model run and both tabs s
   await first.getByRole('link', { name: 'Inbox', exact: true }).click();
   await expect(proposalCard(first, 'Review open tasks')).toHaveCount(0);
 
+  // One SharedWorker for the browser, and both tabs talk to it.
+  expect(await sharedWorkerTargets(browser)).toHaveLength(1);
+  const [firstState, secondState] = await Promise.all([debugState(first), debugState(second)]);
+  expect(firstState['host']).toBe('shared');
+  expect(secondState['hostId']).toBe(firstState['hostId']);
+  expect(firstState['leader']).toBe(true);
+
+  // A slow model: a planning run takes 9 s (three calls), so a second planner ticking every 5 s
+  // would start its own run long before the first one wrote its plan.
+  model.setDelay(3_000);
   const { missionId, iterationId } = await createNearDueMission(first, {
     title: 'Tidy my tasks',
     objective: 'Propose one small task',
@@ -28,12 +41,18 @@ test('two tabs share one planner: a due slot costs one model run and both tabs s
 
   // Neither tab reloads: the proposal appears in both while they are open.
   for (const tab of [first, second]) {
-    await expect(proposalCard(tab, 'Review open tasks')).toBeVisible({ timeout: 20_000 });
+    await expect(proposalCard(tab, 'Review open tasks')).toBeVisible({ timeout: 40_000 });
   }
-  // A second planner (the other tab, or the relay) would have planned by now: ticks run every
+  // A second planner (the other tab, or the relay) would have started by now: ticks run every
   // 5 s in the worker and every second at the relay.
-  await first.waitForTimeout(6_000);
+  await first.waitForTimeout(8_000);
   expect(planningRuns(model)).toHaveLength(1);
+  // The default script plans in three calls: list_tasks, create_task, then the final answer.
+  const callsForMission = model.calls.filter((call) =>
+    JSON.stringify(call.messages).includes('Propose one small task'),
+  );
+  expect(callsForMission).toHaveLength(3);
+  expect(await sharedWorkerTargets(browser)).toHaveLength(1);
   for (const tab of [first, second]) {
     await expect(proposalCard(tab, 'Review open tasks')).toHaveCount(1);
   }
@@ -42,6 +61,6 @@ test('two tabs share one planner: a due slot costs one model run and both tabs s
   const iteration = second.getByTestId('iteration');
   await expect(iteration).toHaveCount(1);
   await expect(iteration).toHaveAttribute('id', iterationId);
-  await expect(iteration.getByTestId('planned-by')).toContainText('planned by this device');
+  await expect(iteration.getByTestId('planned-by')).toContainText('this device');
   await context.close();
 });

@@ -297,6 +297,8 @@ export function createSyncClient(options: {
         }
       } else {
         set({ connection: 'offline', lastError: 'The browser reports no network.' });
+        // An open WebSocket can outlive the network by a minute; start it again (with backoff).
+        socket?.close();
       }
       void syncNow();
     },
