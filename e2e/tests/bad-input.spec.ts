@@ -1,6 +1,6 @@
 import { expect, relayRowIds, signIn, test } from '../fixtures.ts';
 
-test('an empty objective and an invalid cron are refused next to their fields; nothing is saved', async ({
+test('bad mission input is refused next to its fields, focus on the first; nothing is saved', async ({
   browser,
   relay,
 }) => {
@@ -9,25 +9,57 @@ test('an empty objective and an invalid cron are refused next to their fields; n
   await signIn(page, relay);
   await page.getByRole('link', { name: 'Missions', exact: true }).click();
 
+  // An empty objective and an invalid cron expression: both are named at once.
   await page.getByLabel('Title').fill('Broken mission');
   await page.getByLabel('Repeats').selectOption('cron');
   await page.getByLabel('Cron expression').fill('0 9 * *');
   await page.getByRole('button', { name: 'Create mission' }).click();
   const objective = page.getByLabel('Objective');
+  const cron = page.getByLabel('Cron expression');
   await expect(objective).toHaveAttribute('aria-invalid', 'true');
   await expect(objective).toHaveAccessibleDescription(/objective is required/i);
+  await expect(objective).toBeFocused();
+  await expect(cron).toHaveAttribute('aria-invalid', 'true');
+  await expect(cron).toHaveAccessibleDescription(/invalid cron expression "0 9 \* \*"/);
 
   await objective.fill('Something to do');
   await page.getByRole('button', { name: 'Create mission' }).click();
-  const cron = page.getByLabel('Cron expression');
   await expect(cron).toHaveAttribute('aria-invalid', 'true');
-  await expect(cron).toHaveAccessibleDescription(/invalid cron expression "0 9 \* \*"/);
+  await expect(cron).toBeFocused();
   await expect(objective).not.toHaveAttribute('aria-invalid', 'true');
 
-  await expect(page.getByTestId('mission')).toHaveCount(0);
-  await page.reload();
-  await expect(page.getByRole('heading', { name: 'Missions', exact: true })).toBeVisible();
+  // An unknown time zone is refused for a schedule that is not cron too.
+  await page.getByLabel('Repeats').selectOption('daily');
+  await page.getByLabel('At (time)').fill('07:30');
+  const zone = page.getByLabel('Time zone');
+  await zone.fill('Mars/Olympus');
+  await page.getByRole('button', { name: 'Create mission' }).click();
+  await expect(zone).toHaveAttribute('aria-invalid', 'true');
+  await expect(zone).toHaveAccessibleDescription(/unknown time zone “Mars\/Olympus”/);
+  await expect(zone).toBeFocused();
+
+  // A weekly schedule needs at least one day.
+  await zone.fill('Europe/Berlin');
+  await page.getByLabel('Repeats').selectOption('weekly');
+  for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'])
+    await page.getByRole('checkbox', { name: day }).uncheck();
+  await page.getByRole('button', { name: 'Create mission' }).click();
+  const monday = page.getByRole('checkbox', { name: 'Monday' });
+  await expect(monday).toHaveAttribute('aria-invalid', 'true');
+  await expect(monday).toHaveAccessibleDescription(/pick at least one day/);
+  await expect(zone).not.toHaveAttribute('aria-invalid', 'true');
+
   await expect(page.getByTestId('mission')).toHaveCount(0);
   expect(await relayRowIds(relay, 'missions')).toEqual([]);
+
+  // Fixed, the same form saves: the refusals were about the input.
+  await page.getByRole('checkbox', { name: 'Wednesday' }).check();
+  await page.getByRole('button', { name: 'Create mission' }).click();
+  const created = page.getByTestId('mission').filter({ hasText: 'Broken mission' });
+  await expect(created).toHaveCount(1);
+  await expect(created).toContainText('Wed at 07:30 (Europe/Berlin)');
+  await page.reload();
+  await expect(page.getByTestId('mission')).toHaveCount(1);
+  await expect.poll(() => relayRowIds(relay, 'missions')).toHaveLength(1);
   await context.close();
 });

@@ -6,11 +6,11 @@ import {
   expectCaughtUp,
   planningRuns,
   proposalCard,
-  relayRows,
   signIn,
   test,
   useDirectModel,
 } from '../fixtures.ts';
+import { nameDevice, relayMergedRows } from '../ui-helpers.ts';
 
 /** The relay's plan differs from the device's: two steps instead of one. */
 const relayScript: ModelScript = (body) => {
@@ -35,6 +35,9 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, relay);
+  await nameDevice(page, 'Laptop');
+  const deviceId = (await page.getByTestId('device-id').textContent())?.trim() ?? '';
+  expect(deviceId).toMatch(/^dev_/);
   // Its own model endpoint lets this device plan while the relay is unreachable.
   await useDirectModel(page, model.url);
   await page.getByRole('link', { name: 'Inbox', exact: true }).click();
@@ -44,7 +47,7 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
     dueInMs: 8_000,
   });
   await expect
-    .poll(async () => [...(await relayRows(relay, 'missions')).keys()])
+    .poll(async () => (await relayMergedRows(relay, 'missions')).map((row) => row.id))
     .toContain(missionId);
 
   // The relay goes away; the device plans the slot without a claim, with its own model.
@@ -64,8 +67,8 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   await relay.start();
   await expect.poll(() => planningRuns(model).length, { timeout: 30_000 }).toBe(2);
   await expect
-    .poll(async () => [...(await relayRows(relay, 'iterations')).keys()])
-    .toEqual([iterationId]);
+    .poll(async () => (await relayMergedRows(relay, 'iterations')).map((row) => row.runner.kind))
+    .toEqual(['relay']);
 
   // The device returns and syncs both ways.
   const back = await context.newPage();
@@ -92,17 +95,35 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   const seen = otherPage.getByTestId('iteration');
   await expect(seen).toHaveCount(1, { timeout: 20_000 });
   await expect(seen).toHaveAttribute('id', iterationId);
-  await expect(seen.getByTestId('planned-by')).toContainText('planned by other device dev_');
+  // Named as the person named it, the id kept for a closer look.
+  await expect(seen.getByTestId('planned-by')).toContainText('planned by Laptop', {
+    timeout: 20_000,
+  });
+  await expect(seen.getByTestId('planned-by')).toHaveAttribute('title', `device id ${deviceId}`);
   await otherPage.getByRole('link', { name: 'Inbox', exact: true }).click();
   await expect(proposalCard(otherPage, 'Review open tasks')).toHaveCount(1);
   await expect(otherPage.getByTestId('proposal')).toHaveCount(1);
   await expect(otherPage.getByText('Relay idea')).toHaveCount(0);
-  expect([...(await relayRows(relay, 'iterations')).keys()]).toEqual([iterationId]);
   expect(planningRuns(model)).toHaveLength(2);
-  // The relay's extra step exists but lost: superseded, never offered to the person. (The
-  // fold in relayRows is plain last-writer-wins, so only the status is read here.)
-  const proposals = [...(await relayRows(relay, 'proposals')).values()];
-  expect(proposals.map((proposal) => proposal['status']).sort()).toEqual(['pending', 'superseded']);
+
+  // The relay's own merged rows: one iteration, planned by the device, with the device's plan.
+  const iterations = await relayMergedRows(relay, 'iterations');
+  expect(iterations).toHaveLength(1);
+  const [merged] = iterations;
+  expect(merged?.id).toBe(iterationId);
+  expect(merged?.runner).toEqual({ kind: 'device', deviceId });
+  expect(merged?.plan?.steps.map((step) => [step.tool, step.params['title']])).toEqual([
+    ['create_task', 'Review open tasks'],
+  ]);
+  // The relay's steps lost: its step 0 shares an id with the device's and now shows the
+  // device's step; its extra step 1 is superseded, never offered to the person.
+  const proposals = (await relayMergedRows(relay, 'proposals')).sort(
+    (a, b) => a.stepIndex - b.stepIndex,
+  );
+  expect(proposals.map((row) => [row.stepIndex, row.status, row.params['title']])).toEqual([
+    [0, 'pending', 'Review open tasks'],
+    [1, 'superseded', 'Relay idea two'],
+  ]);
 
   await other.close();
   await context.close();

@@ -13,6 +13,7 @@ import {
   signIn,
   test,
 } from '../fixtures.ts';
+import { nameDevice } from '../ui-helpers.ts';
 
 /** A planner that proposes one task with the given title. */
 const proposeTask =
@@ -34,6 +35,7 @@ test('two devices: a decision on one reaches the other; conflicting decisions re
   const phone = await browser.newContext();
   const phonePage = await phone.newPage();
   await signIn(phonePage, relay);
+  await nameDevice(phonePage, 'Phone');
   const [phoneWorker, ...others] = await sharedWorkerTargets(browser);
   expect(others).toHaveLength(0);
   await phonePage.getByRole('link', { name: 'Inbox', exact: true }).click();
@@ -41,6 +43,7 @@ test('two devices: a decision on one reaches the other; conflicting decisions re
   const laptop = await browser.newContext();
   const laptopPage = await laptop.newPage();
   await signIn(laptopPage, relay);
+  await nameDevice(laptopPage, 'Laptop');
   model.setScript(proposeTask('Water the plants'));
   const mission = await createMission(laptopPage, {
     title: 'House chores',
@@ -61,7 +64,11 @@ test('two devices: a decision on one reaches the other; conflicting decisions re
   const decidedOnPhone = phonePage.getByTestId('decided');
   await expect(decidedOnPhone).toHaveCount(1);
   const laptopId = String((await debugState(laptopPage))['deviceId']);
-  await expect(decidedOnPhone).toContainText(`executed — approved by you on ${laptopId}`);
+  // Named as the person named the laptop; its id is there for a closer look.
+  await expect(decidedOnPhone).toContainText('executed — approved by you on Laptop', {
+    timeout: 20_000,
+  });
+  await expect(decidedOnPhone.getByTitle(`device id ${laptopId}`)).toHaveText('you on Laptop');
   await phonePage.getByRole('link', { name: 'Tasks', exact: true }).click();
   const plants = phonePage.getByTestId('task').filter({ hasText: 'Water the plants' });
   await expect(plants).toBeVisible({ timeout: 20_000 });
@@ -103,7 +110,11 @@ test('two devices: a decision on one reaches the other; conflicting decisions re
     const approved = page.getByTestId('decided').filter({ hasText: 'approved' });
     await expect(approved).toHaveCount(2);
     // Each device names who decided: the laptop, for both.
-    await expect(approved.filter({ hasText: laptopId })).toHaveCount(page === phonePage ? 2 : 0);
+    await expect(
+      approved.filter({
+        hasText: page === phonePage ? 'by you on Laptop' : 'by you on this device',
+      }),
+    ).toHaveCount(2);
     await page.getByRole('link', { name: 'Tasks', exact: true }).click();
     await expect(page.getByTestId('task').filter({ hasText: 'Call the plumber' })).toHaveCount(1);
     await expect(page.getByTestId('task')).toHaveCount(2);

@@ -38,6 +38,14 @@ export async function metaValue(key: 'lastSeenAt' | 'deviceId'): Promise<string 
   return typeof entry?.value === 'string' ? entry.value : undefined;
 }
 
+/** Titles of the person's tasks, notes and goals by row id, to name rows that params point at. */
+export async function rowTitles(): Promise<Map<string, string>> {
+  const titles = new Map<string, string>();
+  for (const table of ['tasks', 'notes', 'goals'] as const)
+    for (const row of await listRows(table)) titles.set(row.id, row.title);
+  return titles;
+}
+
 export type MissionRow = RowOf<'missions'>;
 export type IterationRow = RowOf<'iterations'>;
 export type ProposalRow = RowOf<'proposals'>;
