@@ -54,7 +54,7 @@ export function describeBaton(
         holder.reason === 'signed-out'
           ? 'not signed in: it plans on its own'
           : holder.reason === 'offline'
-            ? 'offline: it plans without a claim; one plan per slot is kept when it reconnects'
+            ? 'plans on its own until it reconnects'
             : others.length > 0
               ? `shared with ${list(others)}: the first to claim a slot plans it`
               : 'connected to the relay';
