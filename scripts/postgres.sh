@@ -3,6 +3,7 @@
 #   start: prints `export TEST_DATABASE_URL=...` on stdout (everything else goes to stderr), so a
 #          caller can `eval "$(scripts/postgres.sh start)"`. Without a usable server it says the
 #          relay's PostgreSQL tests will be skipped and still exits 0: PGlite tests run regardless.
+#          The role may create databases, so the relay's bench can make (and drop) its own.
 #   stop:  stops the cluster only if `start` started it (marker under .tmp/), so a developer's own
 #          running server is left alone.
 # A TEST_DATABASE_URL already in the environment wins: then this script does nothing.
@@ -49,7 +50,9 @@ start() {
 
   # Idempotent: create the role and the database only when missing.
   if [[ $(sql "select 1 from pg_roles where rolname = '$role'") != 1 ]]; then
-    sql "create role $role login password '$password'" >&2
+    sql "create role $role login createdb password '$password'" >&2
+  elif [[ $(sql "select rolcreatedb from pg_roles where rolname = '$role'") != t ]]; then
+    sql "alter role $role createdb" >&2
   fi
   if [[ $(sql "select 1 from pg_database where datname = '$database'") != 1 ]]; then
     sql "create database $database owner $role" >&2

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # `npm start`: the whole product at one address. Builds the webapp (SKIP_BUILD=1 to reuse the last
 # build), then replaces this shell with the relay, which serves the API and the built webapp.
-# PORT, DATA_DIR and the relay's other env settings pass straight through.
+# PORT, DATA_DIR and the relay's other env settings pass straight through; a relative DATA_DIR or
+# WEBAPP_DIR means relative to where you ran `npm start` (npm runs this from the repo root and
+# says where you were in INIT_CWD), so it is made absolute before the relay starts elsewhere.
 set -euo pipefail
+caller=${INIT_CWD:-$PWD}
+for name in DATA_DIR WEBAPP_DIR; do
+  value=${!name:-}
+  if [[ -n $value && $value != /* ]]; then
+    export "$name=$caller/$value"
+  fi
+done
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-deps.sh

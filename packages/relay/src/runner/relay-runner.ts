@@ -4,9 +4,10 @@
  * missions it plans is decided in plans-here.ts. Ticks never overlap; one failing user never
  * stops a tick.
  *
- * Several processes share the work: a batch is at most `batchSize` entries (twice the model
- * concurrency by default), leased to this process (`holder`) until the tick ends, so another
- * instance takes the next batch instead of waiting for this one to finish everything.
+ * Several processes share the work: a process holds at most `batchSize` due entries it is
+ * working on (twice the model concurrency by default) and takes more as it finishes them, each
+ * leased to it (`holder`) until the tick ends, so other instances take the rest instead of
+ * waiting for one to finish everything.
  * `holder` is unique per process (instance id plus a random suffix): a process restarted with
  * the same INSTANCE_ID, or a twin started by mistake, never shares a lease or a claim with it.
  */
@@ -51,7 +52,7 @@ export interface RelayRunnerOptions {
   ids?: Ids;
   /** Lease on a claimed iteration id and on taken due entries, in ms (default 5 minutes). */
   claimTtlMs?: number;
-  /** Due entries taken per batch (default twice `concurrency`). */
+  /** Due entries in flight at most; more are taken as half of them finish (default twice `concurrency`). */
   batchSize?: number;
 }
 
@@ -160,40 +161,33 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     }
   }
 
-  /** Plans one batch of taken entries, users side by side (the model limiter caps the calls). */
-  async function runBatch(
-    entries: DueEntry[],
-    tickNow: number,
-    report: RunnerTickReport,
-  ): Promise<void> {
+  /**
+   * A batch's entries as units of work: per user, the missions this instance plans, in chunks
+   * of at most the model concurrency, so a large user's share finishes bit by bit and the tick
+   * can take more due work as it goes (each chunk is one engine tick, which reads the user's
+   * missions once).
+   */
+  function chunksOf(entries: DueEntry[], tickNow: number) {
     const byUser = new Map<string, DueEntry[]>();
     for (const entry of entries)
       byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry]);
-    const work = [...byUser].map(([userId, userEntries]) => {
+    const chunkSize = options.concurrency;
+    return [...byUser].flatMap(([userId, userEntries]) => {
       const covered = options.live.isCovered(userId);
-      const missionIds = missionsToPlan({
-        entries: userEntries,
-        covered,
-        now: tickNow,
-        graceMs: options.graceMs,
-      });
-      return { userId, missionIds, covered };
-    });
-    const users = createLimiter(options.concurrency);
-    await Promise.all(
-      work.map(({ userId, missionIds, covered }) =>
-        users.run(async () => {
-          if (missionIds.size === 0 || abort.signal.aborted) return;
-          report.users += 1;
-          try {
-            await tickUser({ userId, missionIds, covered, tickNow, report });
-          } catch (error) {
-            report.errors.push(`${userId}: ${(error as Error).message}`);
-            logger.error({ err: error, userId }, 'tick failed for a user');
-          }
+      const missionIds = [
+        ...missionsToPlan({
+          entries: userEntries,
+          covered,
+          now: tickNow,
+          graceMs: options.graceMs,
         }),
-      ),
-    );
+      ];
+      return Array.from({ length: Math.ceil(missionIds.length / chunkSize) }, (_, index) => ({
+        userId,
+        covered,
+        missionIds: new Set(missionIds.slice(index * chunkSize, (index + 1) * chunkSize)),
+      }));
+    });
   }
 
   async function runTick(): Promise<RunnerTickReport> {
@@ -213,27 +207,56 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     }
     metrics.ticks.inc();
     const stopTimer = metrics.tickDuration.startTimer();
-    // Entries stay leased to this process until the tick ends, so a later batch of the same
+    // Entries stay leased to this process until the tick ends, so a later take of the same
     // tick never takes one again (one a device claimed, say) and other instances skip them.
     const taken: DueEntry[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const users = new Set<string>();
     try {
       const tickNow = now();
       const coveredUserIds = options.live.coveredUserIds();
+      let planning = 0;
+      let exhausted = false;
       while (!abort.signal.aborted) {
-        const batch = await takeDue(db, {
-          now: tickNow,
-          limit: batchSize,
-          holder,
-          leaseMs: claimTtlMs,
-          coveredUserIds,
-          graceMs: options.graceMs,
-        });
-        taken.push(...batch);
-        if (batch.length > 0) await runBatch(batch, tickNow, report);
-        if (batch.length < batchSize) break;
+        // Take more once half of what is in flight is done: the model stays busy, and no
+        // instance holds more than `batchSize` entries it is not yet working on.
+        if (!exhausted && planning <= batchSize / 2) {
+          const limit = batchSize - planning;
+          const batch = await takeDue(db, {
+            now: tickNow,
+            limit,
+            holder,
+            leaseMs: claimTtlMs,
+            coveredUserIds,
+            graceMs: options.graceMs,
+          });
+          taken.push(...batch);
+          if (batch.length < limit) exhausted = true;
+          for (const chunk of chunksOf(batch, tickNow)) {
+            planning += chunk.missionIds.size;
+            users.add(chunk.userId);
+            const work: Promise<void> = tickUser({ ...chunk, tickNow, report })
+              .catch((error: unknown) => {
+                report.errors.push(`${chunk.userId}: ${(error as Error).message}`);
+                logger.error({ err: error, userId: chunk.userId }, 'tick failed for a user');
+              })
+              .finally(() => {
+                planning -= chunk.missionIds.size;
+                inFlight.delete(work);
+              });
+            inFlight.add(work);
+          }
+        }
+        if (inFlight.size === 0) {
+          if (exhausted) break;
+          continue;
+        }
+        await Promise.race(inFlight);
       }
+      report.users = users.size;
       return report;
     } finally {
+      await Promise.allSettled([...inFlight]);
       await releaseTaken(taken);
       stopTimer();
     }

@@ -1,0 +1,98 @@
+/**
+ * Planning throughput: 200 due missions, the model (a separate process) answering each call
+ * after 200 ms, 32 calls at once; the model-bound ideal is 32 / 0.2 s = 160 plans/s. Measured
+ * for one user with all 200 (one user's plans commit one at a time) and for 50 users with 4.
+ */
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../src/app.ts';
+import { createUser } from '../src/auth/users.ts';
+import type { Database } from '../src/db/database.ts';
+import { createLiveHub } from '../src/live/live-hub.ts';
+import { createLogger } from '../src/logger.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { createOpenAiModel } from '../src/model/openai-model.ts';
+import { createRelayRunner } from '../src/runner/relay-runner.ts';
+import { createSqlStore } from '../src/store/sql-store.ts';
+import { createTestDevice } from '../src/testing/test-device.ts';
+import { secondsSince, type Recorder } from './record.ts';
+
+const missions = 200;
+const modelDelayMs = 200;
+const concurrency = 32;
+
+export async function measurePlanning(options: {
+  name: string;
+  db: Database;
+  modelUrl: string;
+  recorder: Recorder;
+  users: number;
+}): Promise<void> {
+  const { name, db, recorder, users } = options;
+  const logger = createLogger({ level: 'silent' });
+  const live = createLiveHub();
+  const metrics = createMetrics();
+  const app = createApp({
+    db,
+    live,
+    metrics,
+    logger,
+    config: { model: undefined, webappDir: '/nonexistent' },
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(created),
+    );
+  });
+  try {
+    const now = Date.now();
+    for (let user = 0; user < users; user += 1) {
+      const { token } = await createUser({ db, name: `bench_plans_${user}` });
+      const device = createTestDevice({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        token,
+        nowMs: now - 40 * 60_000,
+      });
+      for (let index = 0; index < missions / users; index += 1) {
+        await device.createMission({
+          title: `Mission ${index}`,
+          schedule: { kind: 'interval', everyMs: 3_600_000, anchor: now - 30 * 60_000 },
+        });
+      }
+      await device.push();
+    }
+    const runner = createRelayRunner({
+      db,
+      store: createSqlStore({ db }),
+      live,
+      model: createOpenAiModel({
+        baseUrl: options.modelUrl,
+        apiKey: 'k',
+        defaultModel: 'scripted-model',
+        timeoutMs: 30_000,
+      }),
+      instanceId: 'relay_bench',
+      graceMs: 0,
+      concurrency,
+      metrics,
+      logger,
+    });
+    const started = performance.now();
+    const report = await runner.tick();
+    const elapsed = secondsSince(started);
+    await runner.close();
+    if (report.planned.length !== missions)
+      throw new Error(
+        `planned ${report.planned.length} of ${missions}: ${report.errors.join('; ')}`,
+      );
+    recorder.record(
+      name,
+      `planning (${missions} plans of ${users} user${users === 1 ? '' : 's'}, ${modelDelayMs} ms model, ${concurrency} at once)`,
+      `${(missions / elapsed).toFixed(1)} plans/s (model-bound ideal ${concurrency / (modelDelayMs / 1_000)})`,
+    );
+  } finally {
+    server.close();
+  }
+}
+
+export { modelDelayMs };
