@@ -20,6 +20,12 @@ export function startHost(options: { host: EngineStatus['host']; origin: string 
     version: () => version,
   });
   ready.catch((error: unknown) => console.error('[baton] the engine could not start', error));
+  // Where the browser tells workers about the network, react without waiting for a page.
+  for (const online of [true, false]) {
+    globalThis.addEventListener(online ? 'online' : 'offline', () => {
+      void ready.then((host) => host.api.networkChanged({ online })).catch(() => undefined);
+    });
+  }
   return deferredApi({
     ready: ready.then((host) => host.api as EngineApi),
     hello: async (input) => {
