@@ -109,7 +109,7 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     applyRemote: async (changes) => {
       const report = await engine.applyRemote(changes);
       if (report.refused.length > 0) console.warn('[baton] refused remote changes', report.refused);
-      return report.applied;
+      return report;
     },
     onChange: () => announce(),
   });

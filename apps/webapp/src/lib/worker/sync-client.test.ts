@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
-import type { Change } from '@baton/engine';
+import { createEngine, type Change } from '@baton/engine';
+import { ulid } from 'ulid';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../db/database.ts';
 import { createDexieStore, readOutbox } from '../db/dexie-store.ts';
@@ -38,9 +39,9 @@ async function setup(options: { token?: string; retryMs?: number } = {}) {
     deviceId: 'dev_a',
     deviceName: () => 'Test',
     target: () => ({ url: 'http://relay.test', token: options.token ?? 'secret-token' }),
-    applyRemote: async (changes) => {
-      applied.push(...changes);
-      return changes.length;
+    applyRemote: async (changes: unknown[]) => {
+      applied.push(...(changes as Change[]));
+      return { applied: changes.length, refused: [] };
     },
     onChange: () => undefined,
     ...(options.retryMs ? { retry: { baseMs: options.retryMs, maxMs: options.retryMs } } : {}),
@@ -128,15 +129,52 @@ describe('sync client', () => {
 
   it('applies nothing from a pull page that does not fit the protocol, and says so', async () => {
     const { db, meta, client, applied } = await setup();
-    vi.stubGlobal('fetch', async () =>
-      json(200, { changes: [{ ...change(1), hlc: 'yesterday' }], cursor: '9', more: false }),
-    );
+    vi.stubGlobal('fetch', async () => json(200, { changes: [change(1)], cursor: 9, more: 'no' }));
     await client.syncNow();
     client.close();
     expect(applied).toEqual([]);
     expect(await meta.get('cursor')).toBeUndefined();
     expect(client.state.connection).toBe('error');
-    expect(client.state.lastError).toMatch(/pull page this app cannot use \(changes\.0\.hlc/);
+    expect(client.state.lastError).toMatch(/pull page this app cannot use \(cursor: /);
+    await db.delete();
+  });
+
+  it('applies the readable changes of a page and names the one the engine refused', async () => {
+    counter += 1;
+    const db = openDatabase(`sync-test-${counter}`);
+    const store = createDexieStore(db);
+    const engine = createEngine({
+      store,
+      clock: { now: () => Date.now() },
+      ids: { ulid: () => ulid() },
+      nodeId: 'dev_b',
+      runner: { kind: 'device', deviceId: 'dev_b' },
+    });
+    const client = createSyncClient({
+      db,
+      meta: createMetaStore(db),
+      deviceId: 'dev_b',
+      deviceName: () => 'Test',
+      target: () => ({ url: 'http://relay.test', token: 'secret-token' }),
+      applyRemote: (changes) => engine.applyRemote(changes),
+      onChange: () => undefined,
+    });
+    client.start();
+    vi.stubGlobal('fetch', async () =>
+      json(200, {
+        changes: [{ ...change(1), hlc: 'yesterday' }, change(2)],
+        cursor: '9',
+        more: false,
+      }),
+    );
+    await client.syncNow();
+    client.close();
+    expect((await store.list('tasks')).map((row) => row.id)).toEqual(['t2']);
+    expect(client.state.connection).toBe('online');
+    expect(client.state.cursor).toBe('9');
+    expect(client.state.lastError).toMatch(
+      /The relay sent a change this device could not use \(01J0+1: hlc: must be an HLC stamp/,
+    );
     await db.delete();
   });
 

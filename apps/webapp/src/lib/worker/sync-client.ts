@@ -3,7 +3,7 @@ import {
   PullResponseSchema,
   PushResponseSchema,
   isEngineError,
-  type Change,
+  type ApplyReport,
 } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import { dropOutbox, readOutbox } from '../db/dexie-store.ts';
@@ -50,6 +50,14 @@ export interface SyncClient {
   close(): void;
 }
 
+/** Words for changes a pull brought that this device could not use (null when none). */
+function refusedMessage(refused: ApplyReport['refused']): string | null {
+  const [first] = refused;
+  if (!first) return null;
+  const count = refused.length === 1 ? 'a change' : `${refused.length} changes`;
+  return `The relay sent ${count} this device could not use (${first.id || 'no id'}: ${first.message}); the rest was applied.`;
+}
+
 /**
  * The device side of the sync protocol: pushes the outbox in order, pulls from the stored
  * cursor until `more` is false, and keeps one live WebSocket to the relay (presence in, pokes
@@ -64,7 +72,11 @@ export function createSyncClient(options: {
   deviceId: string;
   deviceName: () => string;
   target: RelayTargetSource;
-  applyRemote: (changes: Change[]) => Promise<number>;
+  /**
+   * Applies a pull page's changes (the engine checks each one and refuses the unreadable ones,
+   * applying the rest): the client reports the refusals as a sync error.
+   */
+  applyRemote: (changes: unknown[]) => Promise<ApplyReport>;
   onChange: () => void;
   /** First retry delay after a failed round, doubling to `maxMs` (defaults 1 s and 30 s). */
   retry?: { baseMs: number; maxMs: number };
@@ -117,19 +129,24 @@ export function createSyncClient(options: {
     }
   }
 
-  async function pull(): Promise<void> {
+  /** Pulls every page from the stored cursor; returns the changes the engine refused. */
+  async function pull(): Promise<ApplyReport['refused']> {
+    const refused: ApplyReport['refused'] = [];
     let cursor = (await meta.get('cursor')) ?? null;
     for (;;) {
       const query = new URLSearchParams({ limit: String(pullLimit) });
       if (cursor) query.set('since', cursor);
       const { body } = await relayFetch(options.target(), `/v1/sync/pull?${query}`);
       const page = parseRelayAnswer(PullResponseSchema, body, 'a pull page');
-      if (page.changes.length > 0) await options.applyRemote(page.changes as Change[]);
+      if (page.changes.length > 0) {
+        const report = await options.applyRemote(page.changes);
+        refused.push(...report.refused);
+      }
       cursor = page.cursor;
       await meta.set('cursor', cursor);
       state.pulls += 1;
       set({ cursor });
-      if (!page.more) return;
+      if (!page.more) return refused;
     }
   }
 
@@ -144,9 +161,9 @@ export function createSyncClient(options: {
     const before = state.connection;
     try {
       await push();
-      await pull();
+      const refused = await pull();
       roundBackoff.reset();
-      set({ connection: 'online', lastError: null });
+      set({ connection: 'online', lastError: refusedMessage(refused) });
       // Back from offline: reconnect the live connection now rather than after its backoff.
       if (before !== 'online' && !socket && !closed) {
         liveBackoff.reset();
