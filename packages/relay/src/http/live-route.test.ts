@@ -90,10 +90,12 @@ describe.each(testDatabaseKinds)('live connection over a real socket on %s', (ki
     });
     const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
     expect(relay.live.isCovered(userId)).toBe(true);
-    const devices = await relay.db.query<{ device_id: string; name: string }>(
-      'select device_id, name from devices',
-    );
-    expect(devices).toEqual([{ device_id: 'dev_a', name: 'Laptop' }]);
+    // The device row is recorded beside the status message, not before it.
+    await expect
+      .poll(() =>
+        relay.db.query<{ device_id: string; name: string }>('select device_id, name from devices'),
+      )
+      .toEqual([{ device_id: 'dev_a', name: 'Laptop' }]);
 
     const phone = await connect();
     phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
