@@ -3,24 +3,10 @@
  * SharedWorker and its service worker, including workers that start later) and freeze a tab the
  * way a browser freezes a background tab (the page and its dedicated worker stop running).
  */
-import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import WebSocket from 'ws';
 import config from './playwright.config.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolvePort(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import { freePort } from './free-port.ts';
 
 interface CdpMessage {
   id?: number;
