@@ -1,13 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createEngine } from '../engine.ts';
 import type { Actor } from '../model/actor.ts';
 import type { Runner } from '../model/iteration.ts';
 import type { Claims, LanguageModel } from '../ports.ts';
 import { iterationIdOf, slotsBetween } from '../schedule/slots.ts';
-import { createFixedClock, createSequentialIds, type FixedClock } from '../testing/fixed-clock.ts';
+import { createFixedClock, type FixedClock } from '../testing/fixed-clock.ts';
 import { createMemoryClaims } from '../testing/memory-claims.ts';
-import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
+import { createLink, createReplica, type Replica } from '../testing/replicas.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { decidedStep } from '../model/proposal.ts';
 import { tableNames } from '../model/tables.ts';
@@ -33,45 +32,14 @@ function stepsModel(name: string, steps: number): LanguageModel {
   );
 }
 
-interface Side {
-  store: MemoryStore;
-  engine: ReturnType<typeof createEngine>;
-}
-
+/** A device or relay replica; change ids start with D or R. */
 function makeSide(options: {
   runner: Runner;
   clock: FixedClock;
   model: LanguageModel;
   claims: Claims | undefined;
-}): Side {
-  const store = createMemoryStore();
-  const nodeId =
-    options.runner.kind === 'device' ? options.runner.deviceId : options.runner.instanceId;
-  const engine = createEngine({
-    store,
-    clock: options.clock,
-    ids: createSequentialIds(options.runner.kind === 'device' ? 'D' : 'R'),
-    model: options.model,
-    nodeId,
-    runner: options.runner,
-    ...(options.claims ? { claims: options.claims } : {}),
-  });
-  return { store, engine };
-}
-
-/** Delivers changes in commit order, as the relay's pull does; `limit` splits a batch. */
-function createLink(from: Side, to: Side) {
-  let sent = 0;
-  return {
-    pending: () => from.store.recorded.length - sent,
-    async deliver(limit = Infinity) {
-      const changes = from.store.recorded.slice(sent, sent + limit);
-      sent += changes.length;
-      if (changes.length === 0) return;
-      const report = await to.engine.applyRemote(changes);
-      expect(report.refused).toEqual([]);
-    },
-  };
+}): Replica {
+  return createReplica({ ...options, idPrefix: options.runner.kind === 'device' ? 'D' : 'R' });
 }
 
 async function scenario(options: {
