@@ -46,6 +46,8 @@ export async function runPlanner(options: {
   signal: AbortSignal;
   maxRounds?: number;
   elapsedMs: () => number;
+  /** Awaited before every model call after the first (a runner renews its claim there). */
+  beforeRound?: (round: number) => Promise<void>;
 }): Promise<PlannerResult> {
   const { mission, model, tools, context, signal } = options;
   const maxRounds = options.maxRounds ?? defaultMaxRounds;
@@ -74,6 +76,9 @@ export async function runPlanner(options: {
   };
   for (let round = 0; round < maxRounds && summary === undefined; round += 1) {
     let reply: unknown;
+    if (round > 0) await options.beforeRound?.(round);
+    // A model that ignores the signal must not be called again once planning was stopped.
+    if (signal.aborted) return failed({ code: 'aborted', message: 'Planning was stopped.' });
     try {
       reply = await model.complete(
         { model: options.modelName, messages, tools: definitions },

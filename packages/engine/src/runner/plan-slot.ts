@@ -78,6 +78,8 @@ export async function planMission(options: {
   now: number;
   signal: AbortSignal;
   maxRounds: number | undefined;
+  /** Awaited before every model call after the first. */
+  beforeRound?: (round: number) => Promise<void>;
 }): Promise<PlannerResult> {
   const { mission, clock } = options;
   const started = clock.now();
@@ -118,6 +120,7 @@ export async function planMission(options: {
     signal: options.signal,
     elapsedMs: () => clock.now() - started,
     ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
+    ...(options.beforeRound ? { beforeRound: options.beforeRound } : {}),
   });
 }
 

@@ -349,6 +349,66 @@ describe('tick', () => {
     expect(claims.leases.get(iterationId)?.holder).toBe('dev_a');
   });
 
+  it('renews its claim between rounds, and stops without writing once the slot passed to another runner', async () => {
+    const claimsClock = createFixedClock(start + 1_000);
+    const claims = createMemoryClaims({ clock: claimsClock });
+    const readFirst = (callIndex: number) => {
+      // Each round takes three minutes of a five-minute lease.
+      claimsClock.set(start + 1_000 + (callIndex + 1) * 3 * 60_000);
+      return callIndex < 2
+        ? { toolCalls: [{ name: 'list_tasks', arguments: {} }] }
+        : {
+            content: 'Planned.',
+            toolCalls: [{ name: 'create_task', arguments: { title: 'Stretch' } }],
+          };
+    };
+    const renewing = setup({
+      claims,
+      model: createScriptedModel((_request, callIndex) => readFirst(callIndex)),
+    });
+    const missionId = await renewing.createMission({
+      tools: { list_tasks: 'auto', create_task: 'propose' },
+    });
+    const iterationId = iterationIdOf(missionId, start);
+    renewing.clock.set(start + 1_000);
+    // Nine minutes of planning on five-minute leases: the renewals keep the slot ours.
+    expect((await renewing.engine.tick()).planned).toEqual([iterationId]);
+    // Renewed before the third round (at 6 min), so the lease runs to 11 min, not 5.
+    expect(claims.leases.get(iterationId)).toEqual({
+      holder: 'dev_a',
+      expiresAt: start + 1_000 + 11 * 60_000,
+    });
+
+    // Now a runner whose lease lapses mid-run (no renewal could save it: another took the slot).
+    const otherClaims = createMemoryClaims({ clock: claimsClock });
+    claimsClock.set(start + 1_000);
+    const losing = setup({
+      claims: otherClaims,
+      model: createScriptedModel((_request, callIndex) => {
+        if (callIndex === 0) {
+          claimsClock.set(start + 1_000 + 6 * 60_000);
+          void otherClaims.claim({ iterationId: lostId, holder: 'relay_1', ttlMs: 60_000 });
+        }
+        return callIndex === 0
+          ? { toolCalls: [{ name: 'list_tasks', arguments: {} }] }
+          : {
+              content: 'Too late.',
+              toolCalls: [{ name: 'create_task', arguments: { title: 'X' } }],
+            };
+      }),
+    });
+    const lostMission = await losing.createMission({
+      tools: { list_tasks: 'auto', create_task: 'propose' },
+    });
+    const lostId = iterationIdOf(lostMission, start);
+    losing.clock.set(start + 1_000);
+    const report = await losing.engine.tick();
+    expect(report).toMatchObject({ planned: [], claimedElsewhere: [lostId] });
+    expect(losing.model.requests).toHaveLength(1);
+    expect(await losing.engine.rows('iterations')).toEqual([]);
+    expect(otherClaims.leases.get(lostId)?.holder).toBe('relay_1');
+  });
+
   it('records missed slots as skipped without calling the model', async () => {
     const { engine, clock, model, createMission } = setup();
     const missionId = await createMission();

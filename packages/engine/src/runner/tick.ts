@@ -105,6 +105,21 @@ export async function planSlot(
     return iterationId;
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'planning' });
+  // A run of several rounds can outlast one lease: the claim is renewed before each later round.
+  // If it passed to another runner meanwhile (ours expired), this run stops and writes nothing.
+  const planning = new AbortController();
+  const stopPlanning = () => planning.abort();
+  options.signal.addEventListener('abort', stopPlanning, { once: true });
+  let lostClaim = false;
+  const renewClaim = async () => {
+    const renewed = await claimSlot(deps.claims, iterationId, deps.runner, deps.claimTtlMs).catch(
+      () => undefined, // unreachable: keep planning on the lease we have
+    );
+    if (renewed && !renewed.granted) {
+      lostClaim = true;
+      planning.abort();
+    }
+  };
   const result = await planMission({
     store,
     clock: deps.clock,
@@ -113,9 +128,15 @@ export async function planSlot(
     mission,
     slotMs,
     now: options.now,
-    signal: options.signal,
+    signal: planning.signal,
     maxRounds: deps.maxRounds,
-  });
+    beforeRound: renewClaim,
+  }).finally(() => options.signal.removeEventListener('abort', stopPlanning));
+  if (lostClaim) {
+    report.claimedElsewhere.push(iterationId);
+    deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+    return iterationId;
+  }
   if (options.signal.aborted) {
     // The host is shutting down: write nothing and give the slot back, so another runner (or
     // this one after a restart) plans it instead of finding a failed iteration.
