@@ -357,10 +357,7 @@ describe('tick', () => {
       claimsClock.set(start + 1_000 + (callIndex + 1) * 3 * 60_000);
       return callIndex < 2
         ? { toolCalls: [{ name: 'list_tasks', arguments: {} }] }
-        : {
-            content: 'Planned.',
-            toolCalls: [{ name: 'create_task', arguments: { title: 'Stretch' } }],
-          };
+        : { content: 'Nothing to add today.' };
     };
     const renewing = setup({
       claims,
