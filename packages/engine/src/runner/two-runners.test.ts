@@ -42,6 +42,45 @@ function makeSide(options: {
   return createReplica({ ...options, idPrefix: options.runner.kind === 'device' ? 'D' : 'R' });
 }
 
+/**
+ * A relay whose model answers (two steps) only after the device planned the same slot (one
+ * unclaimed tick) and that plan was synced in: the relay's plan lands second.
+ */
+async function relayPlansWhileDeviceSyncsIn(options: {
+  clock: FixedClock;
+  device: Replica;
+}): Promise<Replica> {
+  const { clock, device } = options;
+  let answer: () => void = () => undefined;
+  let called: () => void = () => undefined;
+  const modelCalled = new Promise<void>((resolve) => (called = resolve));
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  const relayModel = stepsModel('relay', 2);
+  const slow: LanguageModel = {
+    defaultModel: 'slow',
+    async complete(request, options) {
+      called();
+      await answered;
+      return relayModel.complete(request, options);
+    },
+  };
+  const slowRelay = makeSide({
+    runner: { kind: 'relay', instanceId: 'relay_1' },
+    clock,
+    model: slow,
+    claims: undefined,
+  });
+  await slowRelay.engine.applyRemote(device.store.recorded);
+  clock.set(start + minute);
+  const relayTick = slowRelay.engine.tick();
+  await modelCalled;
+  await device.engine.tick();
+  await slowRelay.engine.applyRemote(device.store.recorded);
+  answer();
+  await relayTick;
+  return slowRelay;
+}
+
 async function scenario(options: {
   deviceSteps: number;
   relaySteps: number;
@@ -299,34 +338,7 @@ describe('two runners, one mission', () => {
       catchUp: 'latest',
     });
     const { clock, device, missionId } = world;
-    // The relay's model is slow: the device's plan is synced in before it answers.
-    let answer: () => void = () => undefined;
-    let called: () => void = () => undefined;
-    const modelCalled = new Promise<void>((resolve) => (called = resolve));
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    const relayModel = stepsModel('relay', 2);
-    const slow: LanguageModel = {
-      defaultModel: 'slow',
-      async complete(request, options) {
-        called();
-        await answered;
-        return relayModel.complete(request, options);
-      },
-    };
-    const slowRelay = makeSide({
-      runner: { kind: 'relay', instanceId: 'relay_1' },
-      clock,
-      model: slow,
-      claims: undefined,
-    });
-    await slowRelay.engine.applyRemote(device.store.recorded);
-    clock.set(start + minute);
-    const relayTick = slowRelay.engine.tick();
-    await modelCalled;
-    await device.engine.tick();
-    await slowRelay.engine.applyRemote(device.store.recorded);
-    answer();
-    await relayTick;
+    const slowRelay = await relayPlansWhileDeviceSyncsIn({ clock, device });
     const proposals = await slowRelay.engine.rows('proposals');
     expect(proposals.map((proposal) => [proposal.params.title, proposal.status])).toEqual([
       ['device step 0', 'pending'],
@@ -347,33 +359,7 @@ describe('two runners, one mission', () => {
       policy: 'auto',
     });
     const { clock, device } = world;
-    let answer: () => void = () => undefined;
-    let called: () => void = () => undefined;
-    const modelCalled = new Promise<void>((resolve) => (called = resolve));
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    const relayModel = stepsModel('relay', 2);
-    const slow: LanguageModel = {
-      defaultModel: 'slow',
-      async complete(request, options) {
-        called();
-        await answered;
-        return relayModel.complete(request, options);
-      },
-    };
-    const slowRelay = makeSide({
-      runner: { kind: 'relay', instanceId: 'relay_1' },
-      clock,
-      model: slow,
-      claims: undefined,
-    });
-    await slowRelay.engine.applyRemote(device.store.recorded);
-    clock.set(start + minute);
-    const relayTick = slowRelay.engine.tick();
-    await modelCalled;
-    await device.engine.tick();
-    await slowRelay.engine.applyRemote(device.store.recorded);
-    answer();
-    await relayTick;
+    const slowRelay = await relayPlansWhileDeviceSyncsIn({ clock, device });
     const tasks = await slowRelay.engine.rows('tasks');
     // The device's step #0 was executed first: its task stands, and the relay's #0 never ran.
     expect(tasks.map((task) => [task.id.split('#')[1], task.title])).toEqual([
