@@ -224,6 +224,26 @@ export async function createNearDueMission(
   return { missionId, slotMs, iterationId: `${missionId}@${new Date(slotMs).toISOString()}` };
 }
 
+/**
+ * With a slow model (3 s a call, so a planning run takes about 9 s), makes a slot due in 4 s and
+ * waits until its proposal shows live in every tab, then 8 s more: long enough that a second
+ * planner (another engine host ticking every 5 s, or the relay every second) would have started
+ * its own run. Journeys then assert `planningRuns(model)` is one.
+ */
+export async function planSlowSlotSeenIn(
+  tabs: Page[],
+  model: ModelServer,
+  mission: { title: string; objective: string },
+): Promise<NearDueMission> {
+  model.setDelay(3_000);
+  const created = await createNearDueMission(tabs[0]!, { ...mission, dueInMs: 4_000 });
+  for (const tab of tabs) {
+    await expect(proposalCard(tab, 'Review open tasks')).toBeVisible({ timeout: 40_000 });
+  }
+  await tabs[0]!.waitForTimeout(8_000);
+  return created;
+}
+
 /** A change as the relay's pull API returns it (only the parts journeys read). */
 export interface PulledChange {
   id: string;
