@@ -172,3 +172,19 @@ export {
 export type { TickReport } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';
+export {
+  plansHere,
+  missionsToPlan,
+  type DueCandidate,
+} from './runner/plans-here.ts';
+export { decideClaim, type Lease, type ClaimDecision } from './runner/claim-rule.ts';
+export {
+  syncRound,
+  pushOutbox,
+  pullAll,
+  type Outbox,
+  type OutboxEntry,
+  type CursorStore,
+  type SyncRoundReport,
+} from './sync/sync-session.ts';
+export { pushStampProblem } from './sync/push-rules.ts';

@@ -23,8 +23,33 @@ export function validateCron(expr: string, tz: string): void {
     });
 }
 
-function cronOf(schedule: Extract<Schedule, { kind: 'cron' }>): Cron {
-  return new Cron(schedule.expr, { timezone: schedule.tz, paused: true });
+type CronSchedule = Extract<Schedule, { kind: 'cron' }>;
+
+/** Parsed patterns by (expr, zone): a paused Cron holds no timer, so one serves every call. */
+const crons = new Map<string, Cron>();
+/** Answers of `nextRun` by (expr, zone, after): every tick of every replica asks the same ones. */
+const nextRuns = new Map<string, number | undefined>();
+const memoLimit = 20_000;
+
+function cronOf(schedule: CronSchedule): Cron {
+  const key = `${schedule.tz}\u0000${schedule.expr}`;
+  let cron = crons.get(key);
+  if (!cron) {
+    if (crons.size >= 1_000) crons.clear();
+    cron = new Cron(schedule.expr, { timezone: schedule.tz, paused: true });
+    crons.set(key, cron);
+  }
+  return cron;
+}
+
+/** The first run of a cron schedule strictly after `afterMs` (memoised; croner is costly). */
+function cronNext(schedule: CronSchedule, afterMs: number): number | undefined {
+  const key = `${schedule.tz}\u0000${schedule.expr}\u0000${afterMs}`;
+  if (nextRuns.has(key)) return nextRuns.get(key);
+  const next = cronOf(schedule).nextRun(new Date(afterMs))?.getTime();
+  if (nextRuns.size >= memoLimit) nextRuns.clear();
+  nextRuns.set(key, next);
+  return next;
 }
 
 /**
@@ -41,12 +66,8 @@ export function nextSlot(schedule: Schedule, afterMs: number): number | undefine
       const steps = Math.floor((afterMs - schedule.anchor) / schedule.everyMs) + 1;
       return schedule.anchor + steps * schedule.everyMs;
     }
-    case 'cron': {
-      const cron = cronOf(schedule);
-      const next = cron.nextRun(new Date(afterMs));
-      cron.stop();
-      return next ? next.getTime() : undefined;
-    }
+    case 'cron':
+      return cronNext(schedule, afterMs);
   }
 }
 
@@ -73,25 +94,23 @@ export function slotsBetween(
     // step per slot, which grows without bound for an old mission (a 5-minute cron created a
     // year ago: 100k steps per tick); so when the window holds more than `limit` slots, the walk
     // restarts just before the oldest of the newest `limit + 1` runs, found backwards.
-    const cron = cronOf(schedule);
     const lowest = Math.max(fromMs, toMs - limit * 366 * 24 * 3_600_000);
     const walk = (from: number, maxSteps: number) => {
       const slots: number[] = [];
       for (let cursor = from; slots.length < maxSteps;) {
-        const next = cron.nextRun(new Date(cursor));
-        if (!next || next.getTime() > toMs) return { slots, complete: true };
-        slots.push(next.getTime());
-        cursor = next.getTime();
+        const next = cronNext(schedule, cursor);
+        if (next === undefined || next > toMs) return { slots, complete: true };
+        slots.push(next);
+        cursor = next;
       }
       return { slots, complete: false };
     };
     let result = walk(lowest, limit + 1);
     if (!result.complete) {
-      const previous = cron.previousRuns(limit + 1, new Date(toMs + 1));
+      const previous = cronOf(schedule).previousRuns(limit + 1, new Date(toMs + 1));
       const restart = previous.length > limit ? previous.at(-1)!.getTime() - 1 : lowest;
       result = walk(Math.max(lowest, restart), Infinity);
     }
-    cron.stop();
     return result.slots.slice(-limit);
   }
   const slots: number[] = [];

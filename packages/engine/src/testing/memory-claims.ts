@@ -1,24 +1,27 @@
 import type { ClaimResult, Claims, Clock } from '../ports.ts';
+import { decideClaim, type Lease } from '../runner/claim-rule.ts';
 
 /**
- * The reference Claims: leases in a Map, read against `clock`. One holder per iteration id; a
- * lease held by someone else is refused until it expires; the holder may renew its own.
+ * The reference Claims: leases in a Map, read against `clock`, granted by the engine's claim
+ * rule (one holder per iteration id; another holder's lease is refused until it expires; the
+ * holder may renew its own).
  */
 export function createMemoryClaims(options: { clock: Clock }): Claims & {
   /** Current leases by iteration id (expired ones included until taken over). */
-  readonly leases: ReadonlyMap<string, { holder: string; expiresAt: number }>;
+  readonly leases: ReadonlyMap<string, Lease>;
 } {
-  const leases = new Map<string, { holder: string; expiresAt: number }>();
+  const leases = new Map<string, Lease>();
   return {
     leases,
     async claim({ iterationId, holder, ttlMs }): Promise<ClaimResult> {
-      const now = options.clock.now();
-      const current = leases.get(iterationId);
-      if (current && current.holder !== holder && current.expiresAt > now)
-        return { granted: false, ...current };
-      const lease = { holder, expiresAt: now + ttlMs };
-      leases.set(iterationId, lease);
-      return { granted: true, ...lease };
+      const decision = decideClaim({
+        current: leases.get(iterationId),
+        holder,
+        ttlMs,
+        now: options.clock.now(),
+      });
+      if (decision.granted) leases.set(iterationId, decision.lease);
+      return { granted: decision.granted, ...decision.lease };
     },
     async release({ iterationId, holder }) {
       if (leases.get(iterationId)?.holder === holder) leases.delete(iterationId);

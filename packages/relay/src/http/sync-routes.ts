@@ -7,9 +7,8 @@ import {
   EngineError,
   PullQuerySchema,
   PushRequestSchema,
-  hlcWallMs,
   invalidFromZod,
-  maxDriftMs,
+  pushStampProblem,
   maxPushBytes,
   maxPushChanges,
   type Change,
@@ -45,15 +44,8 @@ export function syncRoutes(options: {
     const parsed = PushRequestSchema.safeParse(value);
     if (!parsed.success) throw invalidFromZod(parsed.error);
     const now = options.now();
-    parsed.data.changes.forEach((change, index) => {
-      if (hlcWallMs(change.hlc) > now + maxDriftMs) {
-        throw new EngineError(
-          'clock',
-          `changes.${index}.hlc: the stamp is more than 10 minutes ahead of the relay's clock; check this device's clock.`,
-          { field: `changes.${index}.hlc` },
-        );
-      }
-    });
+    const drift = pushStampProblem(parsed.data.changes as Change[], now);
+    if (drift) throw drift;
     const userId = context.get('user').id;
     const result = await pushChanges({
       db: options.db,

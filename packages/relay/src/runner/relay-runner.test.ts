@@ -7,7 +7,7 @@ import { createOpenAiModel } from '../model/openai-model.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
 import { testDatabaseKinds } from '../testing/test-database.ts';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
-import { missionsToPlan } from './plans-here.ts';
+import { missionsToPlan } from '@baton/engine';
 import { createRelayRunner, type RelayRunner } from './relay-runner.ts';
 
 const start = Date.UTC(2026, 10, 25, 7, 0, 0);

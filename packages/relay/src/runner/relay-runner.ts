@@ -1,7 +1,7 @@
 /**
  * The relay takes the baton: every tick it takes due entries from the due index in batches and
  * runs the engine's tick for each user with due work, with the SQL store and claims. Which
- * missions it plans is decided in plans-here.ts. Ticks never overlap; one failing user never
+ * missions it plans is decided by the engine's plans-here.ts. Ticks never overlap; one failing user never
  * stops a tick.
  *
  * Several processes share the work: a process holds at most `batchSize` due entries it is
@@ -31,7 +31,7 @@ import { releaseDue, takeDue, type DueEntry } from '../store/due-index.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { instrumentModel } from './instrument-model.ts';
 import { createLimiter } from './limit-concurrency.ts';
-import { missionsToPlan, plansHere } from './plans-here.ts';
+import { missionsToPlan, plansHere } from '@baton/engine';
 
 export interface RelayRunnerOptions {
   db: Database;

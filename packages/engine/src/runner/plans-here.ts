@@ -3,15 +3,23 @@
  * user has no capable device connected, or when the slot is overdue by more than the grace
  * period (a frozen tab must not starve a mission); `runOn: device` never.
  */
-import { slotsBetween, type RowOf } from '@baton/engine';
-import type { DueEntry } from '../store/due-index.ts';
+import type { RowOf } from '../model/read-row.ts';
+import { slotsBetween } from '../schedule/slots.ts';
+
+/** What the relay's due index knows of a mission: enough to pre-filter before reading it. */
+export interface DueCandidate {
+  missionId: string;
+  runOn: string;
+  /** Epoch ms of the oldest unplanned slot. */
+  nextSlotAt: number;
+}
 
 /**
  * Candidates among one user's due entries: a cheap pre-filter on the index (its `nextSlotAt`
  * is the oldest unplanned slot, so "overdue" here is a superset of `plansHere`).
  */
 export function missionsToPlan(options: {
-  entries: DueEntry[];
+  entries: readonly DueCandidate[];
   covered: boolean;
   now: number;
   graceMs: number;

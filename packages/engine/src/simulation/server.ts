@@ -1,0 +1,264 @@
+/**
+ * The simulated relay: one server state (the database: merged rows, the per-user change log,
+ * claims, live connections) shared by 1–2 relay processes. The request handlers apply the
+ * relay's own rules, imported from the engine (the wire schemas, the push stamp check, the
+ * claim rule, plans-here); each process runs the engine's tick as the relay runner does.
+ */
+import { createEngine } from '../engine.ts';
+import { EngineError, invalidFromZod } from '../errors.ts';
+import type { ClaimResult, Claims, Ids, LanguageModel } from '../ports.ts';
+import { decideClaim, type Lease } from '../runner/claim-rule.ts';
+import { plansHere } from '../runner/plans-here.ts';
+import type { Change } from '../sync/change.ts';
+import { createHlc } from '../sync/hlc.ts';
+import { mergeChange } from '../sync/merge.ts';
+import { PushRequestSchema } from '../sync/protocol.ts';
+import { pushStampProblem } from '../sync/push-rules.ts';
+import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
+import { readRows } from '../model/read-row.ts';
+import { createSimNode, type Ledger, type SimNode } from './ledger.ts';
+import type { SimModelService } from './model.ts';
+import type { Random } from './random.ts';
+import { Crashed, type World } from './world.ts';
+
+export const claimTtlMs = 5 * 60_000;
+export const relayGraceMs = 120_000;
+export const relayTickMs = 60_000;
+
+/** A live connection of one engine host. */
+export interface LiveConnection {
+  hostName: string;
+  deviceId: string;
+  instance: RelayProcess;
+  poke: () => void;
+}
+
+export interface RelayProcess {
+  readonly instanceId: string;
+  node: SimNode;
+  /** The claim holder of this process (instance id + a suffix per incarnation). */
+  holder: string;
+  skewMs: number;
+  now(): number;
+  planning: Set<string>;
+}
+
+export interface SimServer {
+  readonly store: MemoryStore;
+  readonly seen: Set<string>;
+  readonly claims: Map<string, Lease>;
+  readonly connections: Set<LiveConnection>;
+  readonly processes: RelayProcess[];
+  /** A live process to take a request (a load balancer's pick), or undefined when none is up. */
+  pickProcess(): RelayProcess | undefined;
+  push(process: RelayProcess, body: unknown): Promise<{ accepted: number; duplicates: number; cursor: string }>;
+  pull(request: { since: string | undefined; limit: number }): { changes: Change[]; cursor: string; more: boolean };
+  claim(process: RelayProcess, request: { iterationId: string; holder: string; ttlMs: number }): ClaimResult;
+  release(request: { iterationId: string; holder: string }): void;
+  covered(): boolean;
+  /** Crashes a process (memory lost, claims stay until they expire) and restarts it later. */
+  crash(process: RelayProcess, restartAfterMs: number): void;
+  /** Starts ticking (every process); `stop` ends it. */
+  startRunners(): void;
+  stopRunners(): void;
+  /** Slots being planned right now by relay processes. */
+  planningNow(): number;
+}
+
+export function createSimServer(options: {
+  world: World;
+  random: Random;
+  ledger: Ledger;
+  models: SimModelService;
+  ids: Ids;
+  processes: number;
+  /** Missions planned at once per process (the relay's model concurrency and chunk size). */
+  concurrency: number;
+}): SimServer {
+  const { world, random, ledger } = options;
+  const store = createMemoryStore();
+  const seen = new Set<string>();
+  const claims = new Map<string, Lease>();
+  const connections = new Set<LiveConnection>();
+  const processes: RelayProcess[] = [];
+  let running = false;
+  let incarnations = 0;
+
+  function startProcess(instanceId: string, skewMs: number): RelayProcess {
+    incarnations += 1;
+    const process: RelayProcess = {
+      instanceId,
+      node: createSimNode(world, `${instanceId}.${incarnations}`),
+      holder: `${instanceId}-p${incarnations}`,
+      skewMs,
+      now: () => world.now + process.skewMs,
+      planning: new Set(),
+    };
+    return process;
+  }
+
+  for (let index = 0; index < options.processes; index += 1)
+    processes.push(startProcess(`relay_${index + 1}`, random.int(-180_000, 180_000)));
+
+  function lastStamp(): string | undefined {
+    let last: string | undefined;
+    for (const change of store.recorded) if (last === undefined || change.hlc > last) last = change.hlc;
+    return last;
+  }
+
+  function processClaims(process: RelayProcess): Claims {
+    return {
+      async claim(request) {
+        await process.node.gate();
+        const result = server.claim(process, { ...request, holder: process.holder });
+        if (result.granted) process.planning.add(request.iterationId);
+        return result;
+      },
+      async release(request) {
+        await process.node.gate();
+        server.release({ iterationId: request.iterationId, holder: process.holder });
+      },
+    };
+  }
+
+  /** One tick of a relay process: as the relay runner, in chunks of `concurrency` missions. */
+  async function tickProcess(process: RelayProcess, model: LanguageModel): Promise<void> {
+    const now = process.now();
+    const covered = server.covered();
+    const missions = readRows('missions', await store.list('missions', { field: 'state', equals: 'active' }))
+      .filter((mission) => mission.schedule.kind !== 'manual')
+      .filter((mission) => plansHere({ mission, covered, now, graceMs: relayGraceMs }));
+    const chunks: Set<string>[] = [];
+    for (let index = 0; index < missions.length; index += options.concurrency)
+      chunks.push(new Set(missions.slice(index, index + options.concurrency).map((mission) => mission.id)));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        // As the relay runner: one engine per chunk, its clock seeded from the log's last stamp.
+        const last = lastStamp();
+        const engine = createEngine({
+          store: ledger.observe({ inner: store, node: process.node, deviceId: undefined }),
+          clock: { now: process.now },
+          ids: options.ids,
+          model,
+          claims: processClaims(process),
+          nodeId: process.instanceId,
+          runner: { kind: 'relay', instanceId: process.instanceId },
+          hlc: createHlc({ nodeId: process.instanceId, ...(last ? { last } : {}) }),
+          claimTtlMs,
+          onProgress: (progress) => {
+            if (progress.phase === 'done') process.planning.delete(progress.iterationId);
+          },
+        });
+        const report = await engine.tick({
+          now,
+          missionFilter: (mission) => chunk.has(mission.id) && plansHere({ mission, covered, now, graceMs: relayGraceMs }),
+        });
+        if (report.planned.length + report.failed.length + report.skipped.length > 0) {
+          world.log(process.node.name, `tick planned ${report.planned.length}, failed ${report.failed.length}, skipped ${report.skipped.length}`);
+          pokeAll();
+        }
+      }),
+    );
+  }
+
+  function pokeAll(): void {
+    for (const connection of connections) world.after(random.int(5, 300), 'poke', connection.poke);
+  }
+
+  function runLoop(process: RelayProcess): void {
+    const model = options.models.endpoint({
+      node: process.node.name,
+      reachable: () => true,
+      claimed: () => true,
+      waitAlive: () => process.node.gate(),
+      timeoutMs: 120_000,
+    });
+    const node = process.node;
+    const loop = async () => {
+      if (!running || !node.alive) return;
+      try {
+        await node.gate();
+        await tickProcess(process, model);
+      } catch (error) {
+        if (!(error instanceof Crashed)) throw error;
+      }
+      if (running && node.alive) world.after(relayTickMs, `${node.name} tick`, () => void loop().catch(fail));
+    };
+    world.after(random.int(0, relayTickMs), `${node.name} tick`, () => void loop().catch(fail));
+  }
+
+  function fail(error: unknown): void {
+    ledger.violate('no crash', `a relay process threw: ${(error as Error).stack ?? String(error)}`);
+  }
+
+  const server: SimServer = {
+    store,
+    seen,
+    claims,
+    connections,
+    processes,
+    pickProcess() {
+      const up = processes.filter((process) => process.node.alive);
+      return up.length === 0 ? undefined : random.pick(up);
+    },
+    async push(process, body) {
+      const parsed = PushRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalidFromZod(parsed.error);
+      const changes = parsed.data.changes as Change[];
+      const drift = pushStampProblem(changes, process.now());
+      if (drift) throw drift;
+      const fresh = changes.filter((change, index) => !seen.has(change.id) && changes.findIndex((other) => other.id === change.id) === index);
+      await store.transaction(async (writer) => {
+        for (const change of fresh) await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
+        await writer.record(fresh);
+      });
+      for (const change of fresh) seen.add(change.id);
+      if (fresh.length > 0) pokeAll();
+      return { accepted: fresh.length, duplicates: changes.length - fresh.length, cursor: String(store.recorded.length) };
+    },
+    pull({ since, limit }) {
+      const from = since === undefined ? 0 : Number(since);
+      const changes = store.recorded.slice(from, from + limit);
+      const cursor = from + changes.length;
+      return { changes, cursor: String(cursor), more: cursor < store.recorded.length };
+    },
+    claim(process, request) {
+      const decision = decideClaim({ current: claims.get(request.iterationId), holder: request.holder, ttlMs: request.ttlMs, now: process.now() });
+      if (decision.granted) claims.set(request.iterationId, decision.lease);
+      world.log(process.node.name, `claim ${request.iterationId} by ${request.holder}: ${decision.granted ? 'granted' : decision.reason}`);
+      return { granted: decision.granted, ...decision.lease };
+    },
+    release({ iterationId, holder }) {
+      if (claims.get(iterationId)?.holder === holder) claims.delete(iterationId);
+    },
+    covered() {
+      return connections.size > 0;
+    },
+    crash(process, restartAfterMs) {
+      if (!process.node.alive) return;
+      process.node.alive = false;
+      world.log(process.node.name, 'CRASH');
+      for (const connection of [...connections]) if (connection.instance === process) connections.delete(connection);
+      world.after(restartAfterMs, 'relay restart', () => {
+        const index = processes.indexOf(process);
+        const next = startProcess(process.instanceId, process.skewMs);
+        processes[index] = next;
+        world.log(next.node.name, 'starts');
+        if (running) runLoop(next);
+      });
+    },
+    startRunners() {
+      running = true;
+      for (const process of processes) if (process.node.alive) runLoop(process);
+    },
+    stopRunners() {
+      running = false;
+    },
+    planningNow() {
+      return processes.reduce((sum, process) => sum + (process.node.alive ? process.planning.size : 0), 0);
+    },
+  };
+  return server;
+}
+
+export { EngineError };
