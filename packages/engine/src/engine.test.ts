@@ -193,3 +193,27 @@ describe('a mission through the engine', () => {
     expect(b.store.recorded).toEqual([]);
   });
 });
+
+describe('applying what the relay accepted', () => {
+  it('applies a change stamped far ahead of this clock instead of skipping it (bug: the device diverged)', async () => {
+    const ahead = setup({ nodeId: 'dev_b' });
+    ahead.clock.set(start + 25 * 60_000); // this device's clock runs 25 minutes ahead
+    const taskId = await ahead.engine.saveRow({
+      table: 'tasks',
+      fields: { title: 'Written on a fast clock' },
+      actor: { kind: 'user', deviceId: 'dev_b' },
+    });
+    const { engine } = setup();
+    const report = await engine.applyRemote(ahead.store.recorded);
+    expect(report).toEqual({ applied: 1, refused: [] });
+    expect((await engine.rows('tasks')).map((task) => task.id)).toEqual([taskId]);
+    // Its clock moved past the stamp: its next write wins over it.
+    const mine = await engine.saveRow({
+      table: 'tasks',
+      id: taskId,
+      fields: { title: 'Mine' },
+      actor: person,
+    });
+    expect((await engine.rows('tasks')).find((task) => task.id === mine)?.title).toBe('Mine');
+  });
+});

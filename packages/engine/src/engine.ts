@@ -1,6 +1,6 @@
 import { EngineError, invalidFromZod } from './errors.ts';
 import type { Actor } from './model/actor.ts';
-import type { Runner } from './model/iteration.ts';
+import type { RevertKept, Runner } from './model/iteration.ts';
 import { MissionSchema, type MissionDraft } from './model/mission.ts';
 import { readRow, readRows, type RowOf } from './model/read-row.ts';
 import { tableSchemas, type DomainTable } from './model/tables.ts';
@@ -269,18 +269,25 @@ export function createEngine(options: EngineOptions) {
       return rest;
     },
 
-    /** Undoes what an iteration's executed steps changed, attributed to the person. */
-    async revertIteration(request: { iterationId: string; actor: Actor }): Promise<number> {
+    /**
+     * Undoes what an iteration's executed steps changed, attributed to the person. Fields and
+     * rows changed since the steps are kept as they are (see revertEdits); `kept` lists them
+     * with the reason, and the iteration records it for every device to show.
+     */
+    async revertIteration(request: {
+      iterationId: string;
+      actor: Actor;
+    }): Promise<{ reverted: number; kept: RevertKept[] }> {
       return store.transaction(async (writer) => {
         const stamp = hlc.tick(clock.now());
-        const edits = await revertEdits({
+        const { edits, kept } = await revertEdits({
           writer,
           iterationId: request.iterationId,
           actor: request.actor,
           revertedAt: stamp,
         });
         await commitEdits({ writer, edits, stamp, ids, deviceId: nodeId });
-        return edits.length - 1;
+        return { reverted: edits.length - 1, kept };
       });
     },
 
@@ -305,11 +312,13 @@ export function createEngine(options: EngineOptions) {
     },
 
     /**
-     * Merges changes received from elsewhere (not recorded again). Invalid changes and stamps
-     * too far ahead are refused one by one, the rest applied in one transaction, together with
+     * Merges changes received from elsewhere (not recorded again). A change this version cannot
+     * read is refused (named, with the reason), the rest applied in one transaction, together with
      * what follows from them (recorded as this replica's changes): pending proposals of a plan
      * that lost its slot become `superseded`, and a step executed here whose decision lost to
-     * an earlier one has its data change undone and the winner's result shown.
+     * an earlier one has its data change undone and the winner's result shown. A stamp far
+     * ahead of this clock is applied all the same: the relay judged its drift at push, and a
+     * device that skipped what the relay accepted would diverge for good.
      */
     async applyRemote(changes: unknown[]): Promise<ApplyReport> {
       const report: ApplyReport = { applied: 0, refused: [] };
@@ -321,12 +330,8 @@ export function createEngine(options: EngineOptions) {
           report.refused.push({ id, message: invalid(parsed.error).message });
           continue;
         }
-        try {
-          hlc.receive(parsed.data.hlc, clock.now());
-          valid.push(parsed.data as Change);
-        } catch (error) {
-          report.refused.push({ id, message: (error as Error).message });
-        }
+        hlc.receive(parsed.data.hlc, clock.now());
+        valid.push(parsed.data as Change);
       }
       if (valid.length === 0) return report;
       await store.transaction(async (writer) => {

@@ -45,6 +45,8 @@ export {
 } from './model/mission.ts';
 export {
   IterationSchema,
+  RevertKeptSchema,
+  type RevertKept,
   PlanSchema,
   StepSchema,
   UsageSchema,
@@ -172,11 +174,7 @@ export {
 export type { TickReport } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';
-export {
-  plansHere,
-  missionsToPlan,
-  type DueCandidate,
-} from './runner/plans-here.ts';
+export { plansHere, missionsToPlan, type DueCandidate } from './runner/plans-here.ts';
 export { decideClaim, type Lease, type ClaimDecision } from './runner/claim-rule.ts';
 export {
   syncRound,
@@ -186,5 +184,6 @@ export {
   type OutboxEntry,
   type CursorStore,
   type SyncRoundReport,
+  type RefusedChange,
 } from './sync/sync-session.ts';
 export { pushStampProblem } from './sync/push-rules.ts';

@@ -47,6 +47,15 @@ export const ReplaySchema = z.object({
   responses: z.array(z.unknown()),
 });
 
+/** One row a revert could not put back entirely: the fields it left, and why. */
+export const RevertKeptSchema = z.object({
+  table: z.enum(['tasks', 'notes', 'goals']),
+  rowId: z.string(),
+  fields: z.array(z.string()).max(50),
+  reason: z.string().max(500),
+});
+export type RevertKept = z.infer<typeof RevertKeptSchema>;
+
 export const IterationStatusSchema = z.enum(['planned', 'failed', 'skipped']);
 
 /**
@@ -67,5 +76,10 @@ export const IterationSchema = z.object({
   replay: ReplaySchema.nullable().default(null),
   feedback: z.string().max(4_000).nullable().default(null),
   revertedAt: HlcStampSchema.nullable().default(null),
+  /**
+   * What a revert left as it was, and why: fields (or rows) changed since the step, which the
+   * revert does not overwrite. Written with `revertedAt`; shown on the run.
+   */
+  revertKept: z.array(RevertKeptSchema).max(200).nullable().default(null),
 });
 export type Iteration = z.infer<typeof IterationSchema> & { id: string };

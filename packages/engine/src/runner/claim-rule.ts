@@ -12,8 +12,7 @@ export interface Lease {
 }
 
 export type ClaimDecision =
-  | { granted: true; lease: Lease }
-  | { granted: false; lease: Lease; reason: string };
+  { granted: true; lease: Lease } | { granted: false; lease: Lease; reason: string };
 
 /**
  * Whether `holder` gets the lease on an iteration id at `now`: granted when there is no lease,

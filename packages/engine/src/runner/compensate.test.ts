@@ -61,6 +61,19 @@ describe('compensating an execution that lost its decision', () => {
     ]);
   });
 
+  it('keeps a row the lost step created once the person edited it (bug: it was deleted)', () => {
+    const losses = [
+      {
+        lost: outcome(loserAt, 'approved', [created({ title: 'Y' })]),
+        won: outcome(winnerAt, 'rejected', []),
+      },
+    ];
+    const edited = task('p#0/tasks', { title: 'Y', done: false }, loserAt);
+    edited.fields.title = 'Mine now';
+    edited.stamps.title = personAt;
+    expect(compensationEdits({ losses, rows: rowsOf(edited) })).toEqual([]);
+  });
+
   it("shows the winner's values on a row both executions created", () => {
     const losses = [
       {

@@ -53,7 +53,7 @@ interface RowPlan {
  * winners' results instead, as one edit per row by `{kind:'system', source:'merge'}`.
  *
  * For each row a lost execution touched: a row it created is deleted, unless a winning
- * execution wrote that row too; every field it wrote goes back to its `before` value (of the
+ * execution wrote that row too or someone changed a field of it since (then it is kept); every field it wrote goes back to its `before` value (of the
  * earliest lost execution that wrote it), then the winners' `after` values are laid over it,
  * so the row shows the winning decision's result. A field is only changed while it still
  * holds the lost execution's write (its stamp is the lost decision's stamp, which is the stamp
@@ -113,7 +113,14 @@ export function compensationEdits(options: {
     const row = options.rows.get(key);
     const deleted = row === undefined || row.fields._deleted === true;
     if (plan.created && plan.overlay.size === 0) {
-      if (!deleted)
+      // A created row goes only while it holds nothing but the lost executions' writes: a row
+      // the person (or anyone) changed since is theirs now, and stays.
+      const changedSince =
+        row !== undefined &&
+        Object.entries(row.stamps).some(
+          ([name, stamp]) => !name.startsWith('_') && !plan.lostStamps.has(stamp),
+        );
+      if (!deleted && !changedSince)
         edits.push({
           table: plan.table,
           rowId: plan.rowId,

@@ -210,7 +210,7 @@ describe('reverting an iteration', () => {
     expect(await task(taskIds[1]!)).toMatchObject({ done: true });
 
     const reverted = await engine.revertIteration({ iterationId, actor: person });
-    expect(reverted).toBe(3);
+    expect(reverted).toEqual({ reverted: 3, kept: [] });
     const tasks = await engine.rows('tasks');
     expect(tasks.map((row) => row.id).sort()).toEqual([...taskIds].sort());
     expect(await task(taskIds[0]!)).toMatchObject({
@@ -225,6 +225,46 @@ describe('reverting an iteration', () => {
     await expect(engine.revertIteration({ iterationId, actor: person })).rejects.toMatchObject({
       kind: 'conflict',
     });
+  });
+
+  it("keeps a person's edit made after the step, and says so (bug: revert restored it)", async () => {
+    const { engine, iterationId, taskIds, proposal, task } = await planned((ids) => [
+      { name: 'update_task', arguments: { taskId: ids[0], title: 'AI title', priority: 'high' } },
+      { name: 'create_task', arguments: { title: 'New from the AI' } },
+    ]);
+    for (const index of [0, 1])
+      await engine.decide({ proposalId: proposal(index), verdict: 'approved', actor: person });
+    await engine.saveRow({
+      table: 'tasks',
+      id: taskIds[0]!,
+      fields: { title: 'My title' },
+      actor: person,
+    });
+    const created = (await engine.rows('tasks')).find((row) => row.title === 'New from the AI')!;
+    await engine.saveRow({
+      table: 'tasks',
+      id: created.id,
+      fields: { notes: 'mine now' },
+      actor: person,
+    });
+
+    const result = await engine.revertIteration({ iterationId, actor: person });
+    expect(await task(taskIds[0]!)).toMatchObject({ title: 'My title', priority: 'normal' });
+    expect(await task(created.id)).toMatchObject({ title: 'New from the AI', notes: 'mine now' });
+    expect(result.kept).toHaveLength(2);
+    expect(result.kept).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          table: 'tasks',
+          rowId: taskIds[0],
+          fields: ['title'],
+          reason: expect.stringContaining('you'),
+        }),
+        expect.objectContaining({ table: 'tasks', rowId: created.id, fields: ['notes'] }),
+      ]),
+    );
+    const [iteration] = await engine.rows('iterations');
+    expect(iteration!.revertKept).toEqual(result.kept);
   });
 
   it('converges on another replica that applies the revert', async () => {

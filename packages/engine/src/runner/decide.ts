@@ -3,7 +3,9 @@ import type { Actor } from '../model/actor.ts';
 import type { Decision } from '../model/proposal.ts';
 import { readRow, readRows, type RowOf } from '../model/read-row.ts';
 import type { StoreWriter } from '../ports.ts';
+import type { RevertKept } from '../model/iteration.ts';
 import type { HlcStamp } from '../sync/hlc.ts';
+import { stableJson, type StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Edit } from './commit.ts';
 import { executeStep } from './execute-step.ts';
@@ -98,16 +100,29 @@ export async function decideEdits(options: {
   return { kind: 'decided', status, edits };
 }
 
+/** Who changed a row's field last, in words for the person. */
+function describeWriter(actor: unknown): string {
+  const kind = (actor as { kind?: unknown } | undefined)?.kind;
+  if (kind === 'user') return 'you';
+  if (kind === 'ai') return 'a later run';
+  return 'a merge';
+}
+
 /**
- * The edits that undo an iteration's executed steps, newest first, attributed to the person:
- * each changed row gets its recorded earlier values back; a row the step created is deleted.
+ * The edits that undo an iteration's executed steps, attributed to the person, and what they
+ * leave as it is (design §3, "Revert and compensation"). A field goes back to its value from
+ * before the earliest step that changed it only while it still holds what the steps wrote: its
+ * stamp is the stamp a step of this iteration wrote it with (a decision's `at`), or a later step
+ * of it that this revert undoes wrote it over the earlier step's value. A field changed since
+ * (by the person, or a later run) is kept, and so is a created row anyone changed since: they
+ * are listed in `kept` with the reason, and the iteration records them (`revertKept`).
  */
 export async function revertEdits(options: {
   writer: StoreWriter;
   iterationId: string;
   actor: Actor;
   revertedAt: HlcStamp;
-}): Promise<Edit[]> {
+}): Promise<{ edits: Edit[]; kept: RevertKept[] }> {
   const { writer, iterationId, actor } = options;
   const row = await writer.get('iterations', iterationId);
   if (!row || row.fields._deleted === true)
@@ -120,32 +135,107 @@ export async function revertEdits(options: {
     'proposals',
     await writer.list('proposals', { field: 'iterationId', equals: iterationId }),
   )
-    .filter((proposal) => proposal.status === 'executed')
-    .sort((a, b) => b.stepIndex - a.stepIndex);
-  // Every edit of one commit carries the same stamp, so two edits of one field would tie and
-  // fall to the larger value: one edit per row, whose fields hold the values from before the
-  // earliest step that changed them (walking newest first, older steps overwrite).
-  const byRow = new Map<string, Edit>();
+    .filter((proposal) => proposal.status === 'executed' && proposal.decision)
+    // Newest first: later decisions, and within one batch (auto steps share its stamp) later steps.
+    .sort((a, b) =>
+      a.decision!.at < b.decision!.at
+        ? 1
+        : a.decision!.at > b.decision!.at
+          ? -1
+          : b.stepIndex - a.stepIndex,
+    );
+  const stepStamps = new Set(proposals.map((proposal) => proposal.decision!.at));
+  interface RowUndo {
+    table: RowOf<'proposals'>['effects'][number]['table'];
+    rowId: string;
+    current: StoredRow | undefined;
+    fields: Record<string, unknown>;
+    /** Per field: the value the revert puts back so far (an older step may go further back). */
+    restored: Map<string, unknown>;
+    kept: Map<string, string>;
+    created: boolean;
+  }
+  const undos = new Map<string, RowUndo>();
+  // Every edit of one commit carries the same stamp, so one edit per row, walking the steps
+  // newest first: an older step's `before` replaces a newer one's when the chain holds.
   for (const proposal of proposals) {
+    const stamp = proposal.decision!.at;
     for (const effect of [...proposal.effects].reverse()) {
       const key = `${effect.table}/${effect.rowId}`;
-      const edit = byRow.get(key);
-      if (edit) Object.assign(edit.fields, effect.before);
-      else
-        byRow.set(key, {
+      let undo = undos.get(key);
+      if (!undo) {
+        undo = {
           table: effect.table,
           rowId: effect.rowId,
-          fields: { ...effect.before },
-          actor,
-        });
+          current: await writer.get(effect.table, effect.rowId),
+          fields: {},
+          restored: new Map(),
+          kept: new Map(),
+          created: false,
+        };
+        undos.set(key, undo);
+      }
+      if (effect.before._deleted === true) {
+        undo.created = true;
+        continue;
+      }
+      for (const [name, value] of Object.entries(effect.before)) {
+        const holdsStep = undo.current?.stamps[name] === stamp;
+        const chained =
+          undo.restored.has(name) &&
+          effect.after !== undefined &&
+          name in effect.after &&
+          stableJson(undo.restored.get(name)) === stableJson(effect.after[name]);
+        if (holdsStep || chained) {
+          undo.restored.set(name, value);
+          undo.kept.delete(name);
+        } else if (!undo.restored.has(name)) {
+          undo.kept.set(name, describeWriter(undo.current?.fields._updatedBy));
+        }
+      }
     }
   }
-  const edits: Edit[] = [...byRow.values()];
+  const edits: Edit[] = [];
+  const kept: RevertKept[] = [];
+  for (const undo of undos.values()) {
+    const current = undo.current;
+    if (!current || current.fields._deleted === true) continue;
+    if (undo.created) {
+      // A row a step created goes only while nobody changed it since.
+      const changed = Object.entries(current.stamps).filter(
+        ([name, stamp]) => !name.startsWith('_') && !stepStamps.has(stamp),
+      );
+      if (changed.length === 0) {
+        edits.push({ table: undo.table, rowId: undo.rowId, fields: { _deleted: true }, actor });
+        continue;
+      }
+      kept.push({
+        table: undo.table,
+        rowId: undo.rowId,
+        fields: changed.map(([name]) => name),
+        reason: `kept: ${describeWriter(current.fields._updatedBy)} changed it after the run created it`,
+      });
+      continue;
+    }
+    for (const [name, value] of undo.restored) undo.fields[name] = value;
+    if (Object.keys(undo.fields).length > 0)
+      edits.push({ table: undo.table, rowId: undo.rowId, fields: undo.fields, actor });
+    if (undo.kept.size > 0)
+      kept.push({
+        table: undo.table,
+        rowId: undo.rowId,
+        fields: [...undo.kept.keys()],
+        reason: `kept: changed after the run (last by ${[...new Set(undo.kept.values())].join(', ')})`,
+      });
+  }
   edits.push({
     table: 'iterations',
     rowId: iterationId,
-    fields: { revertedAt: options.revertedAt },
+    fields: {
+      revertedAt: options.revertedAt,
+      revertKept: kept.length > 0 ? kept.slice(0, 200) : null,
+    },
     actor,
   });
-  return edits;
+  return { edits, kept };
 }

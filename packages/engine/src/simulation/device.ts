@@ -39,7 +39,12 @@ export interface SimDevice {
   readonly id: string;
   readonly store: MemoryStore;
   /** What the browser keeps besides rows: the saved clock, the pull cursor, the pushed outbox. */
-  readonly meta: { hlc: string | undefined; cursor: string | undefined; pushedThrough: number };
+  readonly meta: {
+    hlc: string | undefined;
+    cursor: string | undefined;
+    pushedThrough: number;
+    refusedSeqs: Set<number>;
+  };
   /** Changes the relay refused, with the reason (shown to the person). */
   readonly refused: { id: string; reason: string }[];
   online: boolean;
@@ -74,6 +79,8 @@ export interface Devices {
   crashHost(host: SimHost): void;
   freezeHost(host: SimHost, forMs: number): void;
   setOnline(device: SimDevice, online: boolean): void;
+  /** Elects a leader on a device that has none (a host woke up). */
+  elect(device: SimDevice): void;
   stopTicking(): void;
   /** Work that has not finished: syncs in flight or owed, planning. */
   busy(): boolean;
@@ -95,7 +102,10 @@ export function createDevices(options: {
   const interrupted = new Map<string, number>();
   let ticking = true;
   let hostCount = 0;
-  const syncState = new Map<SimDevice, { running: boolean; again: boolean; retryMs: number; retryAt: number | undefined }>();
+  const syncState = new Map<
+    SimDevice,
+    { running: boolean; again: boolean; retryMs: number; retryAt: number | undefined }
+  >();
 
   const devices: Devices = {
     list: [],
@@ -107,6 +117,7 @@ export function createDevices(options: {
     crashHost,
     freezeHost,
     setOnline,
+    elect: (device) => elect(device),
     stopTicking() {
       ticking = false;
     },
@@ -125,10 +136,15 @@ export function createDevices(options: {
   }
 
   /** One request from a host to the relay, through the network. */
-  async function request<T>(host: SimHost, label: string, handle: (process: RelayProcess) => T | Promise<T>): Promise<T> {
+  async function request<T>(
+    host: SimHost,
+    label: string,
+    handle: (process: RelayProcess) => T | Promise<T>,
+  ): Promise<T> {
     const { device, node } = host;
     await node.gate();
-    const unavailable = (why: string) => new EngineError('unavailable', `the relay is unreachable (${why})`);
+    const unavailable = (why: string) =>
+      new EngineError('unavailable', `the relay is unreachable (${why})`);
     if (!device.online) {
       await world.sleep(random.int(1, 50));
       await node.gate();
@@ -160,7 +176,10 @@ export function createDevices(options: {
     if (random.chance(devices.network.duplicate)) {
       world.after(delay(), `${label} delivered again`, () => {
         const again = server.pickProcess();
-        if (again) void Promise.resolve().then(() => handle(again)).catch(() => undefined);
+        if (again)
+          void Promise.resolve()
+            .then(() => handle(again))
+            .catch(() => undefined);
       });
     }
     await world.sleep(delay());
@@ -176,7 +195,8 @@ export function createDevices(options: {
 
   function transportOf(host: SimHost): Transport {
     return {
-      push: (body) => request(host, 'push', (process) => server.push(process, structuredClone(body))),
+      push: (body) =>
+        request(host, 'push', (process) => server.push(process, structuredClone(body))),
       pull: (query) => request(host, 'pull', () => structuredClone(server.pull(query))),
     };
   }
@@ -186,7 +206,9 @@ export function createDevices(options: {
     return {
       async claim({ iterationId, holder, ttlMs }) {
         try {
-          const result = await request(host, 'claim', (process) => server.claim(process, { iterationId, holder, ttlMs }));
+          const result = await request(host, 'claim', (process) =>
+            server.claim(process, { iterationId, holder, ttlMs }),
+          );
           claimed.set(`${host.node.name} ${iterationId}`, result.granted);
           return result;
         } catch (error) {
@@ -197,7 +219,9 @@ export function createDevices(options: {
         }
       },
       async release({ iterationId, holder }) {
-        await request(host, 'release', () => server.release({ iterationId, holder })).catch(() => undefined);
+        await request(host, 'release', () => server.release({ iterationId, holder })).catch(
+          () => undefined,
+        );
       },
     };
   }
@@ -205,8 +229,20 @@ export function createDevices(options: {
   function outboxOf(device: SimDevice): Outbox {
     return {
       async read(limit) {
-        const from = device.meta.pushedThrough;
-        return device.store.recorded.slice(from, from + limit).map((change, index) => ({ seq: from + index + 1, change }));
+        const entries = [];
+        for (
+          let seq = device.meta.pushedThrough + 1;
+          seq <= device.store.recorded.length && entries.length < limit;
+          seq += 1
+        )
+          if (!device.meta.refusedSeqs.has(seq))
+            entries.push({ seq, change: device.store.recorded[seq - 1]! });
+        return entries;
+      },
+      async refuse(entry, reason) {
+        device.meta.refusedSeqs.add(entry.seq);
+        device.refused.push({ id: entry.change.id, reason });
+        world.log(device.id, `the relay refused ${entry.change.id}: ${reason}`);
       },
       async drop(throughSeq) {
         device.meta.pushedThrough = Math.max(device.meta.pushedThrough, throughSeq);
@@ -217,7 +253,11 @@ export function createDevices(options: {
   /** The sync client of a device (sync-client.ts): rounds on demand, retried with backoff. */
   function syncNow(device: SimDevice): void {
     let state = syncState.get(device);
-    if (!state) syncState.set(device, (state = { running: false, again: false, retryMs: 1_000, retryAt: undefined }));
+    if (!state)
+      syncState.set(
+        device,
+        (state = { running: false, again: false, retryMs: 1_000, retryAt: undefined }),
+      );
     const host = device.leader;
     if (!host || !host.node.alive || host.closed) return;
     if (state.running) {
@@ -245,8 +285,15 @@ export function createDevices(options: {
               apply: (changes) => host.engine.applyRemote(changes),
             });
             current.retryMs = 1_000;
-            device.lastError = report.refused.length > 0 ? `refused ${report.refused.length} pulled changes` : undefined;
-            if (report.refused.length > 0) world.log(host.node.name, `pull refused ${JSON.stringify(report.refused.map((entry) => entry.message))}`);
+            device.lastError =
+              report.refused.length > 0
+                ? `refused ${report.refused.length} pulled changes`
+                : undefined;
+            if (report.refused.length > 0)
+              world.log(
+                host.node.name,
+                `pull refused ${JSON.stringify(report.refused.map((entry) => entry.message))}`,
+              );
           } catch (error) {
             if (error instanceof Crashed) throw error;
             device.lastError = (error as Error).message;
@@ -279,11 +326,26 @@ export function createDevices(options: {
   /** The live connection of a leading host (presence in, pokes out). */
   function connect(host: SimHost): void {
     const { device } = host;
-    if (!host.node.alive || host.closed || device.leader !== host || !device.online || devices.network.partitioned) return;
-    if ([...server.connections].some((connection) => connection.hostName === host.node.name)) return;
+    if (
+      !host.node.alive ||
+      host.closed ||
+      device.leader !== host ||
+      !device.online ||
+      devices.network.partitioned
+    )
+      return;
+    if ([...server.connections].some((connection) => connection.hostName === host.node.name))
+      return;
     world.after(delay(), 'live connects', () => {
       const process = server.pickProcess();
-      if (!process || !host.node.alive || host.closed || device.leader !== host || !device.online || devices.network.partitioned) {
+      if (
+        !process ||
+        !host.node.alive ||
+        host.closed ||
+        device.leader !== host ||
+        !device.online ||
+        devices.network.partitioned
+      ) {
         world.after(random.int(1_000, 10_000), 'live retry', () => connect(host));
         return;
       }
@@ -328,9 +390,21 @@ export function createDevices(options: {
             if (host.device.leader !== host) return;
             const controller = new AbortController();
             abort.controller = controller;
-            const report = await host.engine.tick({ now: host.device.now(), signal: controller.signal });
-            if (report.planned.length + report.failed.length + report.skipped.length + report.paused.length > 0) {
-              world.log(host.node.name, `tick planned ${report.planned.length}, failed ${report.failed.length}, skipped ${report.skipped.length}, paused ${report.paused.length}`);
+            const report = await host.engine.tick({
+              now: host.device.now(),
+              signal: controller.signal,
+            });
+            if (
+              report.planned.length +
+                report.failed.length +
+                report.skipped.length +
+                report.paused.length >
+              0
+            ) {
+              world.log(
+                host.node.name,
+                `tick planned ${report.planned.length}, failed ${report.failed.length}, skipped ${report.skipped.length}, paused ${report.paused.length}`,
+              );
               syncNow(host.device);
             }
           } finally {
@@ -366,19 +440,25 @@ export function createDevices(options: {
 
   function elect(device: SimDevice): void {
     if (device.leader) return;
-    const next = device.hosts.find((host) => host.node.alive && !host.closed && host.node.frozenUntil <= world.now);
+    const next = device.hosts.find(
+      (host) => host.node.alive && !host.closed && host.node.frozenUntil <= world.now,
+    );
     if (next) lead(next);
   }
 
   function noteInterrupted(host: SimHost): void {
-    for (const iterationId of host.planning) interrupted.set(iterationId, (interrupted.get(iterationId) ?? 0) + 1);
+    for (const iterationId of host.planning)
+      interrupted.set(iterationId, (interrupted.get(iterationId) ?? 0) + 1);
   }
 
   function openHost(device: SimDevice): SimHost {
     hostCount += 1;
     const node = createSimNode(world, `${device.id}.h${hostCount}`);
     // As engine-host.ts today: the host's clock continues from the stamp the device saved.
-    const hlc = createHlc({ nodeId: device.id, ...(device.meta.hlc ? { last: device.meta.hlc } : {}) });
+    const hlc = createHlc({
+      nodeId: device.id,
+      ...(device.meta.hlc ? { last: device.meta.hlc } : {}),
+    });
     const planning = new Set<string>();
     const host: SimHost = {
       node,
@@ -391,11 +471,19 @@ export function createDevices(options: {
         void work()
           .catch((error: unknown) => {
             if (error instanceof Crashed) return;
-            if (isEngineError(error) && ['conflict', 'not_found', 'invalid', 'budget', 'unavailable', 'clock'].includes(error.kind)) {
+            if (
+              isEngineError(error) &&
+              ['conflict', 'not_found', 'invalid', 'budget', 'unavailable', 'clock'].includes(
+                error.kind,
+              )
+            ) {
               world.log(node.name, `${label}: ${error.kind}: ${error.message}`);
               return;
             }
-            ledger.violate('no crash', `${node.name} ${label} threw: ${(error as Error).stack ?? String(error)}`);
+            ledger.violate(
+              'no crash',
+              `${node.name} ${label} threw: ${(error as Error).stack ?? String(error)}`,
+            );
           })
           .finally(() => {
             if (node.alive) saveClock(host);
@@ -407,7 +495,9 @@ export function createDevices(options: {
     };
     const model = options.models.endpoint({
       node: node.name,
-      reachable: () => device.modelVia === 'direct' || (device.online && !devices.network.partitioned && server.pickProcess() !== undefined),
+      reachable: () =>
+        device.modelVia === 'direct' ||
+        (device.online && !devices.network.partitioned && server.pickProcess() !== undefined),
       claimed: (iterationId) => devices.claimedBy(node.name, iterationId),
       waitAlive: () => node.gate(),
       timeoutMs: 120_000,
@@ -459,15 +549,25 @@ export function createDevices(options: {
     if (!host.node.alive) return;
     host.node.frozenUntil = Math.max(host.node.frozenUntil, world.now + forMs);
     world.log(host.node.name, `freezes for ${forMs} ms`);
+    // A device whose hosts were all frozen or gone gets its leader when one wakes.
+    world.at(host.node.frozenUntil, 'thaw', () => elect(host.device));
     if (host.device.leader === host && forMs > takeoverMs) {
       world.after(takeoverMs, 'takeover', () => {
         if (host.device.leader !== host || host.node.frozenUntil <= world.now) return;
-        const next = host.device.hosts.find((other) => other !== host && other.node.alive && !other.closed && other.node.frozenUntil <= world.now);
+        const next = host.device.hosts.find(
+          (other) =>
+            other !== host &&
+            other.node.alive &&
+            !other.closed &&
+            other.node.frozenUntil <= world.now,
+        );
         if (!next) return;
         world.log(next.node.name, `takes over from frozen ${host.node.name}`);
         noteInterrupted(host);
         // The frozen host learns it lost the lock when it wakes: its tick is aborted then.
-        world.at(host.node.frozenUntil - 1, 'wakes demoted', () => aborts.get(host)?.controller?.abort());
+        world.at(host.node.frozenUntil - 1, 'wakes demoted', () =>
+          aborts.get(host)?.controller?.abort(),
+        );
         host.device.leader = undefined;
         disconnect(host, false);
         lead(next);
@@ -492,7 +592,7 @@ export function createDevices(options: {
     const device: SimDevice = {
       id,
       store: createMemoryStore(),
-      meta: { hlc: undefined, cursor: undefined, pushedThrough: 0 },
+      meta: { hlc: undefined, cursor: undefined, pushedThrough: 0, refusedSeqs: new Set() },
       refused: [],
       online: true,
       skewMs: random.int(-180_000, 180_000),

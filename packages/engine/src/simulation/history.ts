@@ -32,17 +32,35 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
   const ledger = createLedger(world);
   const models = createSimModelService({ world, random: random.fork() });
   const ids = createSequentialIds('S');
-  const server = createSimServer({ world, random: random.fork(), ledger, models, ids, processes: scenario.relayProcesses, concurrency: scenario.relayConcurrency });
-  const devices = createDevices({ world, random: random.fork(), ledger, server, models, ids, count: scenario.devices });
+  const server = createSimServer({
+    world,
+    random: random.fork(),
+    ledger,
+    models,
+    ids,
+    processes: scenario.relayProcesses,
+    concurrency: scenario.relayConcurrency,
+  });
+  const devices = createDevices({
+    world,
+    random: random.fork(),
+    ledger,
+    server,
+    models,
+    ids,
+    count: scenario.devices,
+  });
   Object.assign(devices.network, scenario.network);
   const relayInterrupted = new Map<string, number>();
   let missionCount = 0;
   const people = random.fork();
 
-  for (const device of devices.list) for (let index = 0; index < scenario.hostsPerDevice; index += 1) devices.openHost(device);
+  for (const device of devices.list)
+    for (let index = 0; index < scenario.hostsPerDevice; index += 1) devices.openHost(device);
   server.startRunners();
 
-  for (const event of scenario.events) world.at(event.at, event.action.kind, () => play(event.action));
+  for (const event of scenario.events)
+    world.at(event.at, event.action.kind, () => play(event.action));
 
   function play(action: Action): void {
     switch (action.kind) {
@@ -81,7 +99,8 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
       case 'relay_crash': {
         const process = server.processes[action.process];
         if (!process || !process.node.alive) return;
-        for (const iterationId of process.planning) relayInterrupted.set(iterationId, (relayInterrupted.get(iterationId) ?? 0) + 1);
+        for (const iterationId of process.planning)
+          relayInterrupted.set(iterationId, (relayInterrupted.get(iterationId) ?? 0) + 1);
         server.crash(process, action.downMs);
         return;
       }
@@ -108,38 +127,59 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
     const host = hostFor(deviceIndex);
     const { engine } = host;
     const actor: Actor = { kind: 'user', deviceId: host.device.id };
-    const choose = <T>(items: readonly T[]): T | undefined => (items.length === 0 ? undefined : items[pick % items.length]);
+    const choose = <T>(items: readonly T[]): T | undefined =>
+      items.length === 0 ? undefined : items[pick % items.length];
     const missions = () => engine.rows('missions');
     host.run(`person ${action.kind}`, async () => {
       world.log(host.node.name, `person: ${action.kind}`);
       switch (action.kind) {
         case 'create_mission': {
           const id = `m_${++missionCount}`;
-          await engine.createMission({ id, actor, draft: { ...action.draft, objective: `Keep things moving [mission ${id}]` } });
+          await engine.createMission({
+            id,
+            actor,
+            draft: { ...action.draft, objective: `Keep things moving [mission ${id}]` },
+          });
           break;
         }
         case 'edit_schedule': {
           const mission = choose(await missions());
-          if (mission) await engine.updateMission({ id: mission.id, actor, patch: { schedule: action.schedule, ...(action.catchUp ? { catchUp: action.catchUp } : {}) } });
+          if (mission)
+            await engine.updateMission({
+              id: mission.id,
+              actor,
+              patch: {
+                schedule: action.schedule,
+                ...(action.catchUp ? { catchUp: action.catchUp } : {}),
+              },
+            });
           break;
         }
         case 'pause':
         case 'resume':
         case 'archive': {
           const mission = choose(await missions());
-          const state = action.kind === 'pause' ? 'paused' : action.kind === 'resume' ? 'active' : 'archived';
+          const state =
+            action.kind === 'pause' ? 'paused' : action.kind === 'resume' ? 'active' : 'archived';
           if (mission) await engine.updateMission({ id: mission.id, actor, patch: { state } });
           break;
         }
         case 'run_now': {
-          const mission = choose((await missions()).filter((row) => row.state !== 'archived' && row.state !== 'done'));
+          const mission = choose(
+            (await missions()).filter((row) => row.state !== 'archived' && row.state !== 'done'),
+          );
           if (mission) await engine.runNow({ missionId: mission.id });
           break;
         }
         case 'approve':
         case 'reject':
         case 'edit_approve': {
-          const proposal = choose((await engine.rows('proposals', { field: 'status', equals: 'pending' })) as RowOf<'proposals'>[]);
+          const proposal = choose(
+            (await engine.rows('proposals', {
+              field: 'status',
+              equals: 'pending',
+            })) as RowOf<'proposals'>[],
+          );
           if (!proposal) break;
           const editedParams = action.kind === 'edit_approve' ? editOf(proposal, pick) : undefined;
           await engine.decide({
@@ -152,7 +192,10 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
           break;
         }
         case 'revert': {
-          const executed = (await engine.rows('proposals', { field: 'status', equals: 'executed' })) as RowOf<'proposals'>[];
+          const executed = (await engine.rows('proposals', {
+            field: 'status',
+            equals: 'executed',
+          })) as RowOf<'proposals'>[];
           const proposal = choose(executed);
           if (proposal) await engine.revertIteration({ iterationId: proposal.iterationId, actor });
           break;
@@ -160,7 +203,10 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
         case 'create_task':
         case 'create_note': {
           const table = action.kind === 'create_task' ? 'tasks' : 'notes';
-          const fields = table === 'tasks' ? { title: `Mine ${pick % 100}` } : { title: `My note ${pick % 100}`, body: 'Mine.' };
+          const fields =
+            table === 'tasks'
+              ? { title: `Mine ${pick % 100}` }
+              : { title: `My note ${pick % 100}`, body: 'Mine.' };
           const id = await engine.saveRow({ table, fields, actor });
           models.knownRows[table].push(id);
           break;
@@ -172,8 +218,18 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
           const table = action.kind.endsWith('task') ? 'tasks' : 'notes';
           const row = choose(await engine.rows(table));
           if (!row) break;
-          if (action.kind.startsWith('delete')) await engine.deleteRow({ table, id: row.id, actor });
-          else await engine.saveRow({ table, id: row.id, fields: table === 'tasks' ? { title: `Edited ${pick % 1000}` } : { body: `Edited ${pick % 1000}` }, actor });
+          if (action.kind.startsWith('delete'))
+            await engine.deleteRow({ table, id: row.id, actor });
+          else
+            await engine.saveRow({
+              table,
+              id: row.id,
+              fields:
+                table === 'tasks'
+                  ? { title: `Edited ${pick % 1000}` }
+                  : { body: `Edited ${pick % 1000}` },
+              actor,
+            });
           break;
         }
       }
@@ -185,7 +241,11 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
   const learn = () => {
     for (const entry of ledger.entries.values()) {
       const { change } = entry;
-      if ((change.table === 'tasks' || change.table === 'notes') && !models.knownRows[change.table].includes(change.rowId)) models.knownRows[change.table].push(change.rowId);
+      if (
+        (change.table === 'tasks' || change.table === 'notes') &&
+        !models.knownRows[change.table].includes(change.rowId)
+      )
+        models.knownRows[change.table].push(change.rowId);
     }
     world.after(5 * minute, 'learn', learn);
   };
@@ -195,10 +255,21 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
   await world.run(activeEnd);
   heal(world, devices, server, models);
   await world.run(activeEnd + healMs);
+  checkNothingHeldBack({ devices, server, ledger, before: activeEnd });
   await quiesce(world, devices, server, ledger);
   const violations = [
     ...ledger.violations,
-    ...(await checkInvariants({ world, devices, server, ledger, models, relayInterrupted, now: world.now, healedAt: activeEnd, healMs })),
+    ...(await checkInvariants({
+      world,
+      devices,
+      server,
+      ledger,
+      models,
+      relayInterrupted,
+      now: world.now,
+      healedAt: activeEnd,
+      healMs,
+    })),
   ];
   return {
     seed: scenario.seed,
@@ -220,7 +291,12 @@ function editOf(proposal: RowOf<'proposals'>, pick: number): Record<string, unkn
 }
 
 /** Every fault heals: devices online with a tab open, clocks within minutes, a healthy model. */
-function heal(world: World, devices: Devices, server: SimServer, models: ReturnType<typeof createSimModelService>): void {
+function heal(
+  world: World,
+  devices: Devices,
+  server: SimServer,
+  models: ReturnType<typeof createSimModelService>,
+): void {
   world.log('world', 'heal');
   models.faults = { ...healthyModel };
   devices.network.partitioned = false;
@@ -229,25 +305,68 @@ function heal(world: World, devices: Devices, server: SimServer, models: ReturnT
   for (const device of devices.list) {
     if (Math.abs(device.skewMs) > 180_000) device.skewMs = Math.sign(device.skewMs) * 180_000;
     devices.setOnline(device, true);
-    for (const host of device.hosts) host.node.frozenUntil = Math.min(host.node.frozenUntil, world.now);
+    for (const host of device.hosts)
+      host.node.frozenUntil = Math.min(host.node.frozenUntil, world.now);
     if (!device.hosts.some((host) => host.node.alive && !host.closed)) devices.openHost(device);
+    devices.elect(device);
   }
   void server;
 }
 
+/**
+ * Invariant 7, its timely half: a whole healthy period after every fault healed, each change a
+ * device made before then is at the relay or listed as refused (one refused change never holds
+ * back the others).
+ */
+function checkNothingHeldBack(options: {
+  devices: Devices;
+  server: SimServer;
+  ledger: ReturnType<typeof createLedger>;
+  before: number;
+}): void {
+  let reported = 0;
+  for (const entry of options.ledger.entries.values()) {
+    if (
+      entry.deviceId === undefined ||
+      entry.at >= options.before ||
+      options.server.seen.has(entry.change.id)
+    )
+      continue;
+    const device = options.devices.list.find((candidate) => candidate.id === entry.deviceId);
+    if (device?.refused.some((refused) => refused.id === entry.change.id)) continue;
+    if (reported++ < 2)
+      options.ledger.violate(
+        '7 nothing dropped',
+        `${entry.issuer}'s change ${entry.change.id} (${entry.change.table}/${entry.change.rowId}) is still not at the relay ${healMs / minute} minutes after every fault healed (last sync error: ${device?.lastError ?? 'none'})`,
+      );
+  }
+}
+
 /** Stops planning, lets the work in flight finish, then syncs every device until nothing moves. */
-async function quiesce(world: World, devices: Devices, server: SimServer, ledger: ReturnType<typeof createLedger>): Promise<void> {
+async function quiesce(
+  world: World,
+  devices: Devices,
+  server: SimServer,
+  ledger: ReturnType<typeof createLedger>,
+): Promise<void> {
   devices.stopTicking();
   server.stopRunners();
   for (let round = 0; round < 200; round += 1) {
     await world.run(world.now + minute);
     if (devices.busy() || server.planningNow() > 0) continue;
     const end = String(server.store.recorded.length);
-    const quiet = devices.list.every((device) => device.meta.pushedThrough >= device.store.recorded.length && (device.meta.cursor ?? '0') === end);
+    const quiet = devices.list.every(
+      (device) =>
+        device.meta.pushedThrough + device.meta.refusedSeqs.size >= device.store.recorded.length &&
+        (device.meta.cursor ?? '0') === end,
+    );
     if (quiet) return;
     for (const device of devices.list) device.leader?.kick();
   }
-  ledger.violate('7 nothing dropped', 'sync did not go quiet within 200 minutes after every fault healed');
+  ledger.violate(
+    '7 nothing dropped',
+    'sync did not go quiet within 200 minutes after every fault healed',
+  );
 }
 
 export function isExpectedFailure(error: unknown): boolean {

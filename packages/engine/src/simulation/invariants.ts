@@ -31,38 +31,100 @@ export async function checkInvariants(options: {
 }): Promise<Violation[]> {
   const { devices, server, ledger, models } = options;
   const violations: Violation[] = [];
-  const violate = (invariant: string, message: string) => violations.push({ invariant, message, at: options.now });
+  const violate = (invariant: string, message: string) =>
+    violations.push({ invariant, message, at: options.now });
 
   // 1. Convergence: every replica's rows equal the relay's, field by field.
   const serverRows = new Map<string, StoredRow>();
-  for (const table of tableNames) for (const row of await server.store.list(table)) serverRows.set(`${table}/${row.id}`, row);
+  for (const table of tableNames)
+    for (const row of await server.store.list(table)) serverRows.set(`${table}/${row.id}`, row);
   for (const device of devices.list) {
     let differences = 0;
     const seen = new Set<string>();
+    // A change the relay refused stays on its device, listed with the reason: the fields it
+    // wrote differ from the relay's on purpose.
+    const refusedStamps = new Set<string>();
+    for (const refused of device.refused) {
+      const entry = ledger.entries.get(refused.id);
+      if (entry)
+        refusedStamps.add(`${entry.change.table}/${entry.change.rowId}@${entry.change.hlc}`);
+    }
+    const shown = (key: string, row: StoredRow): StoredRow => {
+      const fields = { ...row.fields };
+      const stamps = { ...row.stamps };
+      for (const [name, stamp] of Object.entries(row.stamps)) {
+        if (!refusedStamps.has(`${key}@${stamp}`)) continue;
+        delete fields[name];
+        delete stamps[name];
+      }
+      return { ...row, fields, stamps };
+    };
     for (const table of tableNames) {
       for (const row of await device.store.list(table)) {
         const key = `${table}/${row.id}`;
         seen.add(key);
         const there = serverRows.get(key);
-        if (stableJson({ fields: row.fields, stamps: row.stamps }) !== stableJson(there && { fields: there.fields, stamps: there.stamps })) {
-          if (differences++ < 3) violate('1 convergence', `${device.id} ${key} differs from the relay: ${describeDifference(row, there)}`);
+        if (
+          refusedStamps.size > 0 &&
+          [...Object.values(row.stamps)].some((stamp) => refusedStamps.has(`${key}@${stamp}`))
+        ) {
+          // Compare what the relay could have: the fields a refused change wrote are left out.
+          const mine = shown(key, row);
+          if (
+            there &&
+            Object.keys(mine.fields).every(
+              (name) =>
+                name.startsWith('_') ||
+                stableJson(mine.fields[name]) === stableJson(there.fields[name]),
+            )
+          )
+            continue;
+          if (!there) continue;
+        }
+        if (
+          stableJson({ fields: row.fields, stamps: row.stamps }) !==
+          stableJson(there && { fields: there.fields, stamps: there.stamps })
+        ) {
+          if (differences++ < 3)
+            violate(
+              '1 convergence',
+              `${device.id} ${key} differs from the relay: ${describeDifference(row, there)}`,
+            );
         }
       }
     }
-    for (const key of serverRows.keys()) if (!seen.has(key) && differences++ < 3) violate('1 convergence', `${device.id} lacks ${key}`);
+    for (const key of serverRows.keys())
+      if (!seen.has(key) && differences++ < 3)
+        violate('1 convergence', `${device.id} lacks ${key}`);
   }
 
-  const missions = new Map(readRows('missions', await server.store.list('missions')).map((mission) => [mission.id, mission]));
+  const missions = new Map(
+    readRows('missions', await server.store.list('missions')).map((mission) => [
+      mission.id,
+      mission,
+    ]),
+  );
   const iterations = readRows('iterations', await server.store.list('iterations'));
   const proposals = readRows('proposals', await server.store.list('proposals'));
 
   // 2. One plan per slot: conversations per iteration id, bounded by crashes and unclaimed plans.
   const byIteration = new Map<string, typeof models.conversations>();
-  for (const conversation of models.conversations) byIteration.set(conversation.iterationId, [...(byIteration.get(conversation.iterationId) ?? []), conversation]);
+  for (const conversation of models.conversations)
+    byIteration.set(conversation.iterationId, [
+      ...(byIteration.get(conversation.iterationId) ?? []),
+      conversation,
+    ]);
   for (const [iterationId, conversations] of byIteration) {
-    const allowed = 1 + (devices.interrupted.get(iterationId) ?? 0) + (options.relayInterrupted.get(iterationId) ?? 0) + conversations.filter((entry) => !entry.claimed || entry.failed).length;
+    const allowed =
+      1 +
+      (devices.interrupted.get(iterationId) ?? 0) +
+      (options.relayInterrupted.get(iterationId) ?? 0) +
+      conversations.filter((entry) => !entry.claimed || entry.failed).length;
     if (conversations.length > allowed)
-      violate('2 one plan per slot', `${iterationId}: ${conversations.length} conversations (${conversations.map((entry) => `${entry.node}${entry.claimed ? '' : ' unclaimed'}`).join(', ')}), at most ${allowed} allowed`);
+      violate(
+        '2 one plan per slot',
+        `${iterationId}: ${conversations.length} conversations (${conversations.map((entry) => `${entry.node}${entry.claimed ? '' : ' unclaimed'}`).join(', ')}), at most ${allowed} allowed`,
+      );
   }
 
   // 4. A decided proposal's data matches the winning decision; a losing execution never stands.
@@ -70,7 +132,8 @@ export async function checkInvariants(options: {
   const aiWriters = new Map<string, string>();
   for (const entry of ledger.entries.values()) {
     const { change } = entry;
-    if (entry.kind === 'ai' && change.actor.kind === 'ai') aiWriters.set(`${change.table}/${change.rowId}@${change.hlc}`, change.actor.proposalId);
+    if (entry.kind === 'ai' && change.actor.kind === 'ai')
+      aiWriters.set(`${change.table}/${change.rowId}@${change.hlc}`, change.actor.proposalId);
   }
   for (const [key, row] of serverRows) {
     for (const [field, stamp] of Object.entries(row.stamps)) {
@@ -78,33 +141,70 @@ export async function checkInvariants(options: {
       const proposalId = aiWriters.get(`${key}@${stamp}`);
       if (proposalId === undefined) continue;
       const proposal = proposalById.get(proposalId);
+      if (proposal?.status === 'executed' && proposal.decision?.at === stamp) continue;
+      // A losing execution that wrote what the winner wrote leaves nothing to undo.
+      const [table, ...rest] = key.split('/');
+      const rowId = rest.join('/');
+      const winner =
+        proposal?.status === 'executed'
+          ? proposal.effects.find((effect) => effect.table === table && effect.rowId === rowId)
+          : undefined;
+      if (
+        winner?.after &&
+        field in winner.after &&
+        stableJson(winner.after[field]) === stableJson(row.fields[field])
+      )
+        continue;
       if (!proposal || proposal.status !== 'executed' || proposal.decision?.at !== stamp)
-        violate('4 decisions execute once', `${key}.${field} still holds the execution of ${proposalId} at ${stamp}, but its decision is ${proposal?.decision?.verdict ?? 'none'} at ${proposal?.decision?.at ?? '-'} (${proposal?.status ?? 'missing'})`);
+        violate(
+          '4 decisions execute once',
+          `${key}.${field} still holds the execution of ${proposalId} at ${stamp}, but its decision is ${proposal?.decision?.verdict ?? 'none'} at ${proposal?.decision?.at ?? '-'} (${proposal?.status ?? 'missing'})`,
+        );
     }
   }
 
   // 5. Supersession follows the winning plan.
   const proposalsOf = new Map<string, RowOf<'proposals'>[]>();
-  for (const proposal of proposals) proposalsOf.set(proposal.iterationId, [...(proposalsOf.get(proposal.iterationId) ?? []), proposal]);
+  for (const proposal of proposals)
+    proposalsOf.set(proposal.iterationId, [
+      ...(proposalsOf.get(proposal.iterationId) ?? []),
+      proposal,
+    ]);
   for (const iteration of iterations) {
     if (iteration.status !== 'planned' || !iteration.plan) continue;
     const steps = iteration.plan.steps;
     for (const proposal of proposalsOf.get(iteration.id) ?? []) {
       const inPlan = proposal.stepIndex < steps.length;
       if (proposal.status === 'superseded' && inPlan)
-        violate('5 supersession', `${proposal.id} is superseded, but the winning plan of ${iteration.id} has step ${proposal.stepIndex} (${steps[proposal.stepIndex]!.tool})`);
+        violate(
+          '5 supersession',
+          `${proposal.id} is superseded, but the winning plan of ${iteration.id} has step ${proposal.stepIndex} (${steps[proposal.stepIndex]!.tool})`,
+        );
       if (proposal.status === 'pending' && !inPlan)
-        violate('5 supersession', `${proposal.id} is pending, but the winning plan of ${iteration.id} has only ${steps.length} steps`);
+        violate(
+          '5 supersession',
+          `${proposal.id} is pending, but the winning plan of ${iteration.id} has only ${steps.length} steps`,
+        );
       if (inPlan && proposal.tool !== steps[proposal.stepIndex]!.tool)
-        violate('5 supersession', `${proposal.id} shows ${proposal.tool}, but the winning plan's step is ${steps[proposal.stepIndex]!.tool}`);
+        violate(
+          '5 supersession',
+          `${proposal.id} shows ${proposal.tool}, but the winning plan's step is ${steps[proposal.stepIndex]!.tool}`,
+        );
     }
   }
 
   // 6. Budgets hold across every runner while the relay is reachable (claimed runs).
-  const claimedRuns = new Map<string, { iterations: Set<string>; tokens: number; largest: number }>();
+  const claimedRuns = new Map<
+    string,
+    { iterations: Set<string>; tokens: number; largest: number }
+  >();
   for (const conversation of models.conversations) {
     if (!conversation.claimed) continue;
-    const runs = claimedRuns.get(conversation.missionId) ?? { iterations: new Set(), tokens: 0, largest: 0 };
+    const runs = claimedRuns.get(conversation.missionId) ?? {
+      iterations: new Set(),
+      tokens: 0,
+      largest: 0,
+    };
     runs.iterations.add(conversation.iterationId);
     runs.tokens += conversation.tokens;
     runs.largest = Math.max(runs.largest, conversation.tokens);
@@ -114,9 +214,15 @@ export async function checkInvariants(options: {
     const budget = missions.get(missionId)?.budget;
     if (!budget) continue;
     if (runs.iterations.size > budget.maxRunsPerDay)
-      violate('6 budgets', `${missionId}: ${runs.iterations.size} claimed runs within a day, budget ${budget.maxRunsPerDay}`);
+      violate(
+        '6 budgets',
+        `${missionId}: ${runs.iterations.size} claimed runs within a day, budget ${budget.maxRunsPerDay}`,
+      );
     if (runs.tokens > budget.maxTokensPerDay + runs.largest)
-      violate('6 budgets', `${missionId}: ${runs.tokens} tokens within a day, budget ${budget.maxTokensPerDay} (+ one run of ${runs.largest})`);
+      violate(
+        '6 budgets',
+        `${missionId}: ${runs.tokens} tokens within a day, budget ${budget.maxTokensPerDay} (+ one run of ${runs.largest})`,
+      );
   }
 
   // 7. Nothing dropped in silence: every device change is at the relay, or listed as refused.
@@ -125,7 +231,11 @@ export async function checkInvariants(options: {
     if (entry.deviceId === undefined || server.seen.has(entry.change.id)) continue;
     const device = devices.list.find((candidate) => candidate.id === entry.deviceId);
     if (device?.refused.some((refused) => refused.id === entry.change.id)) continue;
-    if (dropped++ < 3) violate('7 nothing dropped', `${entry.issuer}'s change ${entry.change.id} (${entry.change.table}/${entry.change.rowId}) never reached the relay and is not listed as refused`);
+    if (dropped++ < 3)
+      violate(
+        '7 nothing dropped',
+        `${entry.issuer}'s change ${entry.change.id} (${entry.change.table}/${entry.change.rowId}) never reached the relay and is not listed as refused`,
+      );
   }
 
   // 8. Catch-up never floods: a `latest` mission plans only the newest due slot.
@@ -133,18 +243,37 @@ export async function checkInvariants(options: {
   for (const conversation of models.conversations) {
     const mission = missions.get(conversation.missionId);
     const row = serverRows.get(`missions/${conversation.missionId}`);
-    if (!mission || !row || mission.catchUp.mode !== 'latest' || row.stamps.schedule !== row.stamps._createdBy) continue;
+    if (
+      !mission ||
+      !row ||
+      mission.catchUp.mode !== 'latest' ||
+      row.stamps.schedule !== row.stamps._createdBy
+    )
+      continue;
     if (failedBefore.has(conversation.iterationId)) continue;
     if (conversation.failed) failedBefore.add(conversation.iterationId);
     const scheduled = nextSlot(mission.schedule, conversation.slotMs - 1) === conversation.slotMs;
     const newer = nextSlot(mission.schedule, conversation.slotMs);
-    if (scheduled && newer !== undefined && newer <= conversation.toldNowMs && conversation.toldNowMs - conversation.slotMs > 5 * 60_000)
-      violate('8 catch-up', `${conversation.iterationId} was planned at ${new Date(conversation.toldNowMs).toISOString()} although the newer slot ${new Date(newer).toISOString()} was due`);
+    if (
+      scheduled &&
+      newer !== undefined &&
+      newer <= conversation.toldNowMs &&
+      conversation.toldNowMs - conversation.slotMs > 5 * 60_000
+    )
+      violate(
+        '8 catch-up',
+        `${conversation.iterationId} was planned at ${new Date(conversation.toldNowMs).toISOString()} although the newer slot ${new Date(newer).toISOString()} was due`,
+      );
   }
 
   // 10. Transient failures are retried within the slot's lateness window.
   for (const iteration of iterations) {
-    if (iteration.status !== 'failed' || !iteration.error || !transientCodes.has(iteration.error.code)) continue;
+    if (
+      iteration.status !== 'failed' ||
+      !iteration.error ||
+      !transientCodes.has(iteration.error.code)
+    )
+      continue;
     const mission = missions.get(iteration.missionId);
     if (!mission || mission.state !== 'active' || iteration.trigger !== 'schedule') continue;
     const slot = Date.parse(iteration.slot);
@@ -152,16 +281,27 @@ export async function checkInvariants(options: {
     // A failure early in the healthy time had backoffs enough to be retried within it.
     const retryable = failedAt < options.healedAt + options.healMs / 3;
     if (retryable && slot + mission.catchUp.maxLateMs > options.healedAt + options.healMs)
-      violate('10 retries', `${iteration.id} failed with ${iteration.error.code} (${iteration.error.message}) and was never planned again`);
+      violate(
+        '10 retries',
+        `${iteration.id} failed with ${iteration.error.code} (${iteration.error.message}) and was never planned again`,
+      );
   }
   return violations;
 }
 
 function describeDifference(row: StoredRow, there: StoredRow | undefined): string {
   if (!there) return 'the relay has no such row';
-  const names = new Set([...Object.keys(row.fields), ...Object.keys(there.fields), ...Object.keys(row.stamps), ...Object.keys(there.stamps)]);
+  const names = new Set([
+    ...Object.keys(row.fields),
+    ...Object.keys(there.fields),
+    ...Object.keys(row.stamps),
+    ...Object.keys(there.stamps),
+  ]);
   for (const name of names) {
-    if (stableJson(row.fields[name]) !== stableJson(there.fields[name]) || row.stamps[name] !== there.stamps[name])
+    if (
+      stableJson(row.fields[name]) !== stableJson(there.fields[name]) ||
+      row.stamps[name] !== there.stamps[name]
+    )
       return `${name}: ${stableJson(row.fields[name])?.slice(0, 80)} at ${row.stamps[name]} here, ${stableJson(there.fields[name])?.slice(0, 80)} at ${there.stamps[name]} there`;
   }
   return 'same values';

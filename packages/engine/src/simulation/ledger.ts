@@ -28,6 +28,8 @@ export interface LedgerEntry {
   issuer: string;
   /** The device whose outbox holds it; undefined for the relay's own writes. */
   deviceId: string | undefined;
+  /** When it was committed (true time). */
+  at: number;
 }
 
 /** A node whose work can be frozen or crashed: every port call of it goes through `gate`. */
@@ -45,7 +47,8 @@ export function createSimNode(world: World, name: string): SimNode {
     alive: true,
     frozenUntil: 0,
     async gate() {
-      while (node.alive && node.frozenUntil > world.now) await world.sleep(node.frozenUntil - world.now);
+      while (node.alive && node.frozenUntil > world.now)
+        await world.sleep(node.frozenUntil - world.now);
       if (!node.alive) throw new Crashed(`${name} crashed`);
     },
   };
@@ -115,7 +118,8 @@ export function createLedger(world: World): Ledger {
               get: (table, id) => writer.get(table, id),
               list: (table, filter) => writer.list(table, filter),
               async put(rows) {
-                for (const row of rows) before.set(rowKey(row.table, row.id), await writer.get(row.table, row.id));
+                for (const row of rows)
+                  before.set(rowKey(row.table, row.id), await writer.get(row.table, row.id));
                 await writer.put(rows);
               },
               async record(changes) {
@@ -133,7 +137,9 @@ export function createLedger(world: World): Ledger {
             if (!node.alive) throw new Crashed(`${node.name} crashed before its commit`);
             return value;
           });
-          batches.forEach((batch, index) => committed({ ...batch, issuer: node.name, batch: `${transaction}.${index}`, deviceId }));
+          batches.forEach((batch, index) =>
+            committed({ ...batch, issuer: node.name, batch: `${transaction}.${index}`, deviceId }),
+          );
           return result;
         },
       };
@@ -148,16 +154,21 @@ export function createLedger(world: World): Ledger {
     deviceId: string | undefined;
   }): void {
     const { changes, before, issuer } = options;
-    const revert = changes.some((change) => change.table === 'iterations' && 'revertedAt' in change.fields);
+    const revert = changes.some(
+      (change) => change.table === 'iterations' && 'revertedAt' in change.fields,
+    );
     for (const stamp of new Set(changes.map((change) => change.hlc))) {
       const owner = stampOwners.get(stamp);
       if (owner !== undefined && owner !== options.batch)
-        ledger.violate('9 unique stamps', `stamp ${stamp} issued by ${owner} and again by ${options.batch}`);
+        ledger.violate(
+          '9 unique stamps',
+          `stamp ${stamp} issued by ${owner} and again by ${options.batch}`,
+        );
       else if (owner === undefined) stampOwners.set(stamp, options.batch);
     }
     for (const change of changes) {
       const kind = kindOf(change, revert);
-      entries.set(change.id, { change, kind, issuer, deviceId: options.deviceId });
+      entries.set(change.id, { change, kind, issuer, deviceId: options.deviceId, at: world.now });
       const prior = before.get(rowKey(change.table, change.rowId));
       checkOverwrites({ change, kind, prior, issuer });
       const key = `${change.table}/${change.rowId}@${change.hlc}`;
@@ -171,20 +182,46 @@ export function createLedger(world: World): Ledger {
     return kind;
   }
 
-  function checkOverwrites(options: { change: Change; kind: ChangeKind; prior: StoredRow | undefined; issuer: string }): void {
+  function checkOverwrites(options: {
+    change: Change;
+    kind: ChangeKind;
+    prior: StoredRow | undefined;
+    issuer: string;
+  }): void {
     const { change, kind, prior, issuer } = options;
     if (!prior) return;
     let reported = false;
-    const names = '_deleted' in change.fields ? Object.keys(prior.stamps).filter((name) => !name.startsWith('_')) : Object.keys(change.fields);
+    const names =
+      '_deleted' in change.fields
+        ? Object.keys(prior.stamps).filter((name) => !name.startsWith('_'))
+        : Object.keys(change.fields);
     for (const name of names) {
       const stamp = prior.stamps[name];
       if (stamp === undefined) continue;
       // Invariant 9: a local write never loses to what its own replica already holds.
-      if (!reported && !isWriteOnceField(change.table, name) && name in change.fields && stamp > change.hlc && prior.fields._deleted !== true && (reported = true))
-        ledger.violate('9 monotonic clock', `${issuer} wrote ${change.table}/${change.rowId}.${name} at ${change.hlc}, older than the ${stamp} already there (its clock had not received it)`);
+      if (
+        !reported &&
+        !isWriteOnceField(change.table, name) &&
+        name in change.fields &&
+        stamp > change.hlc &&
+        prior.fields._deleted !== true &&
+        (reported = true)
+      )
+        ledger.violate(
+          '9 monotonic clock',
+          `${issuer} wrote ${change.table}/${change.rowId}.${name} at ${change.hlc}, older than the ${stamp} already there (its clock had not received it)`,
+        );
       // Invariant 3: revert and compensation never overwrite a person's later write.
-      if ((kind === 'revert' || kind === 'compensation') && change.hlc > stamp && stampKinds.get(`${change.table}/${change.rowId}@${stamp}`) === 'person' && prior.fields._deleted !== true)
-        ledger.violate('3 person data kept', `${issuer}'s ${kind} of ${change.table}/${change.rowId} overwrote ${name}, which a person wrote at ${stamp}`);
+      if (
+        (kind === 'revert' || kind === 'compensation') &&
+        change.hlc > stamp &&
+        stampKinds.get(`${change.table}/${change.rowId}@${stamp}`) === 'person' &&
+        prior.fields._deleted !== true
+      )
+        ledger.violate(
+          '3 person data kept',
+          `${issuer}'s ${kind} of ${change.table}/${change.rowId} overwrote ${name}, which a person wrote at ${stamp}`,
+        );
     }
   }
 

@@ -124,7 +124,10 @@ export function createSimModelService(options: { world: World; random: Random })
           const conversation = conversations.findLast(
             (entry) => entry.iterationId === prompt.iterationId && entry.node === endpoint.node,
           );
-          world.log(endpoint.node, `model ${first ? 'opens' : 'continues'} ${prompt.iterationId} (${outcome}, ${latency} ms)`);
+          world.log(
+            endpoint.node,
+            `model ${first ? 'opens' : 'continues'} ${prompt.iterationId} (${outcome}, ${latency} ms)`,
+          );
           const timedOut = latency > endpoint.timeoutMs;
           await new Promise<void>((resolve, reject) => {
             const onAbort = () => {
@@ -139,17 +142,37 @@ export function createSimModelService(options: { world: World; random: Random })
           });
           await endpoint.waitAlive();
           if (conversation && (timedOut || outcome !== 'ok')) conversation.failed = true;
-          if (timedOut) throw new EngineError('unavailable', `the model did not answer within ${endpoint.timeoutMs} ms (timeout)`);
+          if (timedOut)
+            throw new EngineError(
+              'unavailable',
+              `the model did not answer within ${endpoint.timeoutMs} ms (timeout)`,
+            );
           if (outcome === 'transient')
-            throw new EngineError('unavailable', random.pick(['429 rate limited', '503 overloaded', '502 bad gateway']));
-          if (outcome === 'permanent') throw new EngineError('model', '400 the model refused the request');
+            throw new EngineError(
+              'unavailable',
+              random.pick(['429 rate limited', '503 overloaded', '502 bad gateway']),
+            );
+          if (outcome === 'permanent')
+            throw new EngineError('model', '400 the model refused the request');
           const usage = { promptTokens: 100, completionTokens: 20 };
           if (conversation) conversation.tokens += 120;
           if (outcome === 'bad')
-            return { message: { content: null, tool_calls: 'not a list' }, usage, model: 'sim-model', raw: {} } as unknown as ChatResponse;
+            return {
+              message: { content: null, tool_calls: 'not a list' },
+              usage,
+              model: 'sim-model',
+              raw: {},
+            } as unknown as ChatResponse;
           const calls = first ? planCalls(random, service.knownRows) : [];
           return {
-            message: { content: calls.length === 0 ? 'Done.' : 'Here is what I propose.', tool_calls: calls.map((call, index) => ({ id: `call_${index}`, type: 'function' as const, function: { name: call.name, arguments: JSON.stringify(call.arguments) } })) },
+            message: {
+              content: calls.length === 0 ? 'Done.' : 'Here is what I propose.',
+              tool_calls: calls.map((call, index) => ({
+                id: `call_${index}`,
+                type: 'function' as const,
+                function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+              })),
+            },
             usage,
             model: request.model,
             raw: { calls: calls.length },
@@ -173,12 +196,22 @@ function planCalls(
     if (kind <= 1 || known.tasks.length === 0)
       calls.push({ name: 'create_task', arguments: { title: `Task ${random.int(1, 999)}` } });
     else if (kind === 2)
-      calls.push({ name: 'update_task', arguments: { taskId: random.pick(known.tasks), title: `Renamed ${random.int(1, 999)}` } });
+      calls.push({
+        name: 'update_task',
+        arguments: { taskId: random.pick(known.tasks), title: `Renamed ${random.int(1, 999)}` },
+      });
     else if (kind === 3)
       calls.push({ name: 'complete_task', arguments: { taskId: random.pick(known.tasks) } });
     else if (kind === 4 || known.notes.length === 0)
-      calls.push({ name: 'create_note', arguments: { title: `Note ${random.int(1, 999)}`, body: 'Written by the model.' } });
-    else calls.push({ name: 'update_note', arguments: { noteId: random.pick(known.notes), body: `Body ${random.int(1, 999)}` } });
+      calls.push({
+        name: 'create_note',
+        arguments: { title: `Note ${random.int(1, 999)}`, body: 'Written by the model.' },
+      });
+    else
+      calls.push({
+        name: 'update_note',
+        arguments: { noteId: random.pick(known.notes), body: `Body ${random.int(1, 999)}` },
+      });
   }
   return calls;
 }

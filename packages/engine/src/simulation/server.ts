@@ -51,9 +51,19 @@ export interface SimServer {
   readonly processes: RelayProcess[];
   /** A live process to take a request (a load balancer's pick), or undefined when none is up. */
   pickProcess(): RelayProcess | undefined;
-  push(process: RelayProcess, body: unknown): Promise<{ accepted: number; duplicates: number; cursor: string }>;
-  pull(request: { since: string | undefined; limit: number }): { changes: Change[]; cursor: string; more: boolean };
-  claim(process: RelayProcess, request: { iterationId: string; holder: string; ttlMs: number }): ClaimResult;
+  push(
+    process: RelayProcess,
+    body: unknown,
+  ): Promise<{ accepted: number; duplicates: number; cursor: string }>;
+  pull(request: { since: string | undefined; limit: number }): {
+    changes: Change[];
+    cursor: string;
+    more: boolean;
+  };
+  claim(
+    process: RelayProcess,
+    request: { iterationId: string; holder: string; ttlMs: number },
+  ): ClaimResult;
   release(request: { iterationId: string; holder: string }): void;
   covered(): boolean;
   /** Crashes a process (memory lost, claims stay until they expire) and restarts it later. */
@@ -102,7 +112,8 @@ export function createSimServer(options: {
 
   function lastStamp(): string | undefined {
     let last: string | undefined;
-    for (const change of store.recorded) if (last === undefined || change.hlc > last) last = change.hlc;
+    for (const change of store.recorded)
+      if (last === undefined || change.hlc > last) last = change.hlc;
     return last;
   }
 
@@ -125,12 +136,17 @@ export function createSimServer(options: {
   async function tickProcess(process: RelayProcess, model: LanguageModel): Promise<void> {
     const now = process.now();
     const covered = server.covered();
-    const missions = readRows('missions', await store.list('missions', { field: 'state', equals: 'active' }))
+    const missions = readRows(
+      'missions',
+      await store.list('missions', { field: 'state', equals: 'active' }),
+    )
       .filter((mission) => mission.schedule.kind !== 'manual')
       .filter((mission) => plansHere({ mission, covered, now, graceMs: relayGraceMs }));
     const chunks: Set<string>[] = [];
     for (let index = 0; index < missions.length; index += options.concurrency)
-      chunks.push(new Set(missions.slice(index, index + options.concurrency).map((mission) => mission.id)));
+      chunks.push(
+        new Set(missions.slice(index, index + options.concurrency).map((mission) => mission.id)),
+      );
     await Promise.all(
       chunks.map(async (chunk) => {
         // As the relay runner: one engine per chunk, its clock seeded from the log's last stamp.
@@ -151,10 +167,14 @@ export function createSimServer(options: {
         });
         const report = await engine.tick({
           now,
-          missionFilter: (mission) => chunk.has(mission.id) && plansHere({ mission, covered, now, graceMs: relayGraceMs }),
+          missionFilter: (mission) =>
+            chunk.has(mission.id) && plansHere({ mission, covered, now, graceMs: relayGraceMs }),
         });
         if (report.planned.length + report.failed.length + report.skipped.length > 0) {
-          world.log(process.node.name, `tick planned ${report.planned.length}, failed ${report.failed.length}, skipped ${report.skipped.length}`);
+          world.log(
+            process.node.name,
+            `tick planned ${report.planned.length}, failed ${report.failed.length}, skipped ${report.skipped.length}`,
+          );
           pokeAll();
         }
       }),
@@ -182,7 +202,8 @@ export function createSimServer(options: {
       } catch (error) {
         if (!(error instanceof Crashed)) throw error;
       }
-      if (running && node.alive) world.after(relayTickMs, `${node.name} tick`, () => void loop().catch(fail));
+      if (running && node.alive)
+        world.after(relayTickMs, `${node.name} tick`, () => void loop().catch(fail));
     };
     world.after(random.int(0, relayTickMs), `${node.name} tick`, () => void loop().catch(fail));
   }
@@ -207,14 +228,22 @@ export function createSimServer(options: {
       const changes = parsed.data.changes as Change[];
       const drift = pushStampProblem(changes, process.now());
       if (drift) throw drift;
-      const fresh = changes.filter((change, index) => !seen.has(change.id) && changes.findIndex((other) => other.id === change.id) === index);
+      const fresh = changes.filter(
+        (change, index) =>
+          !seen.has(change.id) && changes.findIndex((other) => other.id === change.id) === index,
+      );
       await store.transaction(async (writer) => {
-        for (const change of fresh) await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
+        for (const change of fresh)
+          await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
         await writer.record(fresh);
       });
       for (const change of fresh) seen.add(change.id);
       if (fresh.length > 0) pokeAll();
-      return { accepted: fresh.length, duplicates: changes.length - fresh.length, cursor: String(store.recorded.length) };
+      return {
+        accepted: fresh.length,
+        duplicates: changes.length - fresh.length,
+        cursor: String(store.recorded.length),
+      };
     },
     pull({ since, limit }) {
       const from = since === undefined ? 0 : Number(since);
@@ -223,9 +252,17 @@ export function createSimServer(options: {
       return { changes, cursor: String(cursor), more: cursor < store.recorded.length };
     },
     claim(process, request) {
-      const decision = decideClaim({ current: claims.get(request.iterationId), holder: request.holder, ttlMs: request.ttlMs, now: process.now() });
+      const decision = decideClaim({
+        current: claims.get(request.iterationId),
+        holder: request.holder,
+        ttlMs: request.ttlMs,
+        now: process.now(),
+      });
       if (decision.granted) claims.set(request.iterationId, decision.lease);
-      world.log(process.node.name, `claim ${request.iterationId} by ${request.holder}: ${decision.granted ? 'granted' : decision.reason}`);
+      world.log(
+        process.node.name,
+        `claim ${request.iterationId} by ${request.holder}: ${decision.granted ? 'granted' : decision.reason}`,
+      );
       return { granted: decision.granted, ...decision.lease };
     },
     release({ iterationId, holder }) {
@@ -238,7 +275,8 @@ export function createSimServer(options: {
       if (!process.node.alive) return;
       process.node.alive = false;
       world.log(process.node.name, 'CRASH');
-      for (const connection of [...connections]) if (connection.instance === process) connections.delete(connection);
+      for (const connection of [...connections])
+        if (connection.instance === process) connections.delete(connection);
       world.after(restartAfterMs, 'relay restart', () => {
         const index = processes.indexOf(process);
         const next = startProcess(process.instanceId, process.skewMs);
@@ -255,7 +293,10 @@ export function createSimServer(options: {
       running = false;
     },
     planningNow() {
-      return processes.reduce((sum, process) => sum + (process.node.alive ? process.planning.size : 0), 0);
+      return processes.reduce(
+        (sum, process) => sum + (process.node.alive ? process.planning.size : 0),
+        0,
+      );
     },
   };
   return server;

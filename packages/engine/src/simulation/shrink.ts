@@ -13,18 +13,24 @@ export async function shrinkScenario(options: {
 }): Promise<{ scenario: Scenario; result: HistoryResult; runs: number }> {
   const fails = async (candidate: Scenario) => {
     const result = await runHistory(candidate);
-    return result.violations.some((violation) => violation.invariant === options.invariant) ? result : undefined;
+    return result.violations.some((violation) => violation.invariant === options.invariant)
+      ? result
+      : undefined;
   };
   let best = options.scenario;
   let bestResult = await fails(best);
-  if (!bestResult) throw new Error(`seed ${options.scenario.seed} does not break ${options.invariant}`);
+  if (!bestResult)
+    throw new Error(`seed ${options.scenario.seed} does not break ${options.invariant}`);
   let runs = 1;
   const maxRuns = options.maxRuns ?? 300;
   let chunk = Math.max(1, Math.floor(best.events.length / 2));
   while (chunk >= 1 && runs < maxRuns) {
     let removed = false;
     for (let start = 0; start < best.events.length && runs < maxRuns; start += chunk) {
-      const candidate = { ...best, events: [...best.events.slice(0, start), ...best.events.slice(start + chunk)] };
+      const candidate = {
+        ...best,
+        events: [...best.events.slice(0, start), ...best.events.slice(start + chunk)],
+      };
       runs += 1;
       const result = await fails(candidate);
       if (result) {

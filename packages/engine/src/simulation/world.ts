@@ -4,8 +4,6 @@
  * it set going runs to the point where it waits on a later event. So one seed gives one
  * history, byte for byte.
  */
-import { setImmediate } from 'node:timers';
-
 interface Event {
   at: number;
   seq: number;
@@ -35,7 +33,10 @@ export interface World {
   readonly steps: number;
 }
 
-/** Lets every promise that can move, move: the microtask queue is empty after this. */
+/**
+ * Lets every promise that can move, move: the microtask queue is empty after this. The one
+ * place the simulator touches the host's event loop (it runs in Node); no simulated time passes.
+ */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

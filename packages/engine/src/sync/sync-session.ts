@@ -1,4 +1,5 @@
 import type { ApplyReport } from '../engine.ts';
+import { isEngineError } from '../errors.ts';
 import type { Transport } from '../ports.ts';
 import type { Change } from './change.ts';
 
@@ -17,6 +18,17 @@ export interface Outbox {
   read(limit: number): Promise<OutboxEntry[]>;
   /** Removes every entry up to and including `seq` (the relay has them). */
   drop(throughSeq: number): Promise<void>;
+  /**
+   * Moves one entry out of the outbox into the device's list of refused changes, with the
+   * relay's reason (the person sees the list). The entries after it are pushed on.
+   */
+  refuse(entry: OutboxEntry, reason: string): Promise<void>;
+}
+
+/** A change the relay refused at push, and why. */
+export interface RefusedChange {
+  id: string;
+  reason: string;
 }
 
 /** Where a device keeps its pull cursor (durable, like the outbox). */
@@ -27,6 +39,8 @@ export interface CursorStore {
 
 export interface SyncRoundReport {
   pushed: number;
+  /** Changes the relay refused in this round's pushes (moved out of the outbox). */
+  refusedByRelay: RefusedChange[];
   pulled: number;
   /** Pulled changes this replica could not read (named by id, with the reason). */
   refused: ApplyReport['refused'];
@@ -34,24 +48,48 @@ export interface SyncRoundReport {
 }
 
 /**
+ * Which change of a pushed batch the relay refused: its 400 (or clock error) names the field
+ * `changes.<i>…`. Undefined for a failure of the whole request (unreachable, a bad token, too
+ * large), which is retried as it is.
+ */
+function refusedIndex(error: unknown): number | undefined {
+  if (!isEngineError(error, 'invalid') && !isEngineError(error, 'clock')) return undefined;
+  const match = /^changes\.(\d+)(\.|$)/.exec(error.field ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
  * Pushes the outbox in order, `batch` changes per request, dropping each batch once the relay
- * acknowledged it. Throws what the transport throws (nothing is dropped then).
+ * acknowledged it. A change the relay refuses (its 400 names it) moves to the refused list with
+ * the reason and the rest is pushed again, so one refused change never holds back the others.
+ * Any other failure throws (nothing is dropped then).
  */
 export async function pushOutbox(options: {
   transport: Transport;
   outbox: Outbox;
   deviceId: string;
   batch?: number;
-}): Promise<number> {
+}): Promise<{ pushed: number; refused: RefusedChange[] }> {
   const batch = options.batch ?? 500;
   let pushed = 0;
+  const refused: RefusedChange[] = [];
   for (;;) {
     const entries = await options.outbox.read(batch);
-    if (entries.length === 0) return pushed;
-    await options.transport.push({
-      deviceId: options.deviceId,
-      changes: entries.map((entry) => entry.change),
-    });
+    if (entries.length === 0) return { pushed, refused };
+    try {
+      await options.transport.push({
+        deviceId: options.deviceId,
+        changes: entries.map((entry) => entry.change),
+      });
+    } catch (error) {
+      const index = refusedIndex(error);
+      const entry = index === undefined ? undefined : entries[index];
+      if (!entry) throw error;
+      const reason = (error as Error).message;
+      await options.outbox.refuse(entry, reason);
+      refused.push({ id: entry.change.id, reason });
+      continue;
+    }
     await options.outbox.drop(entries[entries.length - 1]!.seq);
     pushed += entries.length;
   }
@@ -83,7 +121,11 @@ export async function pullAll(options: {
   }
 }
 
-/** One sync round of a device: push the outbox, then pull what is new. */
+/**
+ * One sync round of a device: push the outbox, then pull what is new. Pull never waits on push:
+ * when the push fails (the relay down, a refused token), the pull is still tried, and the push's
+ * error is thrown after it (the caller retries the round).
+ */
 export async function syncRound(options: {
   transport: Transport;
   outbox: Outbox;
@@ -93,17 +135,24 @@ export async function syncRound(options: {
   pushBatch?: number;
   pullLimit?: number;
 }): Promise<SyncRoundReport> {
-  const pushed = await pushOutbox({
-    transport: options.transport,
-    outbox: options.outbox,
-    deviceId: options.deviceId,
-    ...(options.pushBatch === undefined ? {} : { batch: options.pushBatch }),
-  });
+  let pushError: unknown;
+  let push: { pushed: number; refused: RefusedChange[] } = { pushed: 0, refused: [] };
+  try {
+    push = await pushOutbox({
+      transport: options.transport,
+      outbox: options.outbox,
+      deviceId: options.deviceId,
+      ...(options.pushBatch === undefined ? {} : { batch: options.pushBatch }),
+    });
+  } catch (error) {
+    pushError = error;
+  }
   const pull = await pullAll({
     transport: options.transport,
     cursor: options.cursor,
     apply: options.apply,
     ...(options.pullLimit === undefined ? {} : { limit: options.pullLimit }),
   });
-  return { pushed, ...pull };
+  if (pushError !== undefined) throw pushError;
+  return { pushed: push.pushed, refusedByRelay: push.refused, ...pull };
 }

@@ -4,10 +4,10 @@
  * `--shrink` shrinks a failing seed's events to a short history that still fails.
  */
 import { parseArgs } from 'node:util';
-import { runHistory } from './history.ts';
-import { runSeeds } from './run-seeds.ts';
-import { generateScenario } from './scenario.ts';
-import { shrinkScenario } from './shrink.ts';
+import { runHistory } from '../src/simulation/history.ts';
+import { runSeeds } from '../src/simulation/run-seeds.ts';
+import { generateScenario } from '../src/simulation/scenario.ts';
+import { shrinkScenario } from '../src/simulation/shrink.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,14 +35,17 @@ async function main(): Promise<number> {
     let result = await runHistory(scenario);
     if (values.shrink && result.violations[0]) {
       const shrunk = await shrinkScenario({ scenario, invariant: result.violations[0].invariant });
-      console.log(`shrunk seed ${seed} from ${scenario.events.length} to ${shrunk.scenario.events.length} events in ${shrunk.runs} replays`);
+      console.log(
+        `shrunk seed ${seed} from ${scenario.events.length} to ${shrunk.scenario.events.length} events in ${shrunk.runs} replays`,
+      );
       console.log(JSON.stringify(shrunk.scenario.events, null, 1));
       result = shrunk.result;
     }
     const lines = Number(values.trace);
     console.log(result.trace.slice(-lines).join('\n'));
     console.log(`seed ${seed}: ${JSON.stringify(result.stats)}`);
-    for (const violation of result.violations) console.log(`VIOLATION ${violation.invariant}: ${violation.message}`);
+    for (const violation of result.violations)
+      console.log(`VIOLATION ${violation.invariant}: ${violation.message}`);
     return result.violations.length > 0 ? 1 : 0;
   }
   const count = Number(values.seeds ?? '100');
@@ -53,11 +56,15 @@ async function main(): Promise<number> {
     maxFailures: Number(values['max-failures']),
     onFailure: ({ seed, result }) => {
       const first = result.violations[0]!;
-      console.log(`seed ${seed} FAILS ${first.invariant}: ${first.message.slice(0, 300)} (replay: npm run sim -- --seed ${seed} --shrink)`);
+      console.log(
+        `seed ${seed} FAILS ${first.invariant}: ${first.message.slice(0, 300)} (replay: npm run sim -- --seed ${seed} --shrink)`,
+      );
     },
   });
   const rate = run.histories / (run.ms / 1000);
-  console.log(`${run.histories} histories from seed ${from} in ${(run.ms / 1000).toFixed(1)} s (${rate.toFixed(1)} histories/s), ${run.failures.length} failing`);
+  console.log(
+    `${run.histories} histories from seed ${from} in ${(run.ms / 1000).toFixed(1)} s (${rate.toFixed(1)} histories/s), ${run.failures.length} failing`,
+  );
   return run.failures.length > 0 ? 1 : 0;
 }
 
