@@ -1,7 +1,9 @@
 import 'fake-indexeddb/auto';
+import type { Change } from '@baton/engine';
 import { describeStoreContract } from '@baton/engine/testing';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
-import { createDexieStore, readOutbox } from './dexie-store.ts';
+import { createDexieOutbox, createDexieStore, readOutbox } from './dexie-store.ts';
 
 let counter = 0;
 
@@ -13,4 +15,33 @@ describeStoreContract('dexie', async () => {
     recorded: async () => (await readOutbox(db)).map((entry) => entry.change),
     cleanup: () => db.delete(),
   };
+});
+
+describe('dexie outbox', () => {
+  function change(n: number): Change {
+    return {
+      id: `01J0000000000000000000${String(n).padStart(4, '0')}`,
+      table: 'tasks',
+      rowId: `t${n}`,
+      fields: { title: `Task ${n}` },
+      hlc: `001700000000000-${String(n).padStart(6, '0')}-dev_a`,
+      actor: { kind: 'user', deviceId: 'dev_a' },
+      deviceId: 'dev_a',
+    };
+  }
+
+  it('reads the oldest entries first and drops through a seq, keeping later writes', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const outbox = createDexieOutbox(db);
+    await store.transaction((writer) => writer.record([change(1), change(2)]));
+    await store.transaction((writer) => writer.record([change(3)]));
+    const first = await outbox.read(2);
+    expect(first.map((entry) => entry.change.rowId)).toEqual(['t1', 't2']);
+    await store.transaction((writer) => writer.record([change(4)]));
+    await outbox.drop(first[1]!.seq);
+    expect((await outbox.read(10)).map((entry) => entry.change.rowId)).toEqual(['t3', 't4']);
+    await db.delete();
+  });
 });

@@ -1,5 +1,13 @@
 import { Dexie } from 'dexie';
-import type { Change, RowFilter, Store, StoredRow, StoreWriter, TableName } from '@baton/engine';
+import type {
+  Change,
+  Outbox,
+  RowFilter,
+  Store,
+  StoredRow,
+  StoreWriter,
+  TableName,
+} from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
 
 function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
@@ -63,4 +71,15 @@ export async function readOutbox(
 /** Removes pushed entries up to and including `seq`. */
 export async function dropOutbox(db: BatonDatabase, upToSeq: number): Promise<void> {
   await db.outbox.where('seq').belowOrEqual(upToSeq).delete();
+}
+
+/**
+ * The engine's `Outbox` over the Dexie outbox: `read` gives the oldest entries in `seq` order,
+ * `drop` removes every entry up to and including a seq (entries recorded since stay).
+ */
+export function createDexieOutbox(db: BatonDatabase): Outbox {
+  return {
+    read: (limit) => readOutbox(db, limit),
+    drop: (throughSeq) => dropOutbox(db, throughSeq),
+  };
 }

@@ -1,3 +1,4 @@
+import type { CursorStore } from '@baton/engine';
 import type { BatonDatabase, MetaKey } from '../db/database.ts';
 
 /** Device-local settings in the `meta` table. Strings only; never synced. */
@@ -16,6 +17,14 @@ export function createMetaStore(db: BatonDatabase): MetaStore {
       if (value === undefined) await db.meta.delete(key);
       else await db.meta.put({ key, value });
     },
+  };
+}
+
+/** The engine's `CursorStore` over the `cursor` meta entry (the relay's pull cursor). */
+export function createMetaCursorStore(meta: MetaStore): CursorStore {
+  return {
+    get: () => meta.get('cursor'),
+    set: (cursor) => meta.set('cursor', cursor),
   };
 }
 

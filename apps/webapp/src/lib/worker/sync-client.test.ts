@@ -85,7 +85,13 @@ describe('sync client', () => {
     expect(pulls).toEqual(['', '3']);
     expect(applied.map((item) => item.rowId)).toEqual(['t7', 't8', 't9']);
     expect(await meta.get('cursor')).toBe('4');
-    expect(client.state.connection).toBe('online');
+    expect(client.state).toMatchObject({
+      connection: 'online',
+      outboxSize: 0,
+      cursor: '4',
+      pushes: 1,
+      pulls: 2,
+    });
     await db.delete();
   });
 

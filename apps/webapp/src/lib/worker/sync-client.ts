@@ -1,16 +1,18 @@
 import {
   LiveServerMessageSchema,
-  PullResponseSchema,
-  PushResponseSchema,
   isEngineError,
+  syncRound,
   type ApplyReport,
+  type CursorStore,
+  type Outbox,
 } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
-import { dropOutbox, readOutbox } from '../db/dexie-store.ts';
+import { createDexieOutbox } from '../db/dexie-store.ts';
 import { createBackoff } from './backoff.ts';
 import type { Connection, PresenceDevice } from './engine-api.ts';
-import type { MetaStore } from './meta.ts';
-import { parseRelayAnswer, relayFetch, relayUrl, type RelayTargetSource } from './relay-http.ts';
+import { createMetaCursorStore, type MetaStore } from './meta.ts';
+import { relayUrl, type RelayTargetSource } from './relay-http.ts';
+import { createRelayTransport } from './relay-transport.ts';
 
 const pushBatch = 500;
 const pullLimit = 500;
@@ -59,9 +61,9 @@ function refusedMessage(refused: ApplyReport['refused']): string | null {
 }
 
 /**
- * The device side of the sync protocol: pushes the outbox in order, pulls from the stored
- * cursor until `more` is false, and keeps one live WebSocket to the relay (presence in, pokes
- * out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
+ * The device side of the sync protocol: runs the engine's `syncRound` (push the outbox in order,
+ * pull from the stored cursor until `more` is false) over the relay's HTTP API, and keeps one
+ * live WebSocket to the relay (presence in, pokes out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
  * live in IndexedDB. Every relay answer and live message is checked with the protocol schemas
  * from @baton/engine; one that does not fit is a sync error (`connection: 'error'`), and nothing
  * of it is applied.
@@ -113,42 +115,26 @@ export function createSyncClient(options: {
     set({ outboxSize: await db.outbox.count() });
   }
 
-  async function push(): Promise<void> {
-    for (;;) {
-      const entries = await readOutbox(db, pushBatch);
-      if (entries.length === 0) return;
-      const { body } = await relayFetch(options.target(), '/v1/sync/push', {
-        method: 'POST',
-        body: { deviceId: options.deviceId, changes: entries.map((entry) => entry.change) },
-      });
-      // Pushes are idempotent by change id: an answer we cannot read keeps the entries for later.
-      parseRelayAnswer(PushResponseSchema, body, 'a push answer');
-      await dropOutbox(db, entries[entries.length - 1]!.seq);
+  const transport = createRelayTransport({ target: options.target });
+  const dexieOutbox = createDexieOutbox(db);
+  const metaCursor = createMetaCursorStore(meta);
+  // The engine's round runs the protocol; these report its progress as it goes.
+  const outbox: Outbox = {
+    read: (limit) => dexieOutbox.read(limit),
+    async drop(throughSeq) {
+      await dexieOutbox.drop(throughSeq);
       state.pushes += 1;
       await refreshOutboxSize();
-    }
-  }
-
-  /** Pulls every page from the stored cursor; returns the changes the engine refused. */
-  async function pull(): Promise<ApplyReport['refused']> {
-    const refused: ApplyReport['refused'] = [];
-    let cursor = (await meta.get('cursor')) ?? null;
-    for (;;) {
-      const query = new URLSearchParams({ limit: String(pullLimit) });
-      if (cursor) query.set('since', cursor);
-      const { body } = await relayFetch(options.target(), `/v1/sync/pull?${query}`);
-      const page = parseRelayAnswer(PullResponseSchema, body, 'a pull page');
-      if (page.changes.length > 0) {
-        const report = await options.applyRemote(page.changes);
-        refused.push(...report.refused);
-      }
-      cursor = page.cursor;
-      await meta.set('cursor', cursor);
+    },
+  };
+  const cursor: CursorStore = {
+    get: () => metaCursor.get(),
+    async set(value) {
+      await metaCursor.set(value);
       state.pulls += 1;
-      set({ cursor });
-      if (!page.more) return refused;
-    }
-  }
+      set({ cursor: value });
+    },
+  };
 
   async function round(): Promise<void> {
     clearTimeout(retryTimer);
@@ -160,10 +146,19 @@ export function createSyncClient(options: {
     }
     const before = state.connection;
     try {
-      await push();
-      const refused = await pull();
+      // Pushes are idempotent by change id: a batch the relay did not acknowledge (or whose
+      // answer we cannot read) stays in the outbox for the next round.
+      const report = await syncRound({
+        transport,
+        outbox,
+        cursor,
+        deviceId: options.deviceId,
+        apply: options.applyRemote,
+        pushBatch,
+        pullLimit,
+      });
       roundBackoff.reset();
-      set({ connection: 'online', lastError: refusedMessage(refused) });
+      set({ connection: 'online', lastError: refusedMessage(report.refused) });
       // Back from offline: reconnect the live connection now rather than after its backoff.
       if (before !== 'online' && !socket && !closed) {
         liveBackoff.reset();
