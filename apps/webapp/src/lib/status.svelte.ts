@@ -13,6 +13,7 @@ let heard = $state.raw<{ status: EngineStatus; receivedAt: number } | null>(null
 let start = $state.raw<EngineStart>({ state: 'starting' });
 let problem = $state<string | null>(null);
 let outboxSize = $state<number | null>(null);
+let refusedCount = $state(0);
 let now = $state(Date.now());
 let started = false;
 
@@ -65,6 +66,10 @@ function begin(): void {
     next: (count) => (outboxSize = count),
     error: (error: unknown) => console.error('[baton] outbox count failed', error),
   });
+  liveQuery(() => pageDb().refused.count()).subscribe({
+    next: (count) => (refusedCount = count),
+    error: (error: unknown) => console.error('[baton] refused count failed', error),
+  });
   // The worker may not see the network change (workers get no online/offline events in every
   // browser): tell it, so it reconnects at once or shows offline at once.
   const tell = (online: boolean) => () => {
@@ -84,6 +89,8 @@ export function engineStatus(): {
   readonly start: EngineStart;
   /** The last status call's error (the worker answered with one), else null. */
   readonly problem: string | null;
+  /** Changes of this device the relay refused (listed in Settings). */
+  readonly refused: number;
   refresh(): Promise<void>;
 } {
   if (!started) begin();
@@ -96,6 +103,9 @@ export function engineStatus(): {
     },
     get problem() {
       return problem;
+    },
+    get refused() {
+      return refusedCount;
     },
     refresh,
   };

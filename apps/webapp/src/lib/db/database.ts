@@ -7,6 +7,15 @@ export interface OutboxEntry {
   change: Change;
 }
 
+/** A change the relay refused at push, moved out of the outbox with the relay's reason. */
+export interface RefusedEntry {
+  seq?: number;
+  change: Change;
+  reason: string;
+  /** Epoch ms it was refused. */
+  at: number;
+}
+
 /** Device-local settings and sync state. Never synced. */
 export interface MetaEntry {
   key: MetaKey;
@@ -35,6 +44,7 @@ export type MetaKey = (typeof metaKeys)[number];
 export type BatonDatabase = Dexie & {
   rows: Table<StoredRow, [TableName, string]>;
   outbox: EntityTable<OutboxEntry, 'seq'>;
+  refused: EntityTable<RefusedEntry, 'seq'>;
   meta: EntityTable<MetaEntry, 'key'>;
 };
 
@@ -52,5 +62,7 @@ export function openDatabase(name: string = defaultDatabaseName): BatonDatabase 
     outbox: '++seq',
     meta: 'key',
   });
+  // Changes the relay refused, listed in Settings (added with per-change push refusals).
+  db.version(2).stores({ refused: '++seq' });
   return db;
 }

@@ -44,4 +44,19 @@ describe('dexie outbox', () => {
     expect((await outbox.read(10)).map((entry) => entry.change.rowId)).toEqual(['t3', 't4']);
     await db.delete();
   });
+
+  it('moves a refused entry to the refused list with its reason, keeping the others in order', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const outbox = createDexieOutbox(db, () => 42);
+    await store.transaction((writer) => writer.record([change(1), change(2), change(3)]));
+    const [, second] = await outbox.read(10);
+    await outbox.refuse(second!, 'changes.1.hlc: too far ahead');
+    expect((await outbox.read(10)).map((entry) => entry.change.rowId)).toEqual(['t1', 't3']);
+    expect(await db.refused.toArray()).toEqual([
+      { seq: 1, change: change(2), reason: 'changes.1.hlc: too far ahead', at: 42 },
+    ]);
+    await db.delete();
+  });
 });

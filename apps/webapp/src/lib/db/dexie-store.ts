@@ -75,11 +75,17 @@ export async function dropOutbox(db: BatonDatabase, upToSeq: number): Promise<vo
 
 /**
  * The engine's `Outbox` over the Dexie outbox: `read` gives the oldest entries in `seq` order,
- * `drop` removes every entry up to and including a seq (entries recorded since stay).
+ * `drop` removes every entry up to and including a seq (entries recorded since stay), `refuse`
+ * moves one entry to the `refused` table with the relay's reason, in one transaction.
  */
-export function createDexieOutbox(db: BatonDatabase): Outbox {
+export function createDexieOutbox(db: BatonDatabase, now: () => number = Date.now): Outbox {
   return {
     read: (limit) => readOutbox(db, limit),
     drop: (throughSeq) => dropOutbox(db, throughSeq),
+    refuse: (entry, reason) =>
+      db.transaction('rw', db.outbox, db.refused, async () => {
+        await db.outbox.delete(entry.seq);
+        await db.refused.add({ change: entry.change, reason, at: now() });
+      }),
   };
 }

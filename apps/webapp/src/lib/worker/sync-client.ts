@@ -126,6 +126,11 @@ export function createSyncClient(options: {
       state.pushes += 1;
       await refreshOutboxSize();
     },
+    async refuse(entry, reason) {
+      await dexieOutbox.refuse(entry, reason);
+      console.warn('[baton] the relay refused a change', entry.change.id, reason);
+      await refreshOutboxSize();
+    },
   };
   const cursor: CursorStore = {
     get: () => metaCursor.get(),
