@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from './engine.ts';
+import { createHlc, hostNodeId } from './sync/hlc.ts';
 import type { Actor } from './model/actor.ts';
 import { iterationIdOf, nextSlot } from './schedule/slots.ts';
 import { createFixedClock, createSequentialIds } from './testing/fixed-clock.ts';
@@ -215,5 +216,45 @@ describe('applying what the relay accepted', () => {
       actor: person,
     });
     expect((await engine.rows('tasks')).find((task) => task.id === mine)?.title).toBe('Mine');
+  });
+});
+
+describe('hosts sharing one store (a browser’s workers, relay processes)', () => {
+  it('stamp each write after everything the store holds, and never issue the same stamp (bug: follower edits lost)', async () => {
+    const store = createMemoryStore();
+    const clock = createFixedClock(start);
+    const host = (hostId: string, prefix: string) =>
+      createEngine({
+        store,
+        clock,
+        ids: createSequentialIds(prefix),
+        nodeId: 'dev_a',
+        hlc: createHlc({ nodeId: hostNodeId({ deviceId: 'dev_a', hostId }) }),
+        runner: { kind: 'device', deviceId: 'dev_a' },
+      });
+    const leader = host('worker-1', 'A');
+    const follower = host('worker-2', 'B');
+    // The leader pulls a change stamped by a device whose clock runs 4 minutes ahead.
+    const remote = setup({ nodeId: 'dev_b' });
+    remote.clock.set(start + 4 * 60_000);
+    const taskId = await remote.engine.saveRow({
+      table: 'tasks',
+      fields: { title: 'From the other device' },
+      actor: { kind: 'user', deviceId: 'dev_b' },
+    });
+    await leader.applyRemote(remote.store.recorded);
+    // The follower never received that stamp itself, yet the person's edit made there wins.
+    await follower.saveRow({
+      table: 'tasks',
+      id: taskId,
+      fields: { title: 'Edited here' },
+      actor: person,
+    });
+    expect((await follower.rows('tasks'))[0]?.title).toBe('Edited here');
+    // Same wall clock, same counter: the two hosts' stamps still differ.
+    await leader.saveRow({ table: 'tasks', fields: { title: 'A' }, actor: person });
+    await follower.saveRow({ table: 'tasks', fields: { title: 'B' }, actor: person });
+    const stamps = store.recorded.map((change) => change.hlc);
+    expect(new Set(stamps).size).toBe(stamps.length);
   });
 });

@@ -57,8 +57,21 @@ function invalid(error: {
  * one store transaction that merges and records its changes.
  */
 export function createEngine(options: EngineOptions) {
-  const { store, clock, ids, nodeId } = options;
+  const { clock, ids, nodeId } = options;
   const hlc = options.hlc ?? createHlc({ nodeId });
+  // Every write transaction first passes the clock beyond the newest stamp in the store: the
+  // store may be shared with other hosts (a browser's workers, relay processes) whose writes
+  // this host's clock never received.
+  const store: Store = {
+    get: (table, id) => options.store.get(table, id),
+    list: (table, filter) => options.store.list(table, filter),
+    transaction: (fn) =>
+      options.store.transaction(async (writer) => {
+        const latest = await writer.latestStamp();
+        if (latest !== undefined) hlc.receive(latest, clock.now());
+        return fn(writer);
+      }),
+  };
   const tools: ToolRegistry = createToolRegistry(options.tools);
   const deps: RunnerDeps = {
     store,

@@ -123,6 +123,7 @@ export {
 } from './sync/protocol.ts';
 export {
   createHlc,
+  hostNodeId,
   formatHlc,
   parseHlc,
   isHlcStamp,

@@ -4,6 +4,7 @@
  */
 import type { TableName } from './model/tables.ts';
 import type { Change } from './sync/change.ts';
+import type { HlcStamp } from './sync/hlc.ts';
 import type { StoredRow } from './sync/merge.ts';
 
 /** Wall-clock time in epoch milliseconds. Tests use a fixed clock. */
@@ -38,6 +39,13 @@ export interface StoreWriter extends StoreReader {
    * the relay. Changes received from elsewhere are not recorded again.
    */
   record(changes: Change[]): Promise<void>;
+  /**
+   * The newest HLC stamp of anything committed to this store (merged rows, whoever wrote them),
+   * or undefined when it is empty. The engine passes its clock beyond it before it stamps a
+   * write, so several hosts (a browser's workers, relay processes) sharing one store never
+   * stamp a write older than what the store already holds.
+   */
+  latestStamp(): Promise<HlcStamp | undefined>;
 }
 
 /**

@@ -10,7 +10,7 @@
 import { createEngine, type Engine } from '../engine.ts';
 import { EngineError, isEngineError } from '../errors.ts';
 import type { Claims, Ids, Transport } from '../ports.ts';
-import { createHlc, type Hlc } from '../sync/hlc.ts';
+import { createHlc, hostNodeId, type Hlc } from '../sync/hlc.ts';
 import { syncRound, type Outbox } from '../sync/sync-session.ts';
 import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
 import { createSimNode, type Ledger, type SimNode } from './ledger.ts';
@@ -454,9 +454,10 @@ export function createDevices(options: {
   function openHost(device: SimDevice): SimHost {
     hostCount += 1;
     const node = createSimNode(world, `${device.id}.h${hostCount}`);
-    // As engine-host.ts today: the host's clock continues from the stamp the device saved.
+    // As engine-host.ts: the host's clock continues from the stamp the device saved, with a
+    // node id of its own.
     const hlc = createHlc({
-      nodeId: device.id,
+      nodeId: hostNodeId({ deviceId: device.id, hostId: node.name }),
       ...(device.meta.hlc ? { last: device.meta.hlc } : {}),
     });
     const planning = new Set<string>();

@@ -117,6 +117,7 @@ export function createLedger(world: World): Ledger {
             const observed: StoreWriter = {
               get: (table, id) => writer.get(table, id),
               list: (table, filter) => writer.list(table, filter),
+              latestStamp: () => writer.latestStamp(),
               async put(rows) {
                 for (const row of rows)
                   before.set(rowKey(row.table, row.id), await writer.get(row.table, row.id));

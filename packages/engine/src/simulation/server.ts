@@ -10,7 +10,7 @@ import type { ClaimResult, Claims, Ids, LanguageModel } from '../ports.ts';
 import { decideClaim, type Lease } from '../runner/claim-rule.ts';
 import { plansHere } from '../runner/plans-here.ts';
 import type { Change } from '../sync/change.ts';
-import { createHlc } from '../sync/hlc.ts';
+import { createHlc, hostNodeId, type Hlc } from '../sync/hlc.ts';
 import { mergeChange } from '../sync/merge.ts';
 import { PushRequestSchema } from '../sync/protocol.ts';
 import { pushStampProblem } from '../sync/push-rules.ts';
@@ -41,6 +41,8 @@ export interface RelayProcess {
   skewMs: number;
   now(): number;
   planning: Set<string>;
+  /** The process's clock (relay-runner.ts: one per process, node id of its own). */
+  hlc: Hlc;
 }
 
 export interface SimServer {
@@ -103,19 +105,15 @@ export function createSimServer(options: {
       skewMs,
       now: () => world.now + process.skewMs,
       planning: new Set(),
+      hlc: createHlc({
+        nodeId: hostNodeId({ deviceId: instanceId, hostId: `${instanceId}-p${incarnations}` }),
+      }),
     };
     return process;
   }
 
   for (let index = 0; index < options.processes; index += 1)
     processes.push(startProcess(`relay_${index + 1}`, random.int(-180_000, 180_000)));
-
-  function lastStamp(): string | undefined {
-    let last: string | undefined;
-    for (const change of store.recorded)
-      if (last === undefined || change.hlc > last) last = change.hlc;
-    return last;
-  }
 
   function processClaims(process: RelayProcess): Claims {
     return {
@@ -149,8 +147,7 @@ export function createSimServer(options: {
       );
     await Promise.all(
       chunks.map(async (chunk) => {
-        // As the relay runner: one engine per chunk, its clock seeded from the log's last stamp.
-        const last = lastStamp();
+        // As the relay runner: one engine per chunk, sharing the process's clock.
         const engine = createEngine({
           store: ledger.observe({ inner: store, node: process.node, deviceId: undefined }),
           clock: { now: process.now },
@@ -159,7 +156,7 @@ export function createSimServer(options: {
           claims: processClaims(process),
           nodeId: process.instanceId,
           runner: { kind: 'relay', instanceId: process.instanceId },
-          hlc: createHlc({ nodeId: process.instanceId, ...(last ? { last } : {}) }),
+          hlc: process.hlc,
           claimTtlMs,
           onProgress: (progress) => {
             if (progress.phase === 'done') process.planning.delete(progress.iterationId);

@@ -59,6 +59,15 @@ export interface Hlc {
   last(): HlcStamp;
 }
 
+/**
+ * The HLC node id of one engine host: its device (or relay instance) id and a short suffix of
+ * the host's own id, so two hosts sharing a device id never issue the same stamp.
+ */
+export function hostNodeId(options: { deviceId: string; hostId: string }): string {
+  const suffix = options.hostId.replace(/[^A-Za-z0-9]/g, '').slice(-10) || 'host';
+  return `${options.deviceId.slice(0, 63 - suffix.length)}.${suffix}`;
+}
+
 export function createHlc(options: { nodeId: string; last?: HlcStamp }): Hlc {
   const nodeId = NodeIdSchema.parse(options.nodeId);
   let wallMs = 0;

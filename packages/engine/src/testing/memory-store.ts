@@ -39,6 +39,7 @@ export function createMemoryStore(): MemoryStore {
   const tables = new Map<TableName, Map<string, StoredRow>>();
   const indexes = new Map<string, Map<unknown, Set<string>>>();
   const recorded: Change[] = [];
+  let latest: string | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
   const tableRows = (table: TableName) => {
@@ -63,6 +64,8 @@ export function createMemoryStore(): MemoryStore {
     ids.add(id);
   }
   function commitRow(row: StoredRow): void {
+    for (const stamp of Object.values(row.stamps))
+      if (latest === undefined || stamp > latest) latest = stamp;
     const rows = tableRows(row.table);
     const previous = rows.get(row.id);
     for (const [key, index] of indexes) {
@@ -114,9 +117,12 @@ export function createMemoryStore(): MemoryStore {
           record: async (changes) => {
             pendingChanges.push(...changes.map(clone));
           },
+          latestStamp: async () => latest,
         };
         const result = await fn(writer);
         for (const row of pending.values()) commitRow(row);
+        for (const change of pendingChanges)
+          if (latest === undefined || change.hlc > latest) latest = change.hlc;
         recorded.push(...pendingChanges);
         return result;
       };

@@ -125,6 +125,30 @@ export function describeStoreContract(
       });
     });
 
+    it('tells a transaction the newest stamp committed before it', async () => {
+      await withStore(async (store) => {
+        expect(await store.transaction((writer) => writer.latestStamp())).toBeUndefined();
+        await store.transaction(async (writer) => {
+          await writer.put([taskRow('t1', 'Buy milk')]);
+          await writer.record([change('01J00000000000000000000001', 't1')]);
+        });
+        await store.transaction(async (writer) => {
+          const older = taskRow('t2', 'Older');
+          older.stamps = {
+            title: '001600000000000-000000-dev_b',
+            done: '001600000000000-000000-dev_b',
+          };
+          await writer.put([older]);
+          await writer.record([
+            { ...change('01J00000000000000000000002', 't2'), hlc: '001600000000000-000000-dev_b' },
+          ]);
+        });
+        expect(await store.transaction((writer) => writer.latestStamp())).toBe(
+          '001700000000000-000001-dev_a',
+        );
+      });
+    });
+
     it('keeps all writes of concurrent transactions', async () => {
       await withStore(async (store) => {
         await Promise.all(

@@ -14,6 +14,7 @@
 import {
   createEngine,
   createHlc,
+  hostNodeId,
   type Ids,
   type LanguageModel,
   type TickReport,
@@ -26,7 +27,6 @@ import type { Database } from '../db/database.ts';
 import type { LiveHub } from '../live/live-hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { lastStampOf } from '../store/change-log.ts';
 import { releaseDue, takeDue, type DueEntry } from '../store/due-index.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { instrumentModel } from './instrument-model.ts';
@@ -99,6 +99,9 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   // Every model call in flight listens on this one signal (32 at once is normal).
   setMaxListeners(0, abort.signal);
   const claimTtlMs = options.claimTtlMs ?? 5 * 60_000;
+  // One clock per process, with a node id of its own (a twin with the same INSTANCE_ID never
+  // issues this process's stamps); every write first passes the newest stamp of the user's log.
+  const hlc = createHlc({ nodeId: hostNodeId({ deviceId: instanceId, hostId: holder }) });
   const batchSize = options.batchSize ?? 2 * options.concurrency;
   let running: Promise<RunnerTickReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -121,7 +124,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
       claims: createSqlClaims({ db, userId, now, holder }),
       nodeId: instanceId,
       runner: { kind: 'relay', instanceId },
-      hlc: createHlc({ nodeId: instanceId, ...withLast(await lastStampOf(db, userId)) }),
+      hlc,
       claimTtlMs,
     });
     const result: TickReport = await engine.tick({
@@ -325,8 +328,4 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
       if (released > 0) logger.info({ released }, 'released claims held by this process');
     },
   };
-}
-
-function withLast(last: string | undefined): { last?: string } {
-  return last === undefined ? {} : { last };
 }

@@ -5,7 +5,7 @@
  */
 import type { Change, Store, StoredRow, StoreWriter } from '@baton/engine';
 import type { Database } from '../db/database.ts';
-import { appendChanges, lockUser } from './change-log.ts';
+import { appendChanges, lastStampOf, lockUser } from './change-log.ts';
 import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
 import { createKeyedQueue } from './keyed-queue.ts';
 import { getRow, listRows, putRows } from './rows-table.ts';
@@ -42,6 +42,8 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
               const writer: StoreWriter = {
                 get: (table, id) => getRow(runner, userId, table, id),
                 list: (table, filter) => listRows(runner, userId, table, filter),
+                // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
+                latestStamp: () => lastStampOf(runner, userId),
                 async put(rows) {
                   await putRows(runner, userId, rows);
                   touched.push(...rows);

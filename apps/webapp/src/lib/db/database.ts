@@ -38,6 +38,8 @@ export const metaKeys = [
   'deviceNames',
   /** `{hostId, at}`: which engine host of this browser leads, and its last heartbeat (ms). */
   'leader',
+  /** The newest HLC stamp in `rows`: every host's clock passes it before it writes. */
+  'latestStamp',
 ] as const;
 export type MetaKey = (typeof metaKeys)[number];
 

@@ -34,7 +34,8 @@ async function listRows(
 /**
  * The engine's Store port on Dexie. Rows live in `rows` keyed by [table+id]; `record` appends
  * to the `outbox`, which the sync client pushes in `seq` order. A transaction spans both
- * tables, so a write and its outbox entries commit together or not at all.
+ * tables (and the newest stamp kept in `meta`), so a write and its outbox entries commit
+ * together or not at all.
  */
 export function createDexieStore(db: BatonDatabase): Store {
   const get = async (table: TableName, id: string) => db.rows.get([table, id]);
@@ -42,18 +43,30 @@ export function createDexieStore(db: BatonDatabase): Store {
     get,
     list: (table, filter) => listRows(db, table, filter),
     transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
-      return db.transaction('rw', db.rows, db.outbox, async () => {
+      return db.transaction('rw', db.rows, db.outbox, db.meta, async () => {
+        const saved = (await db.meta.get('latestStamp'))?.value;
+        const before = typeof saved === 'string' ? saved : undefined;
+        let latest = before;
         const writer: StoreWriter = {
           get,
           list: (table, filter) => listRows(db, table, filter).then((rows) => rows.sort(byId)),
+          latestStamp: async () => latest,
           put: async (rows) => {
+            for (const row of rows)
+              for (const stamp of Object.values(row.stamps))
+                if (latest === undefined || stamp > latest) latest = stamp;
             await db.rows.bulkPut(rows);
           },
           record: async (changes: Change[]) => {
+            for (const change of changes)
+              if (latest === undefined || change.hlc > latest) latest = change.hlc;
             await db.outbox.bulkAdd(changes.map((change) => ({ change })));
           },
         };
-        return fn(writer);
+        const result = await fn(writer);
+        // Every host of this browser reads it at the start of its next write (engine.ts).
+        if (latest !== before) await db.meta.put({ key: 'latestStamp', value: latest });
+        return result;
       });
     },
   };

@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import { createEngine, createHlc, type Actor } from '@baton/engine';
+import { createEngine, createHlc, hostNodeId, type Actor } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import { createDexieStore } from '../db/dexie-store.ts';
 import type { EngineApi, EngineStatus } from './engine-api.ts';
@@ -56,8 +56,13 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
   let planning: EngineStatus['planning'] = null;
 
   // The HLC's last stamp survives restarts, so stamps never go backwards with the wall clock.
+  // Its node id is this host's own (the device id and a suffix of the host id): the browser's
+  // hosts share the device id, and two of them must never issue the same stamp.
   const lastStamp = await meta.get('hlc');
-  const hlc = createHlc({ nodeId: deviceId, ...(lastStamp ? { last: lastStamp } : {}) });
+  const hlc = createHlc({
+    nodeId: hostNodeId({ deviceId, hostId }),
+    ...(lastStamp ? { last: lastStamp } : {}),
+  });
   const hostStatus = createHostStatus({
     deviceId,
     settings,
