@@ -149,6 +149,7 @@ export {
   validateCron,
 } from './schedule/slots.ts';
 export { dueSlots, type DueSlots } from './schedule/due.ts';
+export { scheduleSince } from './schedule/since.ts';
 
 export { buildPrompt, describeHistory, type PastIteration } from './planner/build-prompt.ts';
 export { runPlanner, defaultMaxRounds, type PlannerResult } from './planner/run-planner.ts';
@@ -169,6 +170,6 @@ export {
   type RowEdit,
 } from './tools/tool.ts';
 
-export type { TickReport } from './runner/tick.ts';
+export type { TickReport, MissionFilter } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';

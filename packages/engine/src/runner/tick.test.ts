@@ -118,9 +118,10 @@ describe('budget', () => {
         '240 tokens used in the last 24 hours, and a run takes about 120: the next run would pass the budget of 250 tokens per day.',
     });
     expect(mission!.updatedBy).toEqual({ kind: 'system', source: 'budget' });
-    // A day later the window has rolled over.
-    clock.set(start + 26 * hour + 1_000);
+    // A day later the window has rolled over; resumed, the mission runs from its next slot.
+    clock.set(start + 25 * hour + 30 * 60_000);
     await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    clock.set(start + 26 * hour + 1_000);
     expect((await engine.tick()).planned).toHaveLength(1);
     expect(model.requests).toHaveLength(3);
   });
@@ -506,6 +507,69 @@ describe('tick', () => {
     expect(await store.list('proposals')).toEqual([]);
     expect(await store.list('tasks')).toEqual([]);
     expect(store.recorded).toHaveLength(recorded);
+  });
+});
+
+describe('editing a schedule', () => {
+  const day = 24 * hour;
+  const daily = { kind: 'interval', everyMs: day, anchor: start } as const;
+
+  it('starts the slots after the edit: a 30-day-old daily mission made hourly records and plans nothing before it', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    clock.set(start - 30 * day);
+    const missionId = await createMission({ schedule: daily });
+    const edit = start + 3 * hour + 20 * 60_000;
+    clock.set(edit);
+    await engine.updateMission({ id: missionId, patch: { schedule: hourly }, actor: person });
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [], failed: [] });
+    clock.set(start + 4 * hour - 1);
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [], failed: [] });
+    expect(model.requests).toHaveLength(0);
+    clock.set(start + 4 * hour + 1_000);
+    const report = await engine.tick();
+    expect(report).toMatchObject({
+      planned: [iterationIdOf(missionId, start + 4 * hour)],
+      skipped: [],
+    });
+    expect(model.requests).toHaveLength(1);
+    expect((await engine.rows('iterations')).map((row) => row.id)).toEqual([
+      iterationIdOf(missionId, start + 4 * hour),
+    ]);
+  });
+
+  it('keeps the missed slots of a mission whose edit left its schedule as it was', async () => {
+    const { engine, clock, createMission } = setup();
+    const missionId = await createMission();
+    clock.set(start + 2 * hour + 30 * 60_000);
+    // The edit form sends the whole mission: an unchanged schedule is not an edit of it.
+    await engine.updateMission({
+      id: missionId,
+      patch: { title: 'Renamed', objective: 'Plan', schedule: { ...hourly }, state: 'active' },
+      actor: person,
+    });
+    const report = await engine.tick();
+    expect(report.planned).toEqual([iterationIdOf(missionId, start + 2 * hour)]);
+    expect(report.skipped).toEqual([
+      iterationIdOf(missionId, start),
+      iterationIdOf(missionId, start + hour),
+    ]);
+  });
+
+  it('resumes a paused mission at its next slot, without catching up the slots it was paused for', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission();
+    clock.set(start + 30 * 60_000);
+    await engine.updateMission({ id: missionId, patch: { state: 'paused' }, actor: person });
+    clock.set(start + 5 * hour + 10 * 60_000);
+    await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [] });
+    clock.set(start + 6 * hour + 1_000);
+    expect((await engine.tick()).planned).toEqual([iterationIdOf(missionId, start + 6 * hour)]);
+    expect(model.requests).toHaveLength(1);
   });
 });
 

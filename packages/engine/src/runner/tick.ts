@@ -2,6 +2,7 @@ import type { Runner } from '../model/iteration.ts';
 import { readField, readRow, type RowOf } from '../model/read-row.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
+import { scheduleSince } from '../schedule/since.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
 import type { Hlc } from '../sync/hlc.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
@@ -178,10 +179,14 @@ export async function planSlot(
   return iterationId;
 }
 
-/** Due slots of one mission: records missed ones as skipped, plans the rest. */
+/**
+ * Due slots of one mission: records missed ones as skipped, plans the rest. `since` is where its
+ * slots start (`scheduleSince`).
+ */
 async function tickMission(
   deps: RunnerDeps,
   mission: RowOf<'missions'>,
+  since: number,
   now: number,
   signal: AbortSignal,
   report: TickReport,
@@ -194,7 +199,7 @@ async function tickMission(
     missionId: mission.id,
     schedule: mission.schedule,
     catchUp: mission.catchUp,
-    since: mission.createdAt,
+    since,
     now,
     existing: new Set(iterations.map((row) => row.id)),
   });
@@ -228,6 +233,9 @@ async function tickMission(
   }
 }
 
+/** Which missions a tick plans, told where each one's slots start (`scheduleSince`). */
+export type MissionFilter = (mission: RowOf<'missions'>, context: { since: number }) => boolean;
+
 /**
  * One tick: every active mission that runs here (and passes `missionFilter`) gets its due
  * slots planned, at most `concurrency` missions at once. One failing mission never stops it.
@@ -237,30 +245,30 @@ export async function tick(
   options: {
     now: number;
     signal: AbortSignal;
-    missionFilter?: ((mission: RowOf<'missions'>) => boolean) | undefined;
+    missionFilter?: MissionFilter | undefined;
     concurrency?: number | undefined;
   },
 ): Promise<TickReport> {
   const report = emptyReport();
-  const missions: RowOf<'missions'>[] = [];
+  const missions: { mission: RowOf<'missions'>; since: number }[] = [];
   for (const row of await deps.store.list('missions', { field: 'state', equals: 'active' })) {
     if (row.fields._deleted === true) continue;
     const read = readRow('missions', row);
-    if (read.ok) missions.push(read.row);
+    if (read.ok) missions.push({ mission: read.row, since: scheduleSince(row) });
     else report.errors.push({ missionId: row.id, message: read.message });
   }
   const runnable = missions.filter(
-    (mission) =>
+    ({ mission, since }) =>
       mission.schedule.kind !== 'manual' &&
       runsHere(mission, deps.runner) &&
-      (options.missionFilter?.(mission) ?? true),
+      (options.missionFilter?.(mission, { since }) ?? true),
   );
   let next = 0;
   const worker = async () => {
     while (next < runnable.length && !options.signal.aborted) {
-      const mission = runnable[next++]!;
+      const { mission, since } = runnable[next++]!;
       try {
-        await tickMission(deps, mission, options.now, options.signal, report);
+        await tickMission(deps, mission, since, options.now, options.signal, report);
       } catch (error) {
         report.errors.push({ missionId: mission.id, message: (error as Error).message });
       }

@@ -36,6 +36,30 @@ describe('nextDueSlot', () => {
     });
   });
 
+  it('is the first slot after the schedule was edited, not after the mission was created', async () => {
+    const day = 24 * hour;
+    const store = createMemoryStore();
+    const clock = createFixedClock(created - 30 * day);
+    const engine = createEngine({
+      store,
+      clock,
+      ids: createSequentialIds('D'),
+      nodeId: 'dev_a',
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const actor = { kind: 'user', deviceId: 'dev_a' } as const;
+    const id = await engine.createMission({
+      draft: { title: 'Daily', objective: 'Plan', schedule: { ...everyHour, everyMs: day } },
+      actor,
+    });
+    clock.set(created + 3 * hour);
+    await engine.updateMission({ id, patch: { schedule: everyHour }, actor });
+    const mission = (await store.get('missions', id))!;
+    expect(nextDueSlot({ mission, lastScheduledSlotMs: undefined }).nextSlotAt).toBe(
+      anchor + 4 * hour,
+    );
+  });
+
   it('is the slot after the newest scheduled iteration', async () => {
     const mission = await missionRow({ runOn: 'relay' });
     expect(nextDueSlot({ mission, lastScheduledSlotMs: anchor + 5 * hour })).toEqual({

@@ -5,7 +5,7 @@
  * iterations, so the runner finds users with due work in one indexed query instead of
  * reading every mission of every user.
  */
-import { nextSlot, readRow, type StoredRow } from '@baton/engine';
+import { nextSlot, readRow, scheduleSince, type StoredRow } from '@baton/engine';
 import { z } from 'zod';
 import { jsonParam, type SqlRunner } from '../db/database.ts';
 import { toStoredRow } from './rows-table.ts';
@@ -23,7 +23,8 @@ export function missionIdsTouchedBy(rows: Iterable<StoredRow>): Set<string> {
 
 /**
  * The next slot to plan: the first slot after both the newest scheduled iteration and the
- * mission's creation. Pure, so it is unit-tested alone.
+ * start of the mission's slots (the engine's `scheduleSince`: its creation, or a later edit of
+ * its schedule, catch-up or state). Pure, so it is unit-tested alone.
  */
 export function nextDueSlot(options: {
   mission: StoredRow;
@@ -38,7 +39,7 @@ export function nextDueSlot(options: {
   const mission = read.row;
   if (mission.state !== 'active' || mission.runOn === 'device')
     return { runOn: mission.runOn, nextSlotAt: undefined };
-  const after = Math.max(options.lastScheduledSlotMs ?? -Infinity, mission.createdAt - 1);
+  const after = Math.max(options.lastScheduledSlotMs ?? -Infinity, scheduleSince(options.mission));
   return { runOn: mission.runOn, nextSlotAt: nextSlot(mission.schedule, after) };
 }
 
