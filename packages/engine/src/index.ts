@@ -150,6 +150,14 @@ export {
 } from './schedule/slots.ts';
 export { dueSlots, type DueSlots } from './schedule/due.ts';
 export { scheduleSince } from './schedule/since.ts';
+export {
+  retryDue,
+  nextRetryAt,
+  retryBackoffMs,
+  maxAttempts,
+  transientErrorCodes,
+  type RetryFields,
+} from './schedule/retry.ts';
 
 export { buildPrompt, describeHistory, type PastIteration } from './planner/build-prompt.ts';
 export { runPlanner, defaultMaxRounds, type PlannerResult } from './planner/run-planner.ts';

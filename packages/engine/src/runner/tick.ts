@@ -1,10 +1,13 @@
 import type { Runner } from '../model/iteration.ts';
-import { readField, readRow, type RowOf } from '../model/read-row.ts';
+import { readField, readRow, readRows, type RowOf } from '../model/read-row.ts';
+import type { CatchUp } from '../model/schedule.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
+import { retryDue } from '../schedule/retry.ts';
 import { scheduleSince } from '../schedule/since.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
 import type { Hlc } from '../sync/hlc.ts';
+import type { StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { budgetBlock } from './budget.ts';
 import { commitEdits } from './commit.ts';
@@ -67,9 +70,11 @@ export async function planSlot(
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);
+  const iterations = await store.list('iterations', { field: 'missionId', equals: mission.id });
   const block = budgetBlock({
     mission,
-    iterations: await store.list('iterations', { field: 'missionId', equals: mission.id }),
+    // A retry is the run its failed attempt already counted, not one more.
+    iterations: iterations.filter((row) => row.id !== iterationId),
     now: options.now,
   });
   if (block) {
@@ -99,9 +104,14 @@ export async function planSlot(
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
-  // Another runner may have planned it and synced while we waited for the claim.
-  const existing = await store.get('iterations', iterationId);
-  if (existing && existing.fields._deleted !== true) {
+  // Another runner may have planned it (or failed it again) and synced while we waited for
+  // the claim: a slot that has an iteration is planned only as a retry that is due.
+  const attempts = nextAttempt({
+    row: await store.get('iterations', iterationId),
+    catchUp: mission.catchUp,
+    now: options.now,
+  });
+  if (attempts === undefined) {
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
@@ -159,6 +169,7 @@ export async function planSlot(
       runner: deps.runner,
       stamp,
       result,
+      attempts,
     });
     await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
     // Another runner's plan of this slot may have been synced in while the model answered: if
@@ -180,8 +191,26 @@ export async function planSlot(
 }
 
 /**
- * Due slots of one mission: records missed ones as skipped, plans the rest. `since` is where its
- * slots start (`scheduleSince`).
+ * Which attempt at a slot planning it now would be: 1 when it has no iteration, the failed
+ * iteration's `attempts + 1` when its retry is due (`retryDue`), undefined when the slot is
+ * taken (planned, skipped, or failed and not to be retried now).
+ */
+function nextAttempt(options: {
+  row: StoredRow | undefined;
+  catchUp: CatchUp;
+  now: number;
+}): number | undefined {
+  const { row } = options;
+  if (!row || row.fields._deleted === true) return 1;
+  const read = readRow('iterations', row);
+  if (!read.ok || !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
+    return undefined;
+  return read.row.attempts + 1;
+}
+
+/**
+ * Due slots of one mission: records missed ones as skipped, plans the rest, and plans again
+ * failed slots whose retry is due. `since` is where its slots start (`scheduleSince`).
  */
 async function tickMission(
   deps: RunnerDeps,
@@ -195,6 +224,10 @@ async function tickMission(
     field: 'missionId',
     equals: mission.id,
   });
+  const failed = readRows(
+    'iterations',
+    iterations.filter((row) => row.fields.status === 'failed'),
+  );
   const due = dueSlots({
     missionId: mission.id,
     schedule: mission.schedule,
@@ -202,6 +235,11 @@ async function tickMission(
     since,
     now,
     existing: new Set(iterations.map((row) => row.id)),
+    retry: new Set(
+      failed
+        .filter((iteration) => retryDue({ iteration, catchUp: mission.catchUp, now }))
+        .map((iteration) => iteration.id),
+    ),
   });
   if (due.skip.length > 0) {
     await deps.store.transaction(async (writer) => {
