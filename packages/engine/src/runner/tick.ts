@@ -54,7 +54,9 @@ export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
 /**
  * Plans one slot: budget, claim, re-check, model, and one batch that writes the iteration and
  * its proposals (auto steps executed). Adds what happened to `report`. `now` is the time the
- * caller planned at: the budget is counted and the model told "now" as of it.
+ * caller planned at: the budget is counted and the model told "now" as of it. A slot that
+ * already has an iteration is planned only as a retry of a failure (`retryDue`), written as the
+ * next attempt under the same iteration id.
  */
 export async function planSlot(
   deps: RunnerDeps,
