@@ -16,10 +16,18 @@ import {
 } from './runner/decide.ts';
 import { assertManualRunAllowed } from './runner/manual-run.ts';
 import { planMission, type PlanningProgress } from './runner/plan-slot.ts';
-import { emptyReport, planSlot, tick, type RunnerDeps, type TickReport } from './runner/tick.ts';
+import {
+  emptyReport,
+  planSlot,
+  tick,
+  type MissionFilter,
+  type RunnerDeps,
+  type TickReport,
+} from './runner/tick.ts';
 import { validateCron } from './schedule/slots.ts';
 import { ChangeSchema, type Change } from './sync/change.ts';
 import { createHlc, type Hlc } from './sync/hlc.ts';
+import { stableJson } from './sync/merge.ts';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.ts';
 import type { Tool } from './tools/tool.ts';
 
@@ -131,7 +139,10 @@ export function createEngine(options: EngineOptions) {
       return id;
     },
 
-    /** Changes some fields of a mission, validated as a whole. Resuming clears the paused reason. */
+    /**
+     * Changes some fields of a mission, validated as a whole; writes only the fields whose value
+     * changes (nothing when none does). Resuming clears the paused reason.
+     */
     async updateMission(request: {
       id: string;
       patch: Partial<MissionDraft>;
@@ -141,9 +152,17 @@ export function createEngine(options: EngineOptions) {
       const patch: Record<string, unknown> = { ...request.patch };
       if (patch.state === 'active') patch.pausedReason = null;
       const merged = parseMission({ ...current, ...patch });
+      // Only changed fields are written: an edit form sends the whole mission, and a rewritten
+      // `schedule` (or `catchUp`, `state`) would restart the mission's slots (scheduleSince).
       const fields = Object.fromEntries(
-        Object.keys(patch).map((name) => [name, merged[name as keyof typeof merged]]),
+        Object.keys(patch)
+          .map((name) => [name, merged[name as keyof typeof merged]] as const)
+          .filter(
+            ([name, value]) =>
+              stableJson(value) !== stableJson(current[name as keyof typeof current]),
+          ),
       );
+      if (Object.keys(fields).length === 0) return;
       await commit([{ table: 'missions', rowId: request.id, fields, actor: request.actor }]);
     },
 
@@ -207,7 +226,7 @@ export function createEngine(options: EngineOptions) {
       request: {
         now?: number;
         signal?: AbortSignal;
-        missionFilter?: (mission: RowOf<'missions'>) => boolean;
+        missionFilter?: MissionFilter;
         concurrency?: number;
       } = {},
     ): Promise<TickReport> {

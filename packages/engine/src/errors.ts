@@ -12,7 +12,7 @@ export const engineErrorKinds = [
   'budget', // a mission's budget is used up
   'unauthorized', // 401
   'too_large', // 413
-  'unavailable', // a dependency is unreachable
+  'unavailable', // a dependency is unreachable, timed out or overloaded (a model's 408, 429, 5xx)
   'internal',
 ] as const;
 export type EngineErrorKind = (typeof engineErrorKinds)[number];

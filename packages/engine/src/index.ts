@@ -152,6 +152,15 @@ export {
   validateCron,
 } from './schedule/slots.ts';
 export { dueSlots, type DueSlots } from './schedule/due.ts';
+export { scheduleSince } from './schedule/since.ts';
+export {
+  retryDue,
+  nextRetryAt,
+  retryBackoffMs,
+  maxAttempts,
+  transientErrorCodes,
+  type RetryFields,
+} from './schedule/retry.ts';
 
 export { buildPrompt, describeHistory, type PastIteration } from './planner/build-prompt.ts';
 export { runPlanner, defaultMaxRounds, type PlannerResult } from './planner/run-planner.ts';
@@ -172,7 +181,7 @@ export {
   type RowEdit,
 } from './tools/tool.ts';
 
-export type { TickReport } from './runner/tick.ts';
+export type { TickReport, MissionFilter } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';
 export { plansHere, missionsToPlan, type DueCandidate } from './runner/plans-here.ts';

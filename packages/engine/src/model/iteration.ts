@@ -60,8 +60,9 @@ export const IterationStatusSchema = z.enum(['planned', 'failed', 'skipped']);
 
 /**
  * The fields of an iteration row. id = missionId + '@' + slot ISO. The planning group (status,
- * runner, plan, plannedAt, usage, error, replay) is written whole, once per runner; replicas keep
- * the same winner (see sync/merge-rules.ts). `planning` is a host-local progress state, not a row.
+ * runner, plan, plannedAt, usage, error, replay, attempts) is written whole, once per runner
+ * and attempt; replicas keep the same winner (see sync/merge-rules.ts). `planning` is a
+ * host-local progress state, not a row.
  */
 export const IterationSchema = z.object({
   missionId: z.string().min(1),
@@ -74,6 +75,11 @@ export const IterationSchema = z.object({
   usage: UsageSchema.nullable().default(null),
   error: ErrorInfoSchema.nullable().default(null),
   replay: ReplaySchema.nullable().default(null),
+  /**
+   * Which attempt at the slot wrote the planning group: 1, or more when a transient failure
+   * was retried (schedule/retry.ts). Rows written before retries existed read as 1.
+   */
+  attempts: z.number().int().min(1).max(1_000).default(1),
   feedback: z.string().max(4_000).nullable().default(null),
   revertedAt: HlcStampSchema.nullable().default(null),
   /**

@@ -39,16 +39,18 @@ export function missionsToPlan(options: {
 /**
  * Does this instance plan the mission now? Always for `runOn: relay`; for `any` when the user
  * is not covered, or when the newest slot due now is older than `graceMs` (the device that
- * should have planned it is frozen or stuck).
+ * should have planned it is frozen or stuck). `since` is where the mission's slots start, as
+ * the engine's tick gives it (`scheduleSince`).
  */
 export function plansHere(options: {
   mission: RowOf<'missions'>;
+  since: number;
   covered: boolean;
   now: number;
   graceMs: number;
 }): boolean {
   const { mission, now } = options;
   if (mission.runOn === 'relay' || !options.covered) return true;
-  const [newest] = slotsBetween(mission.schedule, mission.createdAt - 1, now, 1);
+  const [newest] = slotsBetween(mission.schedule, options.since, now, 1);
   return newest !== undefined && now - newest > options.graceMs;
 }

@@ -14,7 +14,8 @@ import { executeStep } from './execute-step.ts';
 
 /**
  * The edits that stage one planning run: the iteration row, a proposal per step, and for steps
- * whose tool policy is `auto`, their execution — all to be committed in one batch.
+ * whose tool policy is `auto`, their execution — all to be committed in one batch. `attempts`
+ * is the attempt at the slot this run was (1, or more for a retry of a failure).
  */
 export async function stagePlan(options: {
   writer: StoreWriter;
@@ -26,6 +27,7 @@ export async function stagePlan(options: {
   runner: Runner;
   stamp: HlcStamp;
   result: PlannerResult;
+  attempts: number;
 }): Promise<Edit[]> {
   const { mission, iterationId, result, stamp } = options;
   const systemActor: Actor = {
@@ -48,6 +50,7 @@ export async function stagePlan(options: {
         usage: result.usage,
         error: result.error,
         replay: result.replay,
+        attempts: options.attempts,
       },
     },
   ];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../engine.ts';
+import type { EngineErrorKind } from '../errors.ts';
 import type { Actor } from '../model/actor.ts';
 import type { MissionDraft } from '../model/mission.ts';
 import type { Runner } from '../model/iteration.ts';
@@ -8,6 +9,7 @@ import { iterationIdOf } from '../schedule/slots.ts';
 import { createFixedClock, createSequentialIds } from '../testing/fixed-clock.ts';
 import { createMemoryClaims } from '../testing/memory-claims.ts';
 import { createMemoryStore } from '../testing/memory-store.ts';
+import { createLink, createReplica, syncUntilQuiet } from '../testing/replicas.ts';
 import {
   createScriptedModel,
   replySequence,
@@ -118,9 +120,10 @@ describe('budget', () => {
         '240 tokens used in the last 24 hours, and a run takes about 120: the next run would pass the budget of 250 tokens per day.',
     });
     expect(mission!.updatedBy).toEqual({ kind: 'system', source: 'budget' });
-    // A day later the window has rolled over.
-    clock.set(start + 26 * hour + 1_000);
+    // A day later the window has rolled over; resumed, the mission runs from its next slot.
+    clock.set(start + 25 * hour + 30 * 60_000);
     await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    clock.set(start + 26 * hour + 1_000);
     expect((await engine.tick()).planned).toHaveLength(1);
     expect(model.requests).toHaveLength(3);
   });
@@ -506,6 +509,195 @@ describe('tick', () => {
     expect(await store.list('proposals')).toEqual([]);
     expect(await store.list('tasks')).toEqual([]);
     expect(store.recorded).toHaveLength(recorded);
+  });
+});
+
+describe('editing a schedule', () => {
+  const day = 24 * hour;
+  const daily = { kind: 'interval', everyMs: day, anchor: start } as const;
+
+  it('starts the slots after the edit: a 30-day-old daily mission made hourly records and plans nothing before it', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    clock.set(start - 30 * day);
+    const missionId = await createMission({ schedule: daily });
+    const edit = start + 3 * hour + 20 * 60_000;
+    clock.set(edit);
+    await engine.updateMission({ id: missionId, patch: { schedule: hourly }, actor: person });
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [], failed: [] });
+    clock.set(start + 4 * hour - 1);
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [], failed: [] });
+    expect(model.requests).toHaveLength(0);
+    clock.set(start + 4 * hour + 1_000);
+    const report = await engine.tick();
+    expect(report).toMatchObject({
+      planned: [iterationIdOf(missionId, start + 4 * hour)],
+      skipped: [],
+    });
+    expect(model.requests).toHaveLength(1);
+    expect((await engine.rows('iterations')).map((row) => row.id)).toEqual([
+      iterationIdOf(missionId, start + 4 * hour),
+    ]);
+  });
+
+  it('keeps the missed slots of a mission whose edit left its schedule as it was', async () => {
+    const { engine, clock, createMission } = setup();
+    const missionId = await createMission();
+    clock.set(start + 2 * hour + 30 * 60_000);
+    // The edit form sends the whole mission: an unchanged schedule is not an edit of it.
+    await engine.updateMission({
+      id: missionId,
+      patch: { title: 'Renamed', objective: 'Plan', schedule: { ...hourly }, state: 'active' },
+      actor: person,
+    });
+    const report = await engine.tick();
+    expect(report.planned).toEqual([iterationIdOf(missionId, start + 2 * hour)]);
+    expect(report.skipped).toEqual([
+      iterationIdOf(missionId, start),
+      iterationIdOf(missionId, start + hour),
+    ]);
+  });
+
+  it('resumes a paused mission at its next slot, without catching up the slots it was paused for', async () => {
+    const { engine, clock, model, createMission } = setup({
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const missionId = await createMission();
+    clock.set(start + 30 * 60_000);
+    await engine.updateMission({ id: missionId, patch: { state: 'paused' }, actor: person });
+    clock.set(start + 5 * hour + 10 * 60_000);
+    await engine.updateMission({ id: missionId, patch: { state: 'active' }, actor: person });
+    expect(await engine.tick()).toMatchObject({ planned: [], skipped: [] });
+    clock.set(start + 6 * hour + 1_000);
+    expect((await engine.tick()).planned).toEqual([iterationIdOf(missionId, start + 6 * hour)]);
+    expect(model.requests).toHaveLength(1);
+  });
+});
+
+describe('retrying a failed slot', () => {
+  const minute = 60_000;
+  /** Fails the first `failures` calls as `kind` (transient: `unavailable`), then answers. */
+  const outage = (failures: number, kind: EngineErrorKind = 'unavailable') =>
+    createScriptedModel((_request, callIndex) =>
+      callIndex < failures
+        ? { error: 'the model is overloaded', errorKind: kind }
+        : { content: 'Nothing today.' },
+    );
+
+  it('plans the slot again after a transient failure, under the same iteration id, after a backoff', async () => {
+    const { engine, clock, model, createMission } = setup({ model: outage(1) });
+    const missionId = await createMission();
+    const iterationId = iterationIdOf(missionId, start);
+    clock.set(start + 1_000);
+    expect((await engine.tick()).failed).toEqual([
+      { iterationId, message: 'the model is overloaded' },
+    ]);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { id: iterationId, status: 'failed', attempts: 1, error: { code: 'unavailable' } },
+    ]);
+    clock.set(start + 1_000 + minute - 1);
+    expect(await engine.tick()).toMatchObject({ planned: [], failed: [], skipped: [] });
+    expect(model.requests).toHaveLength(1);
+    clock.set(start + 1_000 + minute);
+    expect((await engine.tick()).planned).toEqual([iterationId]);
+    expect(model.requests).toHaveLength(2);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { id: iterationId, status: 'planned', attempts: 2, error: null },
+    ]);
+  });
+
+  it('does not retry a permanent failure: no model, a refused request, an unusable answer', async () => {
+    const unusable = Object.assign(
+      createScriptedModel(() => ({ content: '' })),
+      {
+        complete: async () => ({ nothing: 'useful' }) as never,
+      },
+    );
+    const models = {
+      no_model: createScriptedModel(() => ({ content: 'never called' }), ''),
+      model: outage(1, 'model'),
+      bad_answer: unusable,
+    };
+    for (const [code, model] of Object.entries(models)) {
+      const { engine, clock, createMission } = setup({ model });
+      await createMission();
+      clock.set(start + 1_000);
+      expect((await engine.tick()).failed).toHaveLength(1);
+      clock.set(start + 30 * minute);
+      expect(await engine.tick()).toMatchObject({ planned: [], failed: [] });
+      expect(await engine.rows('iterations')).toMatchObject([
+        { status: 'failed', attempts: 1, error: { code } },
+      ]);
+    }
+  });
+
+  it('does not retry a slot past its lateness window', async () => {
+    const { engine, clock, model, createMission } = setup({ model: outage(1) });
+    await createMission({ catchUp: { mode: 'latest', maxLateMs: 10 * minute } });
+    clock.set(start + 1_000);
+    expect((await engine.tick()).failed).toHaveLength(1);
+    clock.set(start + 10 * minute + 1);
+    expect(await engine.tick()).toMatchObject({ planned: [], failed: [], skipped: [] });
+    expect(model.requests).toHaveLength(1);
+    expect(await engine.rows('iterations')).toMatchObject([{ status: 'failed', attempts: 1 }]);
+  });
+
+  it('gives up after five attempts, backing off between them', async () => {
+    const { engine, clock, model, createMission } = setup({ model: outage(100) });
+    await createMission();
+    const calls: number[] = [];
+    for (let at = start + 1_000; at < start + hour; at += 30_000) {
+      clock.set(at);
+      const before = model.requests.length;
+      await engine.tick();
+      if (model.requests.length > before) calls.push((at - start - 1_000) / minute);
+    }
+    // 1, 2, 4 and 8 minutes after each failure (a tick every 30 s).
+    expect(calls).toEqual([0, 1, 3, 7, 15]);
+    expect(await engine.rows('iterations')).toMatchObject([{ status: 'failed', attempts: 5 }]);
+  });
+
+  it('retries another runner’s failure once it syncs in, and every replica keeps the retry', async () => {
+    const clock = createFixedClock(start - minute);
+    const relay = createReplica({
+      runner: { kind: 'relay', instanceId: 'relay_1' },
+      clock,
+      idPrefix: 'R',
+      model: outage(1),
+    });
+    const device = createReplica({
+      runner: { kind: 'device', deviceId: 'dev_a' },
+      clock,
+      idPrefix: 'D',
+      model: createScriptedModel(() => ({ content: 'Nothing today.' })),
+    });
+    const links = { there: createLink(relay, device), back: createLink(device, relay) };
+    const missionId = await relay.engine.createMission({
+      draft: { title: 'Daily plan', objective: 'Plan', schedule: hourly },
+      actor: person,
+    });
+    clock.set(start + 1_000);
+    expect((await relay.engine.tick()).failed).toHaveLength(1);
+    await syncUntilQuiet(links);
+    clock.set(start + 1_000 + minute);
+    expect((await device.engine.tick()).planned).toEqual([iterationIdOf(missionId, start)]);
+    await syncUntilQuiet(links);
+    for (const replica of [relay, device])
+      expect(await replica.engine.rows('iterations')).toMatchObject([
+        { status: 'planned', attempts: 2, runner: { kind: 'device' } },
+      ]);
+  });
+
+  it('retries within the budget the failed attempt already counted', async () => {
+    const { engine, clock, model, createMission } = setup({ model: outage(1) });
+    await createMission({ budget: { maxRunsPerDay: 1, maxTokensPerDay: 1_000_000 } });
+    clock.set(start + 1_000);
+    await engine.tick();
+    clock.set(start + 2 * minute);
+    const report = await engine.tick();
+    expect(report).toMatchObject({ paused: [], planned: [expect.any(String)] });
+    expect(model.requests).toHaveLength(2);
   });
 });
 

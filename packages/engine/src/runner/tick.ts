@@ -1,9 +1,13 @@
 import type { Runner } from '../model/iteration.ts';
-import { readField, readRow, type RowOf } from '../model/read-row.ts';
+import { readField, readRow, readRows, type RowOf } from '../model/read-row.ts';
+import type { CatchUp } from '../model/schedule.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
 import { dueSlots } from '../schedule/due.ts';
+import { retryDue } from '../schedule/retry.ts';
+import { scheduleSince } from '../schedule/since.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
 import type { Hlc } from '../sync/hlc.ts';
+import type { StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { budgetBlock } from './budget.ts';
 import { commitEdits } from './commit.ts';
@@ -50,7 +54,9 @@ export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
 /**
  * Plans one slot: budget, claim, re-check, model, and one batch that writes the iteration and
  * its proposals (auto steps executed). Adds what happened to `report`. `now` is the time the
- * caller planned at: the budget is counted and the model told "now" as of it.
+ * caller planned at: the budget is counted and the model told "now" as of it. A slot that
+ * already has an iteration is planned only as a retry of a failure (`retryDue`), written as the
+ * next attempt under the same iteration id.
  */
 export async function planSlot(
   deps: RunnerDeps,
@@ -66,9 +72,11 @@ export async function planSlot(
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);
+  const iterations = await store.list('iterations', { field: 'missionId', equals: mission.id });
   const block = budgetBlock({
     mission,
-    iterations: await store.list('iterations', { field: 'missionId', equals: mission.id }),
+    // A retry is the run its failed attempt already counted, not one more.
+    iterations: iterations.filter((row) => row.id !== iterationId),
     now: options.now,
   });
   if (block) {
@@ -98,9 +106,14 @@ export async function planSlot(
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
-  // Another runner may have planned it and synced while we waited for the claim.
-  const existing = await store.get('iterations', iterationId);
-  if (existing && existing.fields._deleted !== true) {
+  // Another runner may have planned it (or failed it again) and synced while we waited for
+  // the claim: a slot that has an iteration is planned only as a retry that is due.
+  const attempts = nextAttempt({
+    row: await store.get('iterations', iterationId),
+    catchUp: mission.catchUp,
+    now: options.now,
+  });
+  if (attempts === undefined) {
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
@@ -158,6 +171,7 @@ export async function planSlot(
       runner: deps.runner,
       stamp,
       result,
+      attempts,
     });
     await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
     // Another runner's plan of this slot may have been synced in while the model answered: if
@@ -178,10 +192,32 @@ export async function planSlot(
   return iterationId;
 }
 
-/** Due slots of one mission: records missed ones as skipped, plans the rest. */
+/**
+ * Which attempt at a slot planning it now would be: 1 when it has no iteration, the failed
+ * iteration's `attempts + 1` when its retry is due (`retryDue`), undefined when the slot is
+ * taken (planned, skipped, or failed and not to be retried now).
+ */
+function nextAttempt(options: {
+  row: StoredRow | undefined;
+  catchUp: CatchUp;
+  now: number;
+}): number | undefined {
+  const { row } = options;
+  if (!row || row.fields._deleted === true) return 1;
+  const read = readRow('iterations', row);
+  if (!read.ok || !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
+    return undefined;
+  return read.row.attempts + 1;
+}
+
+/**
+ * Due slots of one mission: records missed ones as skipped, plans the rest, and plans again
+ * failed slots whose retry is due. `since` is where its slots start (`scheduleSince`).
+ */
 async function tickMission(
   deps: RunnerDeps,
   mission: RowOf<'missions'>,
+  since: number,
   now: number,
   signal: AbortSignal,
   report: TickReport,
@@ -190,13 +226,22 @@ async function tickMission(
     field: 'missionId',
     equals: mission.id,
   });
+  const failed = readRows(
+    'iterations',
+    iterations.filter((row) => row.fields.status === 'failed'),
+  );
   const due = dueSlots({
     missionId: mission.id,
     schedule: mission.schedule,
     catchUp: mission.catchUp,
-    since: mission.createdAt,
+    since,
     now,
     existing: new Set(iterations.map((row) => row.id)),
+    retry: new Set(
+      failed
+        .filter((iteration) => retryDue({ iteration, catchUp: mission.catchUp, now }))
+        .map((iteration) => iteration.id),
+    ),
   });
   if (due.skip.length > 0) {
     await deps.store.transaction(async (writer) => {
@@ -228,6 +273,9 @@ async function tickMission(
   }
 }
 
+/** Which missions a tick plans, told where each one's slots start (`scheduleSince`). */
+export type MissionFilter = (mission: RowOf<'missions'>, context: { since: number }) => boolean;
+
 /**
  * One tick: every active mission that runs here (and passes `missionFilter`) gets its due
  * slots planned, at most `concurrency` missions at once. One failing mission never stops it.
@@ -237,30 +285,30 @@ export async function tick(
   options: {
     now: number;
     signal: AbortSignal;
-    missionFilter?: ((mission: RowOf<'missions'>) => boolean) | undefined;
+    missionFilter?: MissionFilter | undefined;
     concurrency?: number | undefined;
   },
 ): Promise<TickReport> {
   const report = emptyReport();
-  const missions: RowOf<'missions'>[] = [];
+  const missions: { mission: RowOf<'missions'>; since: number }[] = [];
   for (const row of await deps.store.list('missions', { field: 'state', equals: 'active' })) {
     if (row.fields._deleted === true) continue;
     const read = readRow('missions', row);
-    if (read.ok) missions.push(read.row);
+    if (read.ok) missions.push({ mission: read.row, since: scheduleSince(row) });
     else report.errors.push({ missionId: row.id, message: read.message });
   }
   const runnable = missions.filter(
-    (mission) =>
+    ({ mission, since }) =>
       mission.schedule.kind !== 'manual' &&
       runsHere(mission, deps.runner) &&
-      (options.missionFilter?.(mission) ?? true),
+      (options.missionFilter?.(mission, { since }) ?? true),
   );
   let next = 0;
   const worker = async () => {
     while (next < runnable.length && !options.signal.aborted) {
-      const mission = runnable[next++]!;
+      const { mission, since } = runnable[next++]!;
       try {
-        await tickMission(deps, mission, options.now, options.signal, report);
+        await tickMission(deps, mission, since, options.now, options.signal, report);
       } catch (error) {
         report.errors.push({ missionId: mission.id, message: (error as Error).message });
       }

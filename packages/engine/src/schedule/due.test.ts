@@ -12,6 +12,7 @@ function due(options: {
   catchUp?: Partial<CatchUp>;
   since?: number;
   existing?: number[];
+  retry?: number[];
   schedule?: Schedule;
 }) {
   return dueSlots({
@@ -20,7 +21,12 @@ function due(options: {
     catchUp: { mode: 'latest', maxLateMs: 6 * hour, ...options.catchUp },
     since: options.since ?? start - 1,
     now: options.now,
-    existing: new Set((options.existing ?? []).map((slot) => iterationIdOf('m1', slot))),
+    existing: new Set(
+      [...(options.existing ?? []), ...(options.retry ?? [])].map((slot) =>
+        iterationIdOf('m1', slot),
+      ),
+    ),
+    retry: new Set((options.retry ?? []).map((slot) => iterationIdOf('m1', slot))),
   });
 }
 
@@ -89,6 +95,22 @@ describe('dueSlots', () => {
     const latest = due({ now });
     expect(latest.plan).toEqual([now]);
     expect(latest.plan.length + latest.skip.length).toBe(catchUpWindowSlots);
+  });
+
+  it('plans a failed slot whose retry is due again while it is the newest, or under all', () => {
+    const now = start + 20 * 60_000;
+    expect(due({ now, retry: [start] })).toEqual({ plan: [start], skip: [] });
+    const later = start + hour + 10 * 60_000;
+    expect(due({ now: later, retry: [start] })).toEqual({ plan: [start + hour], skip: [] });
+    expect(due({ now: later, retry: [start], catchUp: { mode: 'all' } })).toEqual({
+      plan: [start, start + hour],
+      skip: [],
+    });
+    // Never recorded as skipped: its failure stays until a retry replaces it.
+    expect(due({ now: later, retry: [start], catchUp: { mode: 'none' } })).toEqual({
+      plan: [],
+      skip: [start + hour],
+    });
   });
 
   it('never counts a slot at or before the mission was created', () => {

@@ -16,13 +16,26 @@ export interface WriteOnceGroup {
   earliest(rank: number): boolean;
 }
 
+/**
+ * The rank of a failure: in (2, 2.5], smaller (winning) with more attempts, so the failure of a
+ * retry replaces the failure it retried, and a slot's attempts never go back.
+ */
+function failedRank(attempts: unknown): number {
+  const count = typeof attempts === 'number' && Number.isSafeInteger(attempts) ? attempts : 1;
+  return 2 + 1 / (1 + Math.max(1, count));
+}
+
 const iterationPlanning: WriteOnceGroup = {
   name: 'the iteration plan',
-  fields: ['status', 'runner', 'plan', 'plannedAt', 'usage', 'error', 'replay'],
+  fields: ['status', 'runner', 'plan', 'plannedAt', 'usage', 'error', 'replay', 'attempts'],
   required: ['status', 'runner', 'plannedAt'],
   // A plan beats a skip, a skip beats a failure; among equals the earliest plan wins, so an
-  // offline device and the relay planning one slot end with the same plan everywhere.
-  rank: (fields) => ({ planned: 0, skipped: 1, failed: 2 })[String(fields.status)] ?? 3,
+  // offline device and the relay planning one slot end with the same plan everywhere. Among
+  // failures the one with more attempts wins first (a retry's failure is the later news).
+  rank: (fields) => {
+    if (fields.status === 'failed') return failedRank(fields.attempts);
+    return { planned: 0, skipped: 1 }[String(fields.status)] ?? 3;
+  },
   earliest: () => true,
 };
 

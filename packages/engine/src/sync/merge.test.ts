@@ -89,8 +89,11 @@ function iterationFields(hlc: string) {
       status: fc.constantFrom('planned', 'failed', 'skipped'),
       runner: runnerArbitrary,
       steps: fc.integer({ min: 0, max: 3 }),
+      // Retries write failures with more attempts; rows from before retries have none.
+      attempts: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      code: fc.constantFrom('model', 'unavailable'),
     })
-    .map(({ status, runner, steps }) => ({
+    .map(({ status, runner, steps, attempts, code }) => ({
       missionId: 'm1',
       slot: new Date(base).toISOString(),
       trigger: 'schedule',
@@ -113,7 +116,8 @@ function iterationFields(hlc: string) {
         status === 'skipped'
           ? null
           : { promptTokens: 10, completionTokens: 5, model: 'm', latencyMs: 1, rounds: 1 },
-      error: status === 'failed' ? { code: 'model', message: 'down' } : null,
+      error: status === 'failed' ? { code, message: 'down' } : null,
+      ...(attempts === undefined || status === 'skipped' ? {} : { attempts }),
     }));
   return fc.oneof(
     { weight: 3, arbitrary: planning },
@@ -312,6 +316,7 @@ describe('mergeChange rules', () => {
     hlc: string,
     runner: Record<string, unknown>,
     summary = 'plan',
+    attempts = 1,
   ) =>
     change({
       table: 'iterations',
@@ -326,7 +331,8 @@ describe('mergeChange rules', () => {
         status,
         plannedAt: hlc,
         plan: status === 'planned' ? { summary, steps: [], dropped: [] } : null,
-        error: status === 'failed' ? { code: 'model', message: 'down' } : null,
+        error: status === 'failed' ? { code: 'unavailable', message: 'down' } : null,
+        attempts,
       },
     });
   const device = { kind: 'device', deviceId: 'dev_a' };
@@ -354,6 +360,26 @@ describe('mergeChange rules', () => {
     ]) {
       const row = fold(order)!;
       expect(row.fields).toMatchObject({ status: 'planned', runner: relay, error: null });
+    }
+  });
+
+  it('keeps the failure of the latest attempt, and a retry’s plan over every failure', () => {
+    const first = plan('failed', stamp(0, 0, 'relay_1'), relay, 'plan', 1);
+    const deviceFirst = plan('failed', stamp(500, 0, 'dev_a'), device, 'plan', 1);
+    const second = plan('failed', stamp(60_000, 0, 'relay_1'), relay, 'plan', 2);
+    const third = plan('failed', stamp(180_000, 0, 'dev_a'), device, 'plan', 3);
+    const retried = plan('planned', stamp(420_000, 0, 'relay_1'), relay, 'retried', 4);
+    for (const order of [
+      [first, deviceFirst, second, third],
+      [third, second, deviceFirst, first],
+      [second, first, third, deviceFirst],
+    ]) {
+      const row = fold(order)!;
+      expect(row.fields).toMatchObject({ status: 'failed', attempts: 3, runner: device });
+      expect(row.fields.plannedAt).toBe(third.hlc);
+      expect(fold([deviceFirst, first])!.fields.plannedAt).toBe(first.hlc);
+      expect(fold([...order, retried])!.fields).toMatchObject({ status: 'planned', attempts: 4 });
+      expect(fold([retried, ...order])!.fields).toMatchObject({ status: 'planned', attempts: 4 });
     }
   });
 

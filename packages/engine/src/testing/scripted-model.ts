@@ -1,4 +1,4 @@
-import { EngineError } from '../errors.ts';
+import { EngineError, type EngineErrorKind } from '../errors.ts';
 import type { ChatRequest, ChatResponse, LanguageModel } from '../ports.ts';
 
 export interface ScriptedReply {
@@ -6,6 +6,8 @@ export interface ScriptedReply {
   toolCalls?: { name: string; arguments: unknown }[];
   /** Throw this message as a model error instead of answering. */
   error?: string;
+  /** The kind of the error thrown for `error` (default `model`; `unavailable` is transient). */
+  errorKind?: EngineErrorKind;
 }
 
 export interface ScriptedModel extends LanguageModel {
@@ -29,7 +31,7 @@ export function createScriptedModel(
       const callIndex = requests.length;
       requests.push(structuredClone(request));
       const reply = script(request, callIndex);
-      if (reply.error) throw new EngineError('model', reply.error);
+      if (reply.error) throw new EngineError(reply.errorKind ?? 'model', reply.error);
       const toolCalls = (reply.toolCalls ?? []).map((call, index) => ({
         id: `call_${callIndex}_${index}`,
         type: 'function' as const,

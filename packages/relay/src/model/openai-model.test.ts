@@ -52,7 +52,8 @@ describe('openai model adapter', () => {
     const failure = await model
       .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
       .catch((error: unknown) => error);
-    expect(isEngineError(failure, 'model')).toBe(true);
+    // A 5xx is transient: the engine's retry rule plans the slot again later.
+    expect(isEngineError(failure, 'unavailable')).toBe(true);
     expect(server.callCount() - before).toBe(1);
     server.setScript(undefined);
   });
@@ -69,6 +70,21 @@ describe('openai model adapter', () => {
       .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
       .catch((error: unknown) => error);
     expect(isEngineError(failure, 'model')).toBe(true);
+  });
+
+  it('rejects as unavailable when the endpoint is rate limited, so the slot is retried', async () => {
+    server.setScript(() => ({ status: 429, error: 'slow down' }));
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: 'k',
+      defaultModel: 'm',
+      timeoutMs: 5_000,
+    });
+    const failure = await model
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(failure, 'unavailable')).toBe(true);
+    server.setScript(undefined);
   });
 
   it('rejects as unavailable when the call times out', async () => {

@@ -2,10 +2,11 @@
  * The engine's LanguageModel port on the `openai` SDK, against any OpenAI-compatible base URL.
  * Every call has a timeout (`timeoutMs`) and honours the caller's signal, and is made exactly
  * once: the SDK's automatic retries are off, because a retry would be a second model call the
- * runner's metrics and budgets never see (the next tick retries a failed slot instead).
- * Failures reject with an EngineError: `model` (the endpoint answered with an error or nothing
- * usable) or `unavailable` (it could not be reached or timed out). The runner counts and times
- * calls (instrument-model.ts).
+ * runner's metrics and budgets never see (the engine's retry rule plans a failed slot again).
+ * Failures reject with an EngineError: `unavailable` (it could not be reached, timed out, or
+ * answered 408, 429 or 5xx: worth retrying later) or `model` (it refused the request or
+ * answered nothing usable: retrying would not help). The runner counts and times calls
+ * (instrument-model.ts).
  */
 import { EngineError, type ChatResponse, type LanguageModel, type ToolCall } from '@baton/engine';
 import OpenAI from 'openai';
@@ -87,7 +88,7 @@ function toModelError(error: unknown, baseUrl: string): EngineError {
   }
   if (error instanceof OpenAI.APIError) {
     return new EngineError(
-      'model',
+      isTransientStatus(error.status) ? 'unavailable' : 'model',
       `The model answered ${error.status ?? 'an error'}: ${error.message}`,
       { cause: error },
     );
@@ -97,4 +98,9 @@ function toModelError(error: unknown, baseUrl: string): EngineError {
     `The model call failed: ${(error as Error)?.message ?? String(error)}`,
     { cause: error },
   );
+}
+
+/** An HTTP status that says "not now" rather than "not this": timeout, rate limit, server error. */
+function isTransientStatus(status: number | undefined): boolean {
+  return status === 408 || status === 429 || (status !== undefined && status >= 500);
 }

@@ -192,6 +192,27 @@ describe.each(testDatabaseKinds)('relay runner on %s', (kind) => {
     expect(metrics).toMatch(/baton_pushed_changes_total\{result="accepted"\} 1/);
   });
 
+  it('plans a slot again a minute after its model answered 503, under the same iteration id', async () => {
+    const missionId = await deviceCreatesMission();
+    const planner = startRunner();
+    const iterationId = iterationIdOf(missionId, start + hour);
+    relay.now.value = start + hour + 1_000;
+    model.setScript(() => ({ status: 503, error: 'overloaded' }));
+    expect((await planner.tick()).failed).toEqual([iterationId]);
+    model.setScript(undefined);
+    relay.now.value = start + hour + 1_000 + 60_000 - 1;
+    expect((await planner.tick()).planned).toEqual([]);
+    relay.now.value = start + hour + 1_000 + 60_000;
+    expect((await planner.tick()).planned).toEqual([iterationId]);
+    const iteration = (await pulled())
+      .filter((change) => change.table === 'iterations' && change.rowId === iterationId)
+      .map((change) => change.fields);
+    expect(iteration).toMatchObject([
+      { status: 'failed', attempts: 1, error: { code: 'unavailable' } },
+      { status: 'planned', attempts: 2 },
+    ]);
+  });
+
   it('leaves the slot to a connected device that can plan, and takes it once the device leaves', async () => {
     const missionId = await deviceCreatesMission();
     const planner = startRunner();

@@ -130,9 +130,9 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     const result: TickReport = await engine.tick({
       now: tickNow,
       signal: abort.signal,
-      missionFilter: (mission) =>
+      missionFilter: (mission, { since }) =>
         missionIds.has(mission.id) &&
-        plansHere({ mission, covered, now: tickNow, graceMs: options.graceMs }),
+        plansHere({ mission, since, covered, now: tickNow, graceMs: options.graceMs }),
       concurrency: options.concurrency,
     });
     report.planned.push(...result.planned);

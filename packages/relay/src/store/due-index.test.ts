@@ -1,5 +1,15 @@
-import { createEngine, type MissionDraft, type StoredRow } from '@baton/engine';
-import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton/engine/testing';
+import {
+  createEngine,
+  type EngineErrorKind,
+  type MissionDraft,
+  type StoredRow,
+} from '@baton/engine';
+import {
+  createFixedClock,
+  createMemoryStore,
+  createScriptedModel,
+  createSequentialIds,
+} from '@baton/engine/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../db/database.ts';
 import { createTestDatabase, testDatabaseKinds } from '../testing/test-database.ts';
@@ -28,12 +38,74 @@ async function missionRow(draft: Partial<MissionDraft> = {}): Promise<StoredRow>
   return (await store.get('missions', id))!;
 }
 
+/**
+ * A mission and its first slot (`anchor + hour`), which a device tried to plan a second after
+ * it and failed with an error of `kind` (`unavailable` is transient): the rows as it stores them.
+ */
+async function failedSlotRows(kind: EngineErrorKind): Promise<StoredRow[]> {
+  const store = createMemoryStore();
+  const clock = createFixedClock(created);
+  const engine = createEngine({
+    store,
+    clock,
+    ids: createSequentialIds('D'),
+    model: createScriptedModel(() => ({ error: 'the model failed', errorKind: kind })),
+    nodeId: 'dev_a',
+    runner: { kind: 'device', deviceId: 'dev_a' },
+  });
+  await engine.createMission({
+    draft: { title: 'Daily', objective: 'Plan', schedule: everyHour },
+    actor: { kind: 'user', deviceId: 'dev_a' },
+  });
+  clock.set(anchor + hour + 1_000);
+  if ((await engine.tick()).failed.length !== 1) throw new Error('the slot did not fail');
+  return [...(await store.list('missions')), ...(await store.list('iterations'))];
+}
+
 describe('nextDueSlot', () => {
+  it('is the retry of the newest slot when it failed transiently, else the slot after it', async () => {
+    const due = async (kind: EngineErrorKind) => {
+      const [mission, iteration] = await failedSlotRows(kind);
+      return nextDueSlot({
+        mission: mission!,
+        lastScheduledSlotMs: anchor + hour,
+        lastScheduled: iteration,
+      }).nextSlotAt;
+    };
+    // Failed a second after the slot; retried a minute after the failure.
+    expect(await due('unavailable')).toBe(anchor + hour + 1_000 + 60_000);
+    expect(await due('model')).toBe(anchor + 2 * hour);
+  });
+
   it('is the first slot after the mission was created', async () => {
     expect(nextDueSlot({ mission: await missionRow(), lastScheduledSlotMs: undefined })).toEqual({
       runOn: 'any',
       nextSlotAt: anchor + hour,
     });
+  });
+
+  it('is the first slot after the schedule was edited, not after the mission was created', async () => {
+    const day = 24 * hour;
+    const store = createMemoryStore();
+    const clock = createFixedClock(created - 30 * day);
+    const engine = createEngine({
+      store,
+      clock,
+      ids: createSequentialIds('D'),
+      nodeId: 'dev_a',
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const actor = { kind: 'user', deviceId: 'dev_a' } as const;
+    const id = await engine.createMission({
+      draft: { title: 'Daily', objective: 'Plan', schedule: { ...everyHour, everyMs: day } },
+      actor,
+    });
+    clock.set(created + 3 * hour);
+    await engine.updateMission({ id, patch: { schedule: everyHour }, actor });
+    const mission = (await store.get('missions', id))!;
+    expect(nextDueSlot({ mission, lastScheduledSlotMs: undefined }).nextSlotAt).toBe(
+      anchor + 4 * hour,
+    );
   });
 
   it('is the slot after the newest scheduled iteration', async () => {
@@ -99,6 +171,19 @@ describe.each(testDatabaseKinds)('the due index on %s', (kind) => {
       { userId: 'u_1', missionId: mission.id, runOn: 'any', nextSlotAt: anchor + hour },
     ]);
     expect(await listDue(db, { now: anchor + hour - 1, limit: 10 })).toEqual([]);
+  });
+
+  it('makes a slot that failed transiently due again at its retry, and a permanent failure not', async () => {
+    const store = createSqlStore({ db });
+    for (const kind of ['unavailable', 'model'] as const) {
+      const rows = await failedSlotRows(kind);
+      await store.forUser(`u_${kind}`).transaction(async (writer) => writer.put(rows));
+    }
+    const due = await listDue(db, { now: anchor + 10 * hour, limit: 10 });
+    expect(due.map(({ userId, nextSlotAt }) => ({ userId, nextSlotAt }))).toEqual([
+      { userId: 'u_unavailable', nextSlotAt: anchor + hour + 1_000 + 60_000 },
+      { userId: 'u_model', nextSlotAt: anchor + 2 * hour },
+    ]);
   });
 
   it('lists entries due by now, oldest first, at most limit', async () => {

@@ -1,11 +1,19 @@
 /**
- * The due index: one row per mission with the time of its next slot that has no scheduled
- * iteration yet (`next_slot_at`, null when it has none: paused, manual, device-only, deleted, a
- * past `once`). Kept up to date in the same transaction as every write to missions or
- * iterations, so the runner finds users with due work in one indexed query instead of
+ * The due index: one row per mission with the time it next has work (`next_slot_at`): its next
+ * slot that has no scheduled iteration yet, or the retry of its newest slot when that failed
+ * transiently, whichever comes first; null when it has none (paused, manual, device-only,
+ * deleted, a past `once`). Kept up to date in the same transaction as every write to missions
+ * or iterations, so the runner finds users with due work in one indexed query instead of
  * reading every mission of every user.
  */
-import { nextSlot, readRow, type StoredRow } from '@baton/engine';
+import {
+  nextRetryAt,
+  nextSlot,
+  readRow,
+  scheduleSince,
+  type RowOf,
+  type StoredRow,
+} from '@baton/engine';
 import { z } from 'zod';
 import { jsonParam, type SqlRunner } from '../db/database.ts';
 import { toStoredRow } from './rows-table.ts';
@@ -22,12 +30,17 @@ export function missionIdsTouchedBy(rows: Iterable<StoredRow>): Set<string> {
 }
 
 /**
- * The next slot to plan: the first slot after both the newest scheduled iteration and the
- * mission's creation. Pure, so it is unit-tested alone.
+ * When the mission next has work: the first slot after both the newest scheduled iteration and
+ * the start of the mission's slots (the engine's `scheduleSince`: its creation, or a later edit
+ * of its schedule, catch-up or state), or, if sooner, the retry of that newest iteration
+ * (`lastScheduled`) by the engine's `nextRetryAt`, when it failed transiently after the start.
+ * Older failed slots are retried by whatever tick plans the mission. Pure, so it is
+ * unit-tested alone.
  */
 export function nextDueSlot(options: {
   mission: StoredRow;
   lastScheduledSlotMs: number | undefined;
+  lastScheduled?: StoredRow | undefined;
 }): {
   runOn: string;
   nextSlotAt: number | undefined;
@@ -38,8 +51,25 @@ export function nextDueSlot(options: {
   const mission = read.row;
   if (mission.state !== 'active' || mission.runOn === 'device')
     return { runOn: mission.runOn, nextSlotAt: undefined };
-  const after = Math.max(options.lastScheduledSlotMs ?? -Infinity, mission.createdAt - 1);
-  return { runOn: mission.runOn, nextSlotAt: nextSlot(mission.schedule, after) };
+  const since = scheduleSince(options.mission);
+  const after = Math.max(options.lastScheduledSlotMs ?? -Infinity, since);
+  const next = nextSlot(mission.schedule, after);
+  const retry = retryOf(options.lastScheduled, since, mission.catchUp);
+  const nextSlotAt =
+    next === undefined || retry === undefined ? (next ?? retry) : Math.min(next, retry);
+  return { runOn: mission.runOn, nextSlotAt };
+}
+
+/** When a failed iteration whose slot is after `since` is retried (`nextRetryAt`), or undefined. */
+function retryOf(
+  row: StoredRow | undefined,
+  since: number,
+  catchUp: RowOf<'missions'>['catchUp'],
+): number | undefined {
+  if (!row || row.fields._deleted === true) return undefined;
+  const read = readRow('iterations', row);
+  if (!read.ok || Date.parse(read.row.slot) <= since) return undefined;
+  return nextRetryAt({ iteration: read.row, catchUp });
 }
 
 /** Recomputes the due entries of these missions from their current rows (inside a transaction). */
@@ -49,23 +79,40 @@ export async function refreshDue(
   missionIds: Set<string>,
 ): Promise<void> {
   if (missionIds.size === 0) return;
-  const records = await runner.query<{ last_slot: string | null }>(
+  const records = await runner.query<{
+    last_id: string | null;
+    last_fields: unknown;
+    last_stamps: unknown;
+  }>(
     `select 'missions' as table_name, missions.row_id, missions.fields, missions.stamps,
-       (select max(iterations.fields ->> 'slot') from rows iterations
-        where iterations.user_id = missions.user_id and iterations.table_name = 'iterations'
-          and iterations.fields ->> 'missionId' = missions.row_id
-          and iterations.fields ->> 'trigger' = 'schedule') as last_slot
+       last.row_id as last_id, last.fields as last_fields, last.stamps as last_stamps
      from rows missions
+     left join lateral (
+       select iterations.row_id, iterations.fields, iterations.stamps from rows iterations
+       where iterations.user_id = missions.user_id and iterations.table_name = 'iterations'
+         and iterations.fields ->> 'missionId' = missions.row_id
+         and iterations.fields ->> 'trigger' = 'schedule'
+       order by iterations.fields ->> 'slot' desc limit 1) last on true
      where missions.user_id = $1 and missions.table_name = 'missions'
        and missions.row_id in (select jsonb_array_elements_text($2::jsonb))`,
     [userId, jsonParam([...missionIds])],
   );
   const entries = records.map((record) => {
     const mission = toStoredRow(record);
-    const lastSlot = record.last_slot === null ? undefined : Date.parse(record.last_slot);
+    const lastScheduled =
+      record.last_id === null
+        ? undefined
+        : toStoredRow({
+            table_name: 'iterations',
+            row_id: record.last_id,
+            fields: record.last_fields,
+            stamps: record.last_stamps,
+          });
+    const lastSlot = Date.parse(String(lastScheduled?.fields.slot));
     const due = nextDueSlot({
       mission,
-      lastScheduledSlotMs: lastSlot === undefined || Number.isNaN(lastSlot) ? undefined : lastSlot,
+      lastScheduledSlotMs: Number.isNaN(lastSlot) ? undefined : lastSlot,
+      lastScheduled,
     });
     return { mission_id: mission.id, run_on: due.runOn, next_slot_at: due.nextSlotAt ?? null };
   });

@@ -135,8 +135,11 @@ function toEngineError(error: unknown, viaRelay: boolean): EngineError {
           ? 'the relay refused the token; sign in again in Settings'
           : 'the model endpoint refused the API key',
       );
+    // Timeout, rate limit, server error: `unavailable`, which the engine retries later.
+    const status = error.status;
+    const transient = status === 408 || status === 429 || (status !== undefined && status >= 500);
     return new EngineError(
-      'model',
+      transient ? 'unavailable' : 'model',
       `the model answered ${error.status ?? 'with an error'}: ${error.message}`,
     );
   }
