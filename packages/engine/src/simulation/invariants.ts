@@ -5,17 +5,15 @@
  */
 import { readRows, type RowOf } from '../model/read-row.ts';
 import { tableNames } from '../model/tables.ts';
+import { nextRetryAt } from '../schedule/retry.ts';
+import { scheduleSince } from '../schedule/since.ts';
 import { nextSlot } from '../schedule/slots.ts';
-import { hlcWallMs } from '../sync/hlc.ts';
 import { stableJson, type StoredRow } from '../sync/merge.ts';
 import type { Devices } from './device.ts';
 import type { Ledger, Violation } from './ledger.ts';
 import type { SimModelService } from './model.ts';
 import type { SimServer } from './server.ts';
 import type { World } from './world.ts';
-
-/** Error codes of failures a retry may cure (design §2, "Retry"). */
-export const transientCodes = new Set(['unavailable', 'timeout', 'rate_limited']);
 
 export async function checkInvariants(options: {
   world: World;
@@ -266,25 +264,24 @@ export async function checkInvariants(options: {
       );
   }
 
-  // 10. Transient failures are retried within the slot's lateness window.
+  // 10. Transient failures are retried within the slot's lateness window (the engine's rule).
+  const healthyUntil = options.healedAt + options.healMs;
   for (const iteration of iterations) {
-    if (
-      iteration.status !== 'failed' ||
-      !iteration.error ||
-      !transientCodes.has(iteration.error.code)
-    )
-      continue;
     const mission = missions.get(iteration.missionId);
-    if (!mission || mission.state !== 'active' || iteration.trigger !== 'schedule') continue;
+    const row = serverRows.get(`missions/${iteration.missionId}`);
+    if (!mission || !row || mission.state !== 'active') continue;
+    const retryAt = nextRetryAt({ iteration, catchUp: mission.catchUp });
+    // Due again well inside the healthy time (ticks every minute, backoff already counted).
+    if (retryAt === undefined || retryAt > healthyUntil - 5 * 60_000) continue;
     const slot = Date.parse(iteration.slot);
-    const failedAt = hlcWallMs(iteration.plannedAt);
-    // A failure early in the healthy time had backoffs enough to be retried within it.
-    const retryable = failedAt < options.healedAt + options.healMs / 3;
-    if (retryable && slot + mission.catchUp.maxLateMs > options.healedAt + options.healMs)
-      violate(
-        '10 retries',
-        `${iteration.id} failed with ${iteration.error.code} (${iteration.error.message}) and was never planned again`,
-      );
+    if (slot <= scheduleSince(row)) continue;
+    // Under `latest` and `none` a newer slot makes the retry moot (dueSlots).
+    const newer = nextSlot(mission.schedule, slot);
+    if (mission.catchUp.mode !== 'all' && newer !== undefined && newer <= healthyUntil) continue;
+    violate(
+      '10 retries',
+      `${iteration.id} failed with ${iteration.error?.code} (${iteration.error?.message}) after ${iteration.attempts} attempt(s), was due again at ${new Date(retryAt).toISOString()} and was never planned again`,
+    );
   }
   return violations;
 }

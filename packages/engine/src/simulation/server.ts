@@ -138,8 +138,8 @@ export function createSimServer(options: {
       'missions',
       await store.list('missions', { field: 'state', equals: 'active' }),
     )
-      .filter((mission) => mission.schedule.kind !== 'manual')
-      .filter((mission) => plansHere({ mission, covered, now, graceMs: relayGraceMs }));
+      // The due index's pre-filter; plansHere decides in the tick, with the mission's `since`.
+      .filter((mission) => mission.schedule.kind !== 'manual' && mission.runOn !== 'device');
     const chunks: Set<string>[] = [];
     for (let index = 0; index < missions.length; index += options.concurrency)
       chunks.push(
@@ -164,8 +164,9 @@ export function createSimServer(options: {
         });
         const report = await engine.tick({
           now,
-          missionFilter: (mission) =>
-            chunk.has(mission.id) && plansHere({ mission, covered, now, graceMs: relayGraceMs }),
+          missionFilter: (mission, { since }) =>
+            chunk.has(mission.id) &&
+            plansHere({ mission, since, covered, now, graceMs: relayGraceMs }),
         });
         if (report.planned.length + report.failed.length + report.skipped.length > 0) {
           world.log(
