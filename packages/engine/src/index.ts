@@ -185,7 +185,15 @@ export type { TickReport, MissionFilter } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';
 export { plansHere, missionsToPlan, type DueCandidate } from './runner/plans-here.ts';
-export { decideClaim, type Lease, type ClaimDecision } from './runner/claim-rule.ts';
+export {
+  decideClaim,
+  claimAnswer,
+  decideClaimFromStore,
+  missionIdOfIteration,
+  type Lease,
+  type ClaimDecision,
+  type ClaimRefusal,
+} from './runner/claim-rule.ts';
 export {
   syncRound,
   pushOutbox,

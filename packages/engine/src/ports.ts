@@ -106,9 +106,14 @@ export interface LanguageModel {
 
 export interface ClaimResult {
   granted: boolean;
+  /** Who holds the lease ('' when a refusal is not about a lease). */
   holder: string;
-  /** Epoch ms. */
+  /** Epoch ms (0 when there is no lease). */
   expiresAt: number;
+  /** Why a claim was refused: another holder, a plan already written, the budget. */
+  refusal?: 'held' | 'planned' | 'budget' | undefined;
+  /** The refusal in words, for logs and the person. */
+  reason?: string | undefined;
 }
 
 /**

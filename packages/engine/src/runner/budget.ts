@@ -70,10 +70,17 @@ export function budgetBlock(options: {
   mission: RowOf<'missions'>;
   iterations: readonly StoredRow[];
   now: number;
+  /**
+   * Runs granted but not yet written (the relay's live claims on other slots of the mission):
+   * each counts as a run of the expected cost, so two runners cannot both take the last run.
+   */
+  inFlight?: number;
 }): string | undefined {
   const { budget } = options.mission;
   const { runs, readable } = runsOf(options.iterations);
   const today = runs.filter((run) => run.at === undefined || options.now - run.at < dayMs);
+  for (let index = 0; index < (options.inFlight ?? 0); index += 1)
+    today.push({ at: options.now, tokens: undefined });
   if (today.length >= budget.maxRunsPerDay)
     return `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`;
   const expected = expectedTokens(today, readable);

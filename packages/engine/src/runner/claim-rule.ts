@@ -3,6 +3,12 @@
  * of the claims table (the relay's SQL, the memory claims, the simulator's relay) applies the
  * same one.
  */
+import type { ClaimResult, StoreReader } from '../ports.ts';
+import type { RowOf } from '../model/read-row.ts';
+import { readRow } from '../model/read-row.ts';
+import { retryDue } from '../schedule/retry.ts';
+import type { StoredRow } from '../sync/merge.ts';
+import { budgetBlock } from './budget.ts';
 
 /** A lease on one iteration id. */
 export interface Lease {
@@ -11,22 +17,129 @@ export interface Lease {
   expiresAt: number;
 }
 
+/** Why a claim was refused: another holder's live lease, a plan already written, the budget. */
+export type ClaimRefusal = 'held' | 'planned' | 'budget';
+
 export type ClaimDecision =
-  { granted: true; lease: Lease } | { granted: false; lease: Lease; reason: string };
+  | { granted: true; lease: Lease }
+  | { granted: false; lease: Lease | undefined; refusal: ClaimRefusal; reason: string };
 
 /**
- * Whether `holder` gets the lease on an iteration id at `now`: granted when there is no lease,
- * when the current one has expired, or when `holder` already holds it (a renewal); refused
- * while another holder's lease lives.
+ * Whether `holder` gets the lease on an iteration id at `now`. Refused while another holder's
+ * lease lives; refused when the iteration already holds a plan (planned or skipped, or failed
+ * where the retry rule does not call for another attempt), so a runner that was away stops and
+ * pulls instead of paying for a second conversation; and a new lease (not a renewal) is refused
+ * when the mission's budget would be passed, counting the other live leases on its slots as
+ * runs, so budgets hold across every runner. Otherwise granted for `ttlMs` (a renewal by the
+ * holder extends its lease).
+ *
+ * `iteration` is the iteration row as the claims' owner holds it; `mission` the mission row
+ * with its `iterations` and `otherLeases` (live leases on its other slots). Without them only
+ * the lease itself is judged.
  */
 export function decideClaim(options: {
   current: Lease | undefined;
   holder: string;
   ttlMs: number;
   now: number;
+  iteration?: StoredRow | undefined;
+  mission?: { row: RowOf<'missions'>; iterations: readonly StoredRow[]; otherLeases: number };
 }): ClaimDecision {
   const { current, holder, now } = options;
-  if (current && current.holder !== holder && current.expiresAt > now)
-    return { granted: false, lease: current, reason: `held by ${current.holder}` };
+  const live = current && current.expiresAt > now ? current : undefined;
+  if (live && live.holder !== holder)
+    return { granted: false, lease: live, refusal: 'held', reason: `held by ${live.holder}` };
+  const planned = plannedReason(options.iteration, options.mission?.row, now);
+  if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
+  const renewal = live !== undefined;
+  if (!renewal && options.mission) {
+    const block = budgetBlock({
+      mission: options.mission.row,
+      iterations: options.mission.iterations.filter((row) => row.id !== options.iteration?.id),
+      now,
+      inFlight: options.mission.otherLeases,
+    });
+    if (block) return { granted: false, lease: undefined, refusal: 'budget', reason: block };
+  }
   return { granted: true, lease: { holder, expiresAt: now + options.ttlMs } };
+}
+
+/** Why an iteration needs no (more) planning, or undefined when it may be planned. */
+function plannedReason(
+  row: StoredRow | undefined,
+  mission: RowOf<'missions'> | undefined,
+  now: number,
+): string | undefined {
+  if (!row || row.fields._deleted === true) return undefined;
+  const status = row.fields.status;
+  if (status === 'planned' || status === 'skipped') return `the iteration is already ${status}`;
+  if (status !== 'failed') return undefined;
+  const read = readRow('iterations', row);
+  if (read.ok && mission && retryDue({ iteration: read.row, catchUp: mission.catchUp, now }))
+    return undefined;
+  return 'the iteration already failed and is not due for another attempt';
+}
+
+/** The answer to a claim (what `Claims.claim` resolves with and the relay sends). */
+export function claimAnswer(decision: ClaimDecision): ClaimResult {
+  if (decision.granted) return { granted: true, ...decision.lease };
+  return {
+    granted: false,
+    holder: decision.lease?.holder ?? '',
+    expiresAt: decision.lease?.expiresAt ?? 0,
+    refusal: decision.refusal,
+    reason: decision.reason,
+  };
+}
+
+/** The mission id of an iteration id (`missionId@slotIso`). */
+export function missionIdOfIteration(iterationId: string): string {
+  const at = iterationId.lastIndexOf('@');
+  return at < 0 ? iterationId : iterationId.slice(0, at);
+}
+
+/**
+ * `decideClaim` with what it needs read from the claims owner's store: the iteration row, the
+ * mission with its iterations, and the leases of the last day on the mission's other slots that
+ * have no iteration yet (runs granted, not written). The owner passes its leases of the mission.
+ */
+export async function decideClaimFromStore(options: {
+  reader: StoreReader;
+  iterationId: string;
+  holder: string;
+  ttlMs: number;
+  now: number;
+  current: Lease | undefined;
+  /** Leases on the mission's slots (expired ones may be included), by iteration id. */
+  missionLeases: ReadonlyArray<{ iterationId: string; lease: Lease }>;
+}): Promise<ClaimDecision> {
+  const { reader, iterationId, now } = options;
+  const iteration = await reader.get('iterations', iterationId);
+  const missionRow = await reader.get('missions', missionIdOfIteration(iterationId));
+  const read =
+    missionRow && missionRow.fields._deleted !== true ? readRow('missions', missionRow) : undefined;
+  let mission: { row: RowOf<'missions'>; iterations: StoredRow[]; otherLeases: number } | undefined;
+  if (read?.ok) {
+    const iterations = await reader.list('iterations', { field: 'missionId', equals: read.row.id });
+    const written = new Set(
+      iterations.filter((row) => row.fields.status !== undefined).map((row) => row.id),
+    );
+    // A lease whose run never wrote its iteration (in flight, or its runner went away after the
+    // model call) still spent: it counts for a day, as the run it may have been.
+    const otherLeases = options.missionLeases.filter(
+      (entry) =>
+        entry.iterationId !== iterationId &&
+        now - entry.lease.expiresAt < 24 * 3_600_000 &&
+        !written.has(entry.iterationId),
+    ).length;
+    mission = { row: read.row, iterations, otherLeases };
+  }
+  return decideClaim({
+    current: options.current,
+    holder: options.holder,
+    ttlMs: options.ttlMs,
+    now,
+    iteration,
+    ...(mission ? { mission } : {}),
+  });
 }

@@ -201,10 +201,14 @@ export function createDevices(options: {
     };
   }
 
-  /** As the webapp's relay-claims.ts: unreachable means planning without a claim. */
+  /**
+   * As the webapp's relay-claims.ts: unreachable means planning without a claim; the holder is
+   * the host (its clock's node id), never the whole device.
+   */
   function claimsOf(host: SimHost): Claims {
+    const holder = host.hlc.nodeId;
     return {
-      async claim({ iterationId, holder, ttlMs }) {
+      async claim({ iterationId, ttlMs }) {
         try {
           const result = await request(host, 'claim', (process) =>
             server.claim(process, { iterationId, holder, ttlMs }),
@@ -218,7 +222,7 @@ export function createDevices(options: {
           return { granted: true, holder, expiresAt: host.device.now() + ttlMs };
         }
       },
-      async release({ iterationId, holder }) {
+      async release({ iterationId }) {
         await request(host, 'release', () => server.release({ iterationId, holder })).catch(
           () => undefined,
         );

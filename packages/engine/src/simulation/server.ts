@@ -7,7 +7,12 @@
 import { createEngine } from '../engine.ts';
 import { EngineError, invalidFromZod } from '../errors.ts';
 import type { ClaimResult, Claims, Ids, LanguageModel } from '../ports.ts';
-import { decideClaim, type Lease } from '../runner/claim-rule.ts';
+import {
+  claimAnswer,
+  decideClaimFromStore,
+  missionIdOfIteration,
+  type Lease,
+} from '../runner/claim-rule.ts';
 import { plansHere } from '../runner/plans-here.ts';
 import type { Change } from '../sync/change.ts';
 import { createHlc, hostNodeId, type Hlc } from '../sync/hlc.ts';
@@ -65,7 +70,7 @@ export interface SimServer {
   claim(
     process: RelayProcess,
     request: { iterationId: string; holder: string; ttlMs: number },
-  ): ClaimResult;
+  ): Promise<ClaimResult>;
   release(request: { iterationId: string; holder: string }): void;
   covered(): boolean;
   /** Crashes a process (memory lost, claims stay until they expire) and restarts it later. */
@@ -119,7 +124,7 @@ export function createSimServer(options: {
     return {
       async claim(request) {
         await process.node.gate();
-        const result = server.claim(process, { ...request, holder: process.holder });
+        const result = await server.claim(process, { ...request, holder: process.holder });
         if (result.granted) process.planning.add(request.iterationId);
         return result;
       },
@@ -249,19 +254,23 @@ export function createSimServer(options: {
       const cursor = from + changes.length;
       return { changes, cursor: String(cursor), more: cursor < store.recorded.length };
     },
-    claim(process, request) {
-      const decision = decideClaim({
-        current: claims.get(request.iterationId),
-        holder: request.holder,
-        ttlMs: request.ttlMs,
+    async claim(process, request) {
+      const missionId = missionIdOfIteration(request.iterationId);
+      const decision = await decideClaimFromStore({
+        reader: store,
+        ...request,
         now: process.now(),
+        current: claims.get(request.iterationId),
+        missionLeases: [...claims]
+          .filter(([iterationId]) => missionIdOfIteration(iterationId) === missionId)
+          .map(([iterationId, lease]) => ({ iterationId, lease })),
       });
       if (decision.granted) claims.set(request.iterationId, decision.lease);
       world.log(
         process.node.name,
         `claim ${request.iterationId} by ${request.holder}: ${decision.granted ? 'granted' : decision.reason}`,
       );
-      return { granted: decision.granted, ...decision.lease };
+      return claimAnswer(decision);
     },
     release({ iterationId, holder }) {
       if (claims.get(iterationId)?.holder === holder) claims.delete(iterationId);

@@ -67,6 +67,9 @@ export const ClaimResponseSchema = z.object({
   holder: z.string(),
   /** Epoch ms. */
   expiresAt: z.number(),
+  /** On a 409: why (`held` by another holder, already `planned`, the `budget`), and in words. */
+  refusal: z.enum(['held', 'planned', 'budget']).optional(),
+  reason: z.string().optional(),
 });
 
 /** What a device says about itself on the live connection, and what the relay reports back. */

@@ -1,5 +1,5 @@
 import type { ClaimResult, Claims, Clock } from '../ports.ts';
-import { decideClaim, type Lease } from '../runner/claim-rule.ts';
+import { claimAnswer, decideClaim, type Lease } from '../runner/claim-rule.ts';
 
 /**
  * The reference Claims: leases in a Map, read against `clock`, granted by the engine's claim
@@ -21,7 +21,7 @@ export function createMemoryClaims(options: { clock: Clock }): Claims & {
         now: options.clock.now(),
       });
       if (decision.granted) leases.set(iterationId, decision.lease);
-      return { granted: decision.granted, ...decision.lease };
+      return claimAnswer(decision);
     },
     async release({ iterationId, holder }) {
       if (leases.get(iterationId)?.holder === holder) leases.delete(iterationId);

@@ -1,39 +1,76 @@
 /**
  * Leases on iteration ids, per user, in the `claims` table: one row per iteration id, granted to
- * one holder at a time. A lease past its expiry can be taken by anyone; the holder re-claiming
- * extends it. The upsert is one statement, so two instances racing for one id get one winner.
+ * one holder at a time by the engine's claim rule (claim-rule.ts). A lease past its expiry can be
+ * taken by anyone; the holder re-claiming extends it. Each claim is judged and written in one
+ * transaction under the user's lock, so two instances racing for one id get one winner.
  */
-import type { ClaimResult, Claims } from '@baton/engine';
+import {
+  claimAnswer,
+  decideClaimFromStore,
+  missionIdOfIteration,
+  type ClaimResult,
+  type Claims,
+} from '@baton/engine';
 import { z } from 'zod';
-import type { SqlRunner } from '../db/database.ts';
+import type { Database, SqlRunner } from '../db/database.ts';
+import { lockUser } from '../store/change-log.ts';
+import { getRow, listRows } from '../store/rows-table.ts';
 
-const ClaimRecordSchema = z.object({ holder: z.string(), expires_at: z.number() });
+const LeaseRecordSchema = z.object({
+  iteration_id: z.string(),
+  holder: z.string(),
+  expires_at: z.number(),
+});
 
-const toResult = (granted: boolean, record: unknown): ClaimResult => {
-  const parsed = ClaimRecordSchema.parse(record);
-  return { granted, holder: parsed.holder, expiresAt: parsed.expires_at };
-};
-
+/**
+ * Claims an iteration id for `holder` by the engine's claim rule (`decideClaimFromStore`):
+ * another holder's live lease, a plan already written, or the mission's budget (counting the
+ * live leases on its other slots) refuse it. Read and written in one transaction under the
+ * user's lock, so two claims of one user (two slots of one mission, say) are judged one after
+ * the other, never both against the same budget.
+ */
 export async function claimIteration(
-  runner: SqlRunner,
+  db: Database,
   options: { userId: string; iterationId: string; holder: string; ttlMs: number; now: number },
 ): Promise<ClaimResult> {
-  const expiresAt = options.now + options.ttlMs;
-  const granted = await runner.query(
-    `insert into claims (user_id, iteration_id, holder, expires_at) values ($1, $2, $3, $4::bigint)
-     on conflict (user_id, iteration_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
-       where claims.expires_at <= $5::bigint or claims.holder = excluded.holder
-     returning holder, expires_at::float8 as expires_at`,
-    [options.userId, options.iterationId, options.holder, expiresAt, options.now],
-  );
-  if (granted[0]) return toResult(true, granted[0]);
-  const current = await runner.query(
-    'select holder, expires_at::float8 as expires_at from claims where user_id = $1 and iteration_id = $2',
-    [options.userId, options.iterationId],
-  );
-  // The row can vanish between the two statements (released); then claim again once.
-  if (!current[0]) return claimIteration(runner, options);
-  return toResult(false, current[0]);
+  const { userId, iterationId } = options;
+  return db.transaction(async (runner) => {
+    await lockUser(runner, { userId, kind: db.kind });
+    const missionId = missionIdOfIteration(iterationId);
+    const leases = (
+      await runner.query(
+        `select iteration_id, holder, expires_at::float8 as expires_at from claims
+          where user_id = $1 and starts_with(iteration_id, $2)`,
+        [userId, `${missionId}@`],
+      )
+    ).map((record) => {
+      const parsed = LeaseRecordSchema.parse(record);
+      return {
+        iterationId: parsed.iteration_id,
+        lease: { holder: parsed.holder, expiresAt: parsed.expires_at },
+      };
+    });
+    const decision = await decideClaimFromStore({
+      reader: {
+        get: (table, id) => getRow(runner, userId, table, id),
+        list: (table, filter) => listRows(runner, userId, table, filter),
+      },
+      iterationId,
+      holder: options.holder,
+      ttlMs: options.ttlMs,
+      now: options.now,
+      current: leases.find((entry) => entry.iterationId === iterationId)?.lease,
+      missionLeases: leases,
+    });
+    if (decision.granted) {
+      await runner.query(
+        `insert into claims (user_id, iteration_id, holder, expires_at) values ($1, $2, $3, $4::bigint)
+         on conflict (user_id, iteration_id) do update set holder = excluded.holder, expires_at = excluded.expires_at`,
+        [userId, iterationId, decision.lease.holder, decision.lease.expiresAt],
+      );
+    }
+    return claimAnswer(decision);
+  });
 }
 
 /** Releases a lease; with `holder`, only that holder's lease. Returns whether one was removed. */
@@ -72,7 +109,7 @@ export async function releaseAllHeldBy(
  * each process holds its own leases (see relay-runner.ts).
  */
 export function createSqlClaims(options: {
-  db: SqlRunner;
+  db: Database;
   userId: string;
   now?: () => number;
   holder?: string;

@@ -6,7 +6,7 @@
 import { ClaimRequestSchema, invalidFromZod, type ClaimResponse } from '@baton/engine';
 import { Hono } from 'hono';
 import { claimIteration, releaseIteration } from '../claims/sql-claims.ts';
-import type { SqlRunner } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './app-env.ts';
 import { readJson } from './read-json.ts';
@@ -14,7 +14,7 @@ import { readJson } from './read-json.ts';
 /** A claim request is three short fields; anything near this size is not one. */
 export const maxClaimBytes = 64 * 1024;
 
-export function claimsRoutes(options: { db: SqlRunner; metrics: Metrics; now: () => number }) {
+export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () => number }) {
   const routes = new Hono<AppEnv>();
 
   routes.post('/', async (context) => {
@@ -27,6 +27,7 @@ export function claimsRoutes(options: { db: SqlRunner; metrics: Metrics; now: ()
       now: options.now(),
     });
     options.metrics.claims.inc({ result: result.granted ? 'granted' : 'refused' });
+    // A refusal says why (`refusal`, `reason`): a runner told `planned` stops and pulls.
     return context.json(result, result.granted ? 200 : 409);
   });
 

@@ -96,7 +96,7 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     clock: { now },
     ids: { ulid: () => ulid() },
     model,
-    claims: createRelayClaims({ target, now }),
+    claims: createRelayClaims({ target, now, holder: hlc.nodeId }),
     nodeId: deviceId,
     runner: { kind: 'device', deviceId },
     onProgress: (progress) => {

@@ -10,10 +10,16 @@ import { parseRelayAnswer, relayFetch, type RelayTargetSource } from './relay-ht
 export function createRelayClaims(options: {
   target: RelayTargetSource;
   now: () => number;
+  /**
+   * Who holds this host's claims: the host itself (its clock's node id), never the whole
+   * device, so a reloaded tab's new worker does not renew the old worker's lease.
+   */
+  holder: string;
   onUnclaimed?: (reason: string) => void;
 }): Claims {
+  const { holder } = options;
   return {
-    async claim({ iterationId, holder, ttlMs }) {
+    async claim({ iterationId, ttlMs }) {
       const target = options.target();
       const unclaimed = { granted: true, holder, expiresAt: options.now() + ttlMs };
       if (!target.token) return unclaimed;
@@ -38,7 +44,8 @@ export function createRelayClaims(options: {
       const target = options.target();
       if (!target.token) return;
       try {
-        await relayFetch(target, `/v1/claims/${encodeURIComponent(iterationId)}`, {
+        const query = `holder=${encodeURIComponent(holder)}`;
+        await relayFetch(target, `/v1/claims/${encodeURIComponent(iterationId)}?${query}`, {
           method: 'DELETE',
           accept: [404],
         });
