@@ -105,6 +105,19 @@ describe.each(testDatabaseKinds)('sync routes on %s', (kind) => {
     );
   });
 
+  it.each(['users', '__proto__', 'Tasks', ''])(
+    'refuses a change of the unknown table %j with 400 naming the table, and writes nothing',
+    async (table) => {
+      const response = await push([{ ...change('t1'), table }, change('t2')]);
+      expect(response.status).toBe(400);
+      expect(
+        ((await response.json()) as { error: { kind: string; field: string } }).error,
+      ).toMatchObject({ kind: 'invalid', field: 'changes.0.table' });
+      expect(await relay.db.query('select * from changes')).toEqual([]);
+      expect(await relay.db.query('select * from rows')).toEqual([]);
+    },
+  );
+
   it('refuses malformed JSON and a missing deviceId with 400', async () => {
     const malformed = await relay.call('/v1/sync/push', { body: '{"changes": [' });
     expect(malformed.status).toBe(400);
