@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
-import { testDatabaseKinds } from '../testing/test-database.ts';
+import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 
-describe.each(testDatabaseKinds)('claims routes on %s', (kind) => {
+describeOnEachDatabase('claims routes', (kind) => {
   let relay: TestRelay;
   beforeEach(async () => {
     relay = await createTestRelay({ kind });

@@ -1,12 +1,12 @@
 import type { Change } from '@baton/engine';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   bobToken,
   createChangeFactory,
   createTestRelay,
   type TestRelay,
 } from '../testing/test-relay.ts';
-import { testDatabaseKinds } from '../testing/test-database.ts';
+import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 
 interface PullBody {
   changes: Change[];
@@ -14,7 +14,7 @@ interface PullBody {
   more: boolean;
 }
 
-describe.each(testDatabaseKinds)('sync routes on %s', (kind) => {
+describeOnEachDatabase('sync routes', (kind) => {
   let relay: TestRelay;
   let change: ReturnType<typeof createChangeFactory>;
   beforeEach(async () => {

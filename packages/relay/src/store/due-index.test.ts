@@ -2,7 +2,8 @@ import { createEngine, type MissionDraft, type StoredRow } from '@baton/engine';
 import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton/engine/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../db/database.ts';
-import { createTestDatabase, testDatabaseKinds } from '../testing/test-database.ts';
+import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
 import { listDue, nextDueSlot, releaseDue, takeDue } from './due-index.ts';
 import { createSqlStore } from './sql-store.ts';
 
@@ -57,7 +58,7 @@ describe('nextDueSlot', () => {
   });
 });
 
-describe.each(testDatabaseKinds)('the due index on %s', (kind) => {
+describeOnEachDatabase('the due index', (kind) => {
   let db: Database;
   beforeEach(async () => {
     db = await createTestDatabase(kind);
