@@ -10,5 +10,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: false,
     setupFiles: ['./src/testing/vitest-setup.ts'],
+    globalSetup: ['./src/testing/postgres-notice.ts'],
   },
 });

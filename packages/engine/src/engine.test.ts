@@ -42,9 +42,30 @@ function setup(options: { nodeId?: string; model?: ReturnType<typeof createScrip
 const everyHour = { kind: 'interval', everyMs: 3_600_000, anchor: start } as const;
 
 describe('iteration ids and slots', () => {
-  it('derives the iteration id from mission and slot alone', () => {
+  it('derives the iteration id from mission and slot alone', async () => {
     expect(iterationIdOf('m_1', start)).toBe('m_1@2026-11-25T07:00:00.000Z');
-    expect(iterationIdOf('m_1', start)).toBe(iterationIdOf('m_1', start));
+    expect(iterationIdOf('m_1', start + 1)).not.toBe(iterationIdOf('m_1', start));
+    expect(iterationIdOf('m_2', start)).not.toBe(iterationIdOf('m_1', start));
+
+    // Two replicas that never talk plan the 08:00 slot of one mission, on different hosts with
+    // different ids, one a second late and one 25 minutes late: both name it the same.
+    const plannedBy = async (nodeId: string, lateMs: number) => {
+      const { engine, clock } = setup({ nodeId });
+      await engine.createMission({
+        id: 'm_daily',
+        draft: { title: 'Daily plan', objective: 'Keep my week on track', schedule: everyHour },
+        actor: { kind: 'user', deviceId: nodeId },
+      });
+      clock.advance(3_600_000 + lateMs);
+      const report = await engine.tick();
+      return {
+        planned: report.planned,
+        stored: (await engine.rows('iterations')).map((row) => row.id),
+      };
+    };
+    const expected = ['m_daily@2026-11-25T08:00:00.000Z'];
+    expect(await plannedBy('dev_a', 1_000)).toEqual({ planned: expected, stored: expected });
+    expect(await plannedBy('dev_b', 25 * 60_000)).toEqual({ planned: expected, stored: expected });
   });
 
   it('counts interval slots from the anchor, not from the last run', () => {

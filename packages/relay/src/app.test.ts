@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createModelServer, type ModelServer } from './testing/model-server.ts';
-import { testDatabaseKinds } from './testing/test-database.ts';
+import { describeOnEachDatabase } from './testing/describe-on-database.ts';
 import {
   bobToken,
   createChangeFactory,
@@ -11,7 +11,7 @@ import {
   type TestRelay,
 } from './testing/test-relay.ts';
 
-describe.each(testDatabaseKinds)('relay app on %s', (kind) => {
+describeOnEachDatabase('relay app', (kind) => {
   let relay: TestRelay | undefined;
   afterEach(async () => {
     await relay?.close();

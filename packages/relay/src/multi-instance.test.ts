@@ -4,19 +4,20 @@
  * work. Needs TEST_DATABASE_URL.
  */
 import type { Change } from '@baton/engine';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from './start-relay.ts';
 import { connectLive, type LiveClient } from './testing/live-client.ts';
 import { createModelServer, type ModelServer } from './testing/model-server.ts';
 import { startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
 import { testConfig } from './testing/test-config.ts';
+import { describeOn } from './testing/describe-on-database.ts';
 import { createTestPostgres, testDatabaseUrl } from './testing/test-database.ts';
 import { createTestDevice } from './testing/test-device.ts';
 import { createChangeFactory } from './testing/test-relay.ts';
 
 const token = testConfig().firstToken!;
 
-describe.skipIf(!testDatabaseUrl)('several relay instances on one PostgreSQL', () => {
+describeOn('postgres', 'several relay instances on one PostgreSQL', () => {
   const relays: RunningRelay[] = [];
   const clients: LiveClient[] = [];
   afterEach(async () => {
@@ -74,7 +75,7 @@ describe.skipIf(!testDatabaseUrl)('several relay instances on one PostgreSQL', (
   });
 });
 
-describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () => {
+describeOn('postgres', 'two relay processes on one PostgreSQL', () => {
   let model: ModelServer;
   const processes: RelayProcess[] = [];
   beforeAll(async () => {
@@ -150,10 +151,3 @@ describe.skipIf(!testDatabaseUrl)('two relay processes on one PostgreSQL', () =>
     expect((plannedBy.get('relay_p1') ?? 0) + (plannedBy.get('relay_p2') ?? 0)).toBe(200);
   }, 120_000);
 });
-
-if (!testDatabaseUrl) {
-  describe('several relay instances on one PostgreSQL', () => {
-    it.skip('skipped: set TEST_DATABASE_URL (scripts/postgres.sh start) to run it', () =>
-      undefined);
-  });
-}

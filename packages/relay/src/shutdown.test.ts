@@ -5,11 +5,11 @@
  */
 import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { connectLive, type LiveClient } from './testing/live-client.ts';
 import { relayProcessEnv, startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
 import { testConfig } from './testing/test-config.ts';
-import { testDatabaseKinds } from './testing/test-database.ts';
+import { describeOnEachDatabase } from './testing/describe-on-database.ts';
 
 const token = testConfig().firstToken!;
 
@@ -41,7 +41,7 @@ async function connectSilentPeer(url: string): Promise<Socket> {
   return socket;
 }
 
-describe.each(testDatabaseKinds)('graceful shutdown with live connections on %s', (kind) => {
+describeOnEachDatabase('graceful shutdown with live connections', (kind) => {
   let relay: RelayProcess | undefined;
   let dataDir: string | undefined;
   const peers: Socket[] = [];

@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { iterationIdOf, type Change } from '@baton/engine';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from './start-relay.ts';
 import { connectLive } from './testing/live-client.ts';
 import {
@@ -17,7 +17,8 @@ import {
 } from './testing/model-server.ts';
 import { relayProcessEnv, startRelayProcess, type RelayProcess } from './testing/relay-process.ts';
 import { testConfig } from './testing/test-config.ts';
-import { createTestDatabase, testDatabaseKinds } from './testing/test-database.ts';
+import { describeOnEachDatabase } from './testing/describe-on-database.ts';
+import { createTestDatabase } from './testing/test-database.ts';
 import { createTestDevice, type TestDevice } from './testing/test-device.ts';
 
 const token = testConfig().firstToken!;
@@ -37,7 +38,7 @@ function planWritesOf(changes: Change[]): Map<string, number> {
   return writes;
 }
 
-describe.each(testDatabaseKinds)('the relay takes the baton on %s', (kind) => {
+describeOnEachDatabase('the relay takes the baton', (kind) => {
   let model: ModelServer | undefined;
   let relay: RunningRelay | undefined;
   const processes: RelayProcess[] = [];

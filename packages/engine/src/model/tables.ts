@@ -19,12 +19,18 @@ export const tableNames = Object.keys(tableSchemas) as TableName[];
 export const domainTables = ['tasks', 'notes', 'goals'] as const;
 export type DomainTable = (typeof domainTables)[number];
 
+/** Whether `value` names a synced table; safe for any string (`__proto__`, `toString`, ''). */
 export function isTableName(value: string): value is TableName {
   return Object.hasOwn(tableSchemas, value);
 }
 
-/** The zod schema of one field, or undefined when the table has no such field. */
-export function fieldSchema(table: TableName, field: string): z.ZodType | undefined {
+/**
+ * The zod schema of one field, or undefined when there is no such table or the table has no such
+ * field. Safe for any strings: a table or field name that is an `Object.prototype` member is
+ * simply unknown.
+ */
+export function fieldSchema(table: string, field: string): z.ZodType | undefined {
+  if (!isTableName(table)) return undefined;
   const shape = tableSchemas[table].shape as Record<string, z.ZodType>;
   return Object.hasOwn(shape, field) ? shape[field] : undefined;
 }

@@ -49,6 +49,39 @@ describe('schedules and zones are checked by the schema itself', () => {
     ).toMatchObject({ path: ['timeZone'], message: 'unknown time zone: Mars/Olympus_Mons' });
   });
 
+  it('refuses a cron that fires more than once a minute, as it refuses an interval under a minute', async () => {
+    const exprProblem = (expr: string) =>
+      ScheduleSchema.safeParse({ kind: 'cron', expr, tz: 'Europe/Berlin' }).error?.issues.map(
+        (issue) => [issue.path.join('.'), issue.message],
+      );
+    for (const expr of ['* * * * * *', '*/30 * * * * *', '0,59 * * * * *', '* 0 7 * * 1-5']) {
+      expect(exprProblem(expr), expr).toEqual([
+        ['expr', expect.stringMatching(/fires more than once a minute/)],
+      ]);
+    }
+    for (const expr of ['*/1 * * * *', '* * * * *', '0 7 * * 1-5', '0 */5 * * * *', '@hourly'])
+      expect(exprProblem(expr), expr).toBeUndefined();
+    expect(ScheduleSchema.safeParse({ kind: 'interval', everyMs: 59_999, anchor: 0 }).success).toBe(
+      false,
+    );
+
+    const { engine } = replica();
+    await expect(
+      engine.createMission({
+        draft: {
+          title: 't',
+          objective: 'o',
+          schedule: { kind: 'cron', expr: '* * * * * *', tz: 'UTC' },
+        },
+        actor,
+      }),
+    ).rejects.toMatchObject({
+      kind: 'invalid',
+      field: 'schedule.expr',
+      message: expect.stringMatching(/fires more than once a minute/),
+    });
+  });
+
   it('refuses a synced mission with an unusable schedule on arrival, so no tick ever trips on it', async () => {
     const { engine, store } = replica();
     const base = { title: 'Synced', objective: 'o', state: 'active' };

@@ -92,6 +92,41 @@ describe('cron slots across daylight-saving changes (croner, IANA zones)', () =>
     expect(stepped).toEqual(whole);
   });
 
+  it('accepts exactly the crons whose consecutive slots are at least a minute apart', () => {
+    const refused = (expr: string) => {
+      try {
+        validateCron(expr, 'Europe/Berlin');
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    // The shortest gap between consecutive slots in the minutes around 07:00 on a weekday.
+    const shortestGap = (expr: string) => {
+      const slots = slotsBetween(
+        { kind: 'cron', expr, tz: 'Europe/Berlin' },
+        Date.parse('2026-03-02T05:58:00Z'),
+        Date.parse('2026-03-02T06:03:00Z'),
+        1_000,
+      );
+      return Math.min(...slots.slice(1).map((slot, index) => slot - slots[index]!));
+    };
+    const expressions = {
+      '* * * * *': false,
+      '*/1 * * * *': false,
+      '0 */5 * * * *': false,
+      '30 * * * * *': false,
+      '* * * * * *': true,
+      '*/15 * * * * *': true,
+      '0,30 * * * * *': true,
+      '10-11 * 7 * * *': true,
+    };
+    for (const [expr, tooFrequent] of Object.entries(expressions)) {
+      expect(refused(expr), expr).toBe(tooFrequent);
+      expect(shortestGap(expr) < 60_000, expr).toBe(tooFrequent);
+    }
+  });
+
   it('refuses an invalid expression or an unknown zone', () => {
     expect(() => validateCron('61 * * * *', 'UTC')).toThrow(/invalid cron/);
     expect(() => validateCron('0 7 * * *', 'Mars/Olympus')).toThrow(/unknown time zone/);

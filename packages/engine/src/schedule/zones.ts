@@ -1,4 +1,4 @@
-import { Cron } from 'croner';
+import { Cron, CronPattern } from 'croner';
 
 /** Memo of answers that cost a parse each time (a tick reads every mission through its schema). */
 function memo<T>(compute: (key: string) => T): (key: string) => T {
@@ -28,15 +28,26 @@ const cronProblemOf = memo((key: string): string | undefined => {
   const [expr = '', zone = ''] = JSON.parse(key) as [string, string];
   try {
     new Cron(expr, { timezone: zone, paused: true }).stop();
-    return undefined;
   } catch (error) {
     return (error as Error).message;
   }
+  // Slots must be at least a minute apart, as for intervals. Every other cron field counts
+  // minutes or coarser, and zone offsets in use are whole minutes, so two slots in different minutes
+  // are at least 60 s apart: only a seconds field (6 or 7 parts) matching two or more seconds
+  // puts two slots inside one minute. croner's own parse, with the options Cron used above.
+  const seconds = new CronPattern(expr, zone).second.filter((matches) => matches !== 0).length;
+  if (seconds > 1)
+    return (
+      `fires more than once a minute (${seconds} times in each matching minute); slots must be ` +
+      'at least one minute apart, so give the seconds field one value, or use five fields'
+    );
+  return undefined;
 });
 
 /**
- * Why a cron expression cannot be scheduled in `zone` (croner's own message), or undefined
- * when it can. The zone is checked separately with `isTimeZone`.
+ * Why a cron expression cannot be scheduled in `zone` (croner's own message, or that it fires
+ * more than once a minute), or undefined when it can. The zone is checked separately with
+ * `isTimeZone`.
  */
 export function cronProblem(expr: string, zone: string): string | undefined {
   return cronProblemOf(JSON.stringify([expr, zone]));

@@ -24,7 +24,9 @@ export const ChangeSchema = z
     deviceId: NodeIdSchema,
   })
   .superRefine((change, context) => {
-    const table = change.table as TableName;
+    // An unknown table is already refused by the `table` check; its fields mean nothing.
+    if (!isTableName(change.table)) return;
+    const table = change.table;
     for (const [name, value] of Object.entries(change.fields)) {
       if (name === '_deleted') {
         if (value !== true)

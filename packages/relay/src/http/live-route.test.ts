@@ -1,13 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createUser } from '../auth/users.ts';
 import { startRelay, type RunningRelay } from '../start-relay.ts';
 import { connectLive, type LiveClient } from '../testing/live-client.ts';
 import { testConfig } from '../testing/test-config.ts';
-import { createTestDatabase, testDatabaseKinds } from '../testing/test-database.ts';
+import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
 import { createChangeFactory } from '../testing/test-relay.ts';
 
-describe.each(testDatabaseKinds)('live connection over a real socket on %s', (kind) => {
+describeOnEachDatabase('live connection over a real socket', (kind) => {
   let relay: RunningRelay;
   const token = testConfig().firstToken!;
   const clients: LiveClient[] = [];

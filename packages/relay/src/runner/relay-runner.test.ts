@@ -5,7 +5,7 @@ import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
 import { createOpenAiModel } from '../model/openai-model.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
-import { testDatabaseKinds } from '../testing/test-database.ts';
+import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
 import { missionsToPlan } from '@baton/engine';
 import { createRelayRunner, type RelayRunner } from './relay-runner.ts';
@@ -39,7 +39,7 @@ describe('missionsToPlan', () => {
   });
 });
 
-describe.each(testDatabaseKinds)('relay runner on %s', (kind) => {
+describeOnEachDatabase('relay runner', (kind) => {
   let model: ModelServer;
   let relay: TestRelay;
   let runner: RelayRunner | undefined;

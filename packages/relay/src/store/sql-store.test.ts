@@ -1,7 +1,7 @@
 import { describeStoreContract } from '@baton/engine/testing';
-import { describe, it } from 'vitest';
 import type { Change } from '@baton/engine';
-import { createTestDatabase, testDatabaseUrl } from '../testing/test-database.ts';
+import { describeOn } from '../testing/describe-on-database.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
 import { pullChanges } from './change-log.ts';
 import { createSqlStore } from './sql-store.ts';
 
@@ -17,12 +17,6 @@ function contractOn(kind: 'pglite' | 'postgres') {
 }
 
 describeStoreContract('sql on PGlite', contractOn('pglite'));
-
-if (testDatabaseUrl) {
-  describeStoreContract('sql on PostgreSQL', contractOn('postgres'));
-} else {
-  describe('Store contract: sql on PostgreSQL', () => {
-    it.skip('skipped: set TEST_DATABASE_URL (scripts/postgres.sh start) to run it', () =>
-      undefined);
-  });
-}
+describeOn('postgres', 'the sql store contract', () =>
+  describeStoreContract('sql on PostgreSQL', contractOn('postgres')),
+);

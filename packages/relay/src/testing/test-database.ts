@@ -5,6 +5,9 @@
  * 3 s), and later test files and runs reuse the file.
  * PostgreSQL (when `TEST_DATABASE_URL` is set): the shared test database, migrated, with every
  * table emptied. Always `close()` what you get, or the process never exits.
+ * Suites declare themselves per kind with `describeOnEachDatabase` or `describeOn`
+ * (describe-on-database.ts): without `TEST_DATABASE_URL` the PostgreSQL ones are skipped and
+ * say so, never silently left out.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -85,6 +88,16 @@ export async function closeTestDatabases(): Promise<void> {
 /** The URL of a PostgreSQL for tests, or undefined (tests on it are then skipped, visibly). */
 export const testDatabaseUrl: string | undefined = process.env.TEST_DATABASE_URL || undefined;
 
+/**
+ * Why this run skips the PostgreSQL suites, or undefined when it runs them. Said once per run by
+ * the global setup (postgres-notice.ts) and in the name of every skipped suite.
+ */
+export const postgresSkipReason: string | undefined =
+  testDatabaseUrl === undefined
+    ? 'TEST_DATABASE_URL is not set (`npm test -- relay` starts PostgreSQL; by hand: ' +
+      'eval "$(bash scripts/postgres.sh start)")'
+    : undefined;
+
 export async function createTestPostgres(
   options: { maxConnections?: number } = {},
 ): Promise<Database> {
@@ -97,9 +110,8 @@ export async function createTestPostgres(
 
 export type TestDatabaseKind = 'pglite' | 'postgres';
 
-/** The database kinds to run a suite on: PGlite always, PostgreSQL when configured. */
-export const testDatabaseKinds: TestDatabaseKind[] =
-  testDatabaseUrl === undefined ? ['pglite'] : ['pglite', 'postgres'];
+/** Every database kind the relay runs on; a suite is declared for each, PostgreSQL or not. */
+export const testDatabaseKinds: readonly TestDatabaseKind[] = ['pglite', 'postgres'];
 
 export function createTestDatabase(kind: TestDatabaseKind): Promise<Database> {
   return kind === 'pglite' ? createTestPglite() : createTestPostgres();

@@ -95,6 +95,25 @@ describe('buildSchedule', () => {
     });
   });
 
+  it('refuses a cron that fires more than once a minute next to the cron field, and keeps fixed seconds', () => {
+    const built = (cronExpr: string) =>
+      buildSchedule(fields({ kind: 'cron', cronExpr }), { previous: undefined, now });
+    expect(built('* * * * * *')).toEqual({
+      ok: false,
+      errors: {
+        cronExpr:
+          'invalid cron expression "* * * * * *": fires more than once a minute (60 times in each ' +
+          'matching minute); slots must be at least one minute apart, so give the seconds field ' +
+          'one value, or use five fields',
+      },
+    });
+    for (const cronExpr of ['*/1 * * * *', '0 7 * * 1-5', '0 */5 * * * *'])
+      expect(built(cronExpr), cronExpr).toMatchObject({
+        ok: true,
+        schedule: { kind: 'cron', expr: cronExpr },
+      });
+  });
+
   it('keeps an interval’s anchor while its length is unchanged, else counts from this minute', () => {
     const previous = { kind: 'interval' as const, everyMs: 3_600_000, anchor: 1_000 };
     const same = buildSchedule(fields({ kind: 'interval', everyMinutes: '60' }), { previous, now });
