@@ -112,15 +112,19 @@ export async function checkInvariants(options: {
       ...(byIteration.get(conversation.iterationId) ?? []),
       conversation,
     ]);
-  // A plan the relay refused (its device's clock ran too far ahead) never reached anyone else:
-  // planning the slot again is the recovery, not a second plan.
+  // A plan the relay refused, or turned away until its clock caught up with the stamp (the
+  // device's clock ran too far ahead), did not reach anyone else in time: planning the slot
+  // again meanwhile is the recovery, not a second plan.
   const refusedPlans = new Map<string, number>();
-  for (const device of devices.list)
-    for (const refused of device.refused) {
-      const entry = ledger.entries.get(refused.id);
-      if (entry?.change.table === 'iterations' && 'status' in entry.change.fields)
-        refusedPlans.set(entry.change.rowId, (refusedPlans.get(entry.change.rowId) ?? 0) + 1);
-    }
+  const turnedAway = [
+    ...devices.list.flatMap((device) => device.refused.map((refused) => refused.id)),
+    ...server.heldPlans,
+  ];
+  for (const id of new Set(turnedAway)) {
+    const entry = ledger.entries.get(id);
+    if (entry?.change.table === 'iterations' && 'status' in entry.change.fields)
+      refusedPlans.set(entry.change.rowId, (refusedPlans.get(entry.change.rowId) ?? 0) + 1);
+  }
   for (const [iterationId, conversations] of byIteration) {
     const allowed =
       (refusedPlans.get(iterationId) ?? 0) +

@@ -60,9 +60,12 @@ function refusedIndex(error: unknown): number | undefined {
 
 /**
  * Pushes the outbox in order, `batch` changes per request, dropping each batch once the relay
- * acknowledged it. A change the relay refuses (its 400 names it) moves to the refused list with
- * the reason and the rest is pushed again, so one refused change never holds back the others.
- * Any other failure throws (nothing is dropped then).
+ * acknowledged it. A change the relay refuses as invalid (its 400 names it) moves to the refused
+ * list with the reason and the rest is pushed again, so one refused change never holds back the
+ * others. A change stamped too far ahead of the relay's clock waits (with every later one, all
+ * stamped later still) until the relay's clock gets there: the changes before it are pushed and
+ * the clock error is thrown, so the round is retried. Any other failure throws (nothing is
+ * dropped then).
  */
 export async function pushOutbox(options: {
   transport: Transport;
@@ -85,6 +88,21 @@ export async function pushOutbox(options: {
       const index = refusedIndex(error);
       const entry = index === undefined ? undefined : entries[index];
       if (!entry) throw error;
+      if (isEngineError(error, 'clock')) {
+        // A stamp too far ahead of the relay's clock is accepted once the relay's clock gets
+        // there; every later entry is stamped later still (the clock never goes back). So the
+        // entries before it go now, and it waits in the outbox: the round is retried.
+        const ready = entries.slice(0, index);
+        if (ready.length > 0) {
+          await options.transport.push({
+            deviceId: options.deviceId,
+            changes: ready.map((ready) => ready.change),
+          });
+          await options.outbox.drop(ready[ready.length - 1]!.seq);
+          pushed += ready.length;
+        }
+        throw error;
+      }
       const reason = (error as Error).message;
       await options.outbox.refuse(entry, reason);
       refused.push({ id: entry.change.id, reason });

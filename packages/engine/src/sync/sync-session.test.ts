@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { EngineError } from '../errors.ts';
+import type { Transport } from '../ports.ts';
+import type { Change } from './change.ts';
+import { syncRound, type Outbox, type OutboxEntry } from './sync-session.ts';
+
+function change(n: number): Change {
+  return {
+    id: `01J0000000000000000000000${n}`,
+    table: 'tasks',
+    rowId: `t${n}`,
+    fields: { title: `Task ${n}` },
+    hlc: `001700000000000-00000${n}-dev_a`,
+    actor: { kind: 'user', deviceId: 'dev_a' },
+    deviceId: 'dev_a',
+  };
+}
+
+/** An outbox in memory, and a relay that refuses what `refuse` says, by its position. */
+function setup(refuse: (changes: Change[]) => EngineError | undefined) {
+  let entries: OutboxEntry[] = [1, 2, 3, 4].map((n) => ({ seq: n, change: change(n) }));
+  const refused: { id: string; reason: string }[] = [];
+  const received: string[] = [];
+  let pulls = 0;
+  const outbox: Outbox = {
+    read: async (limit) => entries.slice(0, limit),
+    drop: async (throughSeq) => {
+      entries = entries.filter((entry) => entry.seq > throughSeq);
+    },
+    refuse: async (entry, reason) => {
+      entries = entries.filter((other) => other.seq !== entry.seq);
+      refused.push({ id: entry.change.id, reason });
+    },
+  };
+  const transport: Transport = {
+    async push({ changes }) {
+      const problem = refuse(changes);
+      if (problem) throw problem;
+      received.push(...changes.map((item) => item.rowId));
+      return { accepted: changes.length, duplicates: 0, cursor: String(received.length) };
+    },
+    async pull() {
+      pulls += 1;
+      return { changes: [], cursor: '0', more: false };
+    },
+  };
+  const round = () =>
+    syncRound({
+      transport,
+      outbox,
+      cursor: { get: async () => undefined, set: async () => undefined },
+      deviceId: 'dev_a',
+      apply: async () => ({ applied: 0, refused: [] }),
+    });
+  return { round, refused, received, remaining: () => entries, pulls: () => pulls };
+}
+
+describe('a sync round', () => {
+  it('moves a change the relay refuses as invalid aside, with the reason, and pushes the rest (bug: the outbox stalled)', async () => {
+    const { round, refused, received, remaining } = setup((changes) => {
+      const index = changes.findIndex((item) => item.rowId === 't2');
+      return index < 0
+        ? undefined
+        : new EngineError('invalid', `changes.${index}.fields.title: too long`, {
+            field: `changes.${index}.fields.title`,
+          });
+    });
+    const report = await round();
+    expect(received).toEqual(['t1', 't3', 't4']);
+    expect(refused).toEqual([{ id: change(2).id, reason: 'changes.1.fields.title: too long' }]);
+    expect(report.refusedByRelay).toEqual(refused);
+    expect(remaining()).toEqual([]);
+  });
+
+  it('pushes what comes before a stamp ahead of the relay’s clock and keeps the rest for later', async () => {
+    let relayCaughtUp = false;
+    const { round, received, remaining, refused } = setup((changes) => {
+      const index = changes.findIndex((item) => item.rowId === 't3');
+      return index < 0 || relayCaughtUp
+        ? undefined
+        : new EngineError('clock', `changes.${index}.hlc: ahead`, {
+            field: `changes.${index}.hlc`,
+          });
+    });
+    await expect(round()).rejects.toMatchObject({ kind: 'clock' });
+    expect(received).toEqual(['t1', 't2']);
+    expect(remaining().map((entry) => entry.change.rowId)).toEqual(['t3', 't4']);
+    relayCaughtUp = true;
+    await round();
+    expect(received).toEqual(['t1', 't2', 't3', 't4']);
+    expect(refused).toEqual([]);
+  });
+
+  it('pulls even when the push fails, then reports the push’s failure', async () => {
+    const { round, pulls } = setup(() => new EngineError('unauthorized', 'bad token'));
+    await expect(round()).rejects.toMatchObject({ kind: 'unauthorized' });
+    expect(pulls()).toBe(1);
+  });
+});
