@@ -47,13 +47,19 @@ function runsOf(rows: readonly StoredRow[]): { runs: Run[]; readable: RowOf<'ite
   return { runs, readable };
 }
 
-/** The tokens one run is expected to use: the mean of today's runs, else the last run's, else 0. */
+/**
+ * The tokens one run is expected to use: the mean of today's runs that used any (a run that
+ * failed before the model answered says nothing of the cost), else the last such run's, else 0
+ * (unknown).
+ */
 function expectedTokens(today: readonly Run[], readable: readonly RowOf<'iterations'>[]): number {
-  const known = today.flatMap((run) => (run.tokens === undefined ? [] : [run.tokens]));
+  const known = today.flatMap((run) =>
+    run.tokens === undefined || run.tokens === 0 ? [] : [run.tokens],
+  );
   if (known.length > 0)
     return Math.ceil(known.reduce((sum, tokens) => sum + tokens, 0) / known.length);
   const last = readable
-    .filter((iteration) => iteration.usage !== null)
+    .filter((iteration) => (iteration.usage ? (tokensOf(iteration.usage) ?? 0) : 0) > 0)
     .sort((a, b) => (a.plannedAt < b.plannedAt ? -1 : a.plannedAt > b.plannedAt ? 1 : 0))
     .at(-1);
   return last?.usage ? (tokensOf(last.usage) ?? 0) : 0;
@@ -84,6 +90,9 @@ export function budgetBlock(options: {
   if (today.length >= budget.maxRunsPerDay)
     return `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`;
   const expected = expectedTokens(today, readable);
+  // While no run's cost is known, one run at a time: two at once could each pass the budget.
+  if (expected === 0 && (options.inFlight ?? 0) > 0)
+    return `a run of this mission is in flight and its cost is not known yet; the next waits for it.`;
   const used = today.reduce((sum, run) => sum + (run.tokens ?? expected), 0);
   if (used >= budget.maxTokensPerDay)
     return `${used} tokens in the last 24 hours reached the budget of ${budget.maxTokensPerDay} tokens per day.`;

@@ -49,9 +49,11 @@ export function decideClaim(options: {
   const live = current && current.expiresAt > now ? current : undefined;
   if (live && live.holder !== holder)
     return { granted: false, lease: live, refusal: 'held', reason: `held by ${live.holder}` };
-  const planned = plannedReason(options.iteration, options.mission?.row, now);
-  if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
   const renewal = live !== undefined;
+  // A renewal continues a run the rule already let in (a retry included); a plan written
+  // meanwhile by someone else still stops it.
+  const planned = plannedReason(options.iteration, options.mission?.row, now, renewal);
+  if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
   if (!renewal && options.mission) {
     const block = budgetBlock({
       mission: options.mission.row,
@@ -69,11 +71,12 @@ function plannedReason(
   row: StoredRow | undefined,
   mission: RowOf<'missions'> | undefined,
   now: number,
+  renewal: boolean,
 ): string | undefined {
   if (!row || row.fields._deleted === true) return undefined;
   const status = row.fields.status;
   if (status === 'planned' || status === 'skipped') return `the iteration is already ${status}`;
-  if (status !== 'failed') return undefined;
+  if (status !== 'failed' || renewal) return undefined;
   const read = readRow('iterations', row);
   if (read.ok && mission && retryDue({ iteration: read.row, catchUp: mission.catchUp, now }))
     return undefined;
@@ -121,11 +124,15 @@ export async function decideClaimFromStore(options: {
   let mission: { row: RowOf<'missions'>; iterations: StoredRow[]; otherLeases: number } | undefined;
   if (read?.ok) {
     const iterations = await reader.list('iterations', { field: 'missionId', equals: read.row.id });
+    // Runs the budget counts from their iteration rows (planned or failed).
     const written = new Set(
-      iterations.filter((row) => row.fields.status !== undefined).map((row) => row.id),
+      iterations
+        .filter((row) => row.fields.status === 'planned' || row.fields.status === 'failed')
+        .map((row) => row.id),
     );
-    // A lease whose run never wrote its iteration (in flight, or its runner went away after the
-    // model call) still spent: it counts for a day, as the run it may have been.
+    // A lease whose run never wrote its plan (in flight, or its runner went away after the model
+    // call, and the slot was skipped since) still spent: it counts for a day, as the run it may
+    // have been.
     const otherLeases = options.missionLeases.filter(
       (entry) =>
         entry.iterationId !== iterationId &&

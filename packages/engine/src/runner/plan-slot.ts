@@ -118,7 +118,8 @@ export async function planMission(options: {
     tools: options.tools,
     context: createToolContext(options.store),
     signal: options.signal,
-    elapsedMs: () => clock.now() - started,
+    // A clock set back meanwhile must not make a negative latency (the plan would not validate).
+    elapsedMs: () => Math.max(0, clock.now() - started),
     ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
     ...(options.beforeRound ? { beforeRound: options.beforeRound } : {}),
   });

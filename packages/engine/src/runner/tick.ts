@@ -69,6 +69,34 @@ export async function planSlot(
     report: TickReport;
   },
 ): Promise<string> {
+  // Whatever happens (a store that throws, a crash of a tool), a host that was told a slot is
+  // being planned is told when it no longer is, so no "planning…" stays on screen.
+  let open: PlanningProgress | undefined;
+  const tracked: RunnerDeps = {
+    ...deps,
+    onProgress: (progress) => {
+      open = progress.phase === 'done' ? undefined : progress;
+      deps.onProgress?.(progress);
+    },
+  };
+  try {
+    return await planSlotSteps(tracked, options);
+  } finally {
+    if (open) deps.onProgress?.({ ...open, phase: 'done' });
+  }
+}
+
+async function planSlotSteps(
+  deps: RunnerDeps,
+  options: {
+    mission: RowOf<'missions'>;
+    slotMs: number;
+    now: number;
+    trigger: 'schedule' | 'manual';
+    signal: AbortSignal;
+    report: TickReport;
+  },
+): Promise<string> {
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);

@@ -398,6 +398,8 @@ export function createDevices(options: {
               now: host.device.now(),
               signal: controller.signal,
             });
+            for (const error of report.errors)
+              world.log(host.node.name, `tick error in ${error.missionId}: ${error.message}`);
             if (
               report.planned.length +
                 report.failed.length +

@@ -368,9 +368,18 @@ async function quiesce(
     if (quiet) return;
     for (const device of devices.list) device.leader?.kick();
   }
+  const stuck = devices.list.map(
+    (device) =>
+      `${device.id}: ${
+        device.hosts
+          .filter((host) => host.node.alive && host.planning.size > 0)
+          .map((host) => `${host.node.name} planning ${[...host.planning].join(',')}`)
+          .join(', ') || 'not planning'
+      }, leader ${device.leader?.node.name ?? 'none'}${device.leader && !device.leader.node.alive ? ' (dead)' : ''}, pushed ${device.meta.pushedThrough}/${device.store.recorded.length}, cursor ${device.meta.cursor ?? '-'}/${server.store.recorded.length}, last error ${device.lastError ?? 'none'}`,
+  );
   ledger.violate(
     '7 nothing dropped',
-    'sync did not go quiet within 200 minutes after every fault healed',
+    `sync did not go quiet within 200 minutes after every fault healed (${stuck.join('; ')}; relay planning ${server.planningNow()})`,
   );
 }
 

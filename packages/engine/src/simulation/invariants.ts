@@ -4,7 +4,7 @@
  * checked at the commit that would break them (ledger.ts).
  */
 import { readRows, type RowOf } from '../model/read-row.ts';
-import { tableNames } from '../model/tables.ts';
+import { tableNames, type TableName } from '../model/tables.ts';
 import { nextRetryAt } from '../schedule/retry.ts';
 import { scheduleSince } from '../schedule/since.ts';
 import { nextSlot } from '../schedule/slots.ts';
@@ -148,8 +148,18 @@ export async function checkInvariants(options: {
       aiWriters.set(`${change.table}/${change.rowId}@${change.hlc}`, change.actor.proposalId);
   }
   for (const [key, row] of serverRows) {
+    if (row.fields._deleted === true) continue;
+    // A row the person changed after a losing execution created or changed it is theirs now:
+    // compensation leaves it (invariant 3 comes first).
+    const [rowTable, ...rowRest] = key.split('/');
+    const personStamps = Object.entries(row.stamps).filter(
+      ([name, stamp]) =>
+        !name.startsWith('_') &&
+        ledger.kindOfStamp(rowTable as TableName, rowRest.join('/'), stamp) === 'person',
+    );
     for (const [field, stamp] of Object.entries(row.stamps)) {
       if (field.startsWith('_') && field !== '_deleted') continue;
+      if (personStamps.some(([, personStamp]) => personStamp > stamp)) continue;
       const proposalId = aiWriters.get(`${key}@${stamp}`);
       if (proposalId === undefined) continue;
       const proposal = proposalById.get(proposalId);
@@ -288,7 +298,8 @@ export async function checkInvariants(options: {
     // Due again well inside the healthy time (ticks every minute, backoff already counted).
     if (retryAt === undefined || retryAt > healthyUntil - 5 * 60_000) continue;
     const slot = Date.parse(iteration.slot);
-    if (slot <= scheduleSince(row)) continue;
+    // A slot of a schedule since edited away is no slot any more.
+    if (slot <= scheduleSince(row) || nextSlot(mission.schedule, slot - 1) !== slot) continue;
     // Under `latest` and `none` a newer slot makes the retry moot (dueSlots).
     const newer = nextSlot(mission.schedule, slot);
     if (mission.catchUp.mode !== 'all' && newer !== undefined && newer <= healthyUntil) continue;

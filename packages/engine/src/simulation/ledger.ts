@@ -169,6 +169,12 @@ export function createLedger(world: World): Ledger {
     }
     for (const change of changes) {
       const kind = kindOf(change, revert);
+      const debugRow = (globalThis as { simDebugRow?: string }).simDebugRow;
+      if (debugRow && `${change.table}/${change.rowId}`.includes(debugRow))
+        world.log(
+          'debug',
+          `${options.batch} ${kind} ${change.table}/${change.rowId} ${change.hlc} ${JSON.stringify(change.fields).slice(0, 300)}`,
+        );
       entries.set(change.id, { change, kind, issuer, deviceId: options.deviceId, at: world.now });
       const prior = before.get(rowKey(change.table, change.rowId));
       checkOverwrites({ change, kind, prior, issuer });

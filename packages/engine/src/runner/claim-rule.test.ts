@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { MissionSchema } from '../model/mission.ts';
+import type { RowOf } from '../model/read-row.ts';
+import { formatHlc } from '../sync/hlc.ts';
+import type { StoredRow } from '../sync/merge.ts';
+import { decideClaim } from './claim-rule.ts';
+
+const now = Date.UTC(2026, 10, 30, 12, 0, 0);
+const ttlMs = 300_000;
+const stamp = (wallMs: number) => formatHlc({ wallMs, counter: 0, nodeId: 'dev_a' });
+
+const mission = {
+  id: 'm1',
+  createdAt: now - 86_400_000,
+  updatedAt: now - 86_400_000,
+  createdBy: { kind: 'user', deviceId: 'dev_a' },
+  updatedBy: { kind: 'user', deviceId: 'dev_a' },
+  ...MissionSchema.parse({
+    title: 'Daily',
+    objective: 'Plan',
+    schedule: { kind: 'interval', everyMs: 3_600_000, anchor: 0 },
+    budget: { maxRunsPerDay: 2, maxTokensPerDay: 200_000 },
+  }),
+} as RowOf<'missions'>;
+
+function iteration(id: string, fields: Record<string, unknown>): StoredRow {
+  const all = {
+    missionId: 'm1',
+    slot: new Date(now - 600_000).toISOString(),
+    trigger: 'schedule',
+    runner: { kind: 'device', deviceId: 'dev_a' },
+    plannedAt: stamp(now - 500_000),
+    ...fields,
+  };
+  return {
+    table: 'iterations',
+    id,
+    fields: all,
+    stamps: Object.fromEntries(Object.keys(all).map((name) => [name, all.plannedAt as string])),
+  };
+}
+
+describe('the claim rule', () => {
+  it('grants a free slot, refuses another holder’s live lease, and lets the holder renew', () => {
+    const first = decideClaim({ current: undefined, holder: 'dev_a.h1', ttlMs, now });
+    expect(first).toEqual({ granted: true, lease: { holder: 'dev_a.h1', expiresAt: now + ttlMs } });
+    const lease = { holder: 'dev_a.h1', expiresAt: now + ttlMs };
+    // A reloaded tab is a new host: the old host's lease holds.
+    expect(decideClaim({ current: lease, holder: 'dev_a.h2', ttlMs, now })).toMatchObject({
+      granted: false,
+      refusal: 'held',
+    });
+    expect(decideClaim({ current: lease, holder: 'dev_a.h1', ttlMs, now: now + 1 })).toMatchObject({
+      granted: true,
+    });
+  });
+
+  it('refuses an iteration that already holds a plan, even once its lease expired (bug: a returning device planned again)', () => {
+    const planned = iteration('m1@x', { status: 'planned', plan: { summary: '', steps: [] } });
+    const expired = { holder: 'relay_1.p1', expiresAt: now - 1 };
+    expect(
+      decideClaim({ current: expired, holder: 'dev_a.h1', ttlMs, now, iteration: planned }),
+    ).toMatchObject({
+      granted: false,
+      refusal: 'planned',
+      reason: 'the iteration is already planned',
+    });
+  });
+
+  it('lets a failed iteration be claimed only when the retry rule calls for it, and its holder renew', () => {
+    const failed = iteration('m1@x', {
+      status: 'failed',
+      error: { code: 'unavailable', message: '503' },
+      attempts: 1,
+      slot: new Date(now - 120_000).toISOString(),
+      plannedAt: stamp(now - 10_000),
+    });
+    const context = { mission: { row: mission, iterations: [failed], otherLeases: 0 } };
+    const early = decideClaim({
+      current: undefined,
+      holder: 'h',
+      ttlMs,
+      now,
+      iteration: failed,
+      ...context,
+    });
+    expect(early).toMatchObject({ granted: false, refusal: 'planned' });
+    const due = decideClaim({
+      current: undefined,
+      holder: 'h',
+      ttlMs,
+      now: now + 60_000,
+      iteration: failed,
+      ...context,
+    });
+    expect(due).toMatchObject({ granted: true });
+    const renewal = decideClaim({
+      current: { holder: 'h', expiresAt: now + ttlMs },
+      holder: 'h',
+      ttlMs,
+      now,
+      iteration: failed,
+      ...context,
+    });
+    expect(renewal).toMatchObject({ granted: true });
+  });
+
+  it('counts the live leases on a mission’s other slots against its budget (bug: two runners both took the last run)', () => {
+    const done = iteration('m1@a', {
+      status: 'planned',
+      plan: { summary: '', steps: [] },
+      usage: { promptTokens: 10, completionTokens: 10, model: 'x', latencyMs: 1, rounds: 1 },
+    });
+    const oneLeft = { row: mission, iterations: [done], otherLeases: 0 };
+    expect(
+      decideClaim({ current: undefined, holder: 'h', ttlMs, now, mission: oneLeft }),
+    ).toMatchObject({
+      granted: true,
+    });
+    const taken = { row: mission, iterations: [done], otherLeases: 1 };
+    expect(
+      decideClaim({ current: undefined, holder: 'h', ttlMs, now, mission: taken }),
+    ).toMatchObject({
+      granted: false,
+      refusal: 'budget',
+    });
+    // A renewal continues a run already counted.
+    expect(
+      decideClaim({
+        current: { holder: 'h', expiresAt: now + 1 },
+        holder: 'h',
+        ttlMs,
+        now,
+        mission: taken,
+      }),
+    ).toMatchObject({ granted: true });
+  });
+});
