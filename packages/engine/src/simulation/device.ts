@@ -102,8 +102,9 @@ export function createDevices(options: {
   const interrupted = new Map<string, number>();
   let ticking = true;
   let hostCount = 0;
+  /** Each host's own sync client (a new leader starts with a fresh one, as in the webapp). */
   const syncState = new Map<
-    SimDevice,
+    SimHost,
     { running: boolean; again: boolean; retryMs: number; retryAt: number | undefined }
   >();
 
@@ -123,7 +124,8 @@ export function createDevices(options: {
     },
     busy() {
       for (const device of devices.list) {
-        const state = syncState.get(device);
+        const leader = device.leader;
+        const state = leader && syncState.get(leader);
         if (state?.running || state?.retryAt !== undefined) return true;
         for (const host of device.hosts) if (host.planning.size > 0 && host.node.alive) return true;
       }
@@ -256,14 +258,14 @@ export function createDevices(options: {
 
   /** The sync client of a device (sync-client.ts): rounds on demand, retried with backoff. */
   function syncNow(device: SimDevice): void {
-    let state = syncState.get(device);
-    if (!state)
-      syncState.set(
-        device,
-        (state = { running: false, again: false, retryMs: 1_000, retryAt: undefined }),
-      );
     const host = device.leader;
     if (!host || !host.node.alive || host.closed) return;
+    let state = syncState.get(host);
+    if (!state)
+      syncState.set(
+        host,
+        (state = { running: false, again: false, retryMs: 1_000, retryAt: undefined }),
+      );
     if (state.running) {
       state.again = true;
       return;

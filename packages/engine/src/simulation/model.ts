@@ -94,13 +94,21 @@ export function createSimModelService(options: { world: World; random: Random })
       return {
         defaultModel: 'sim-model',
         async complete(request, { signal }): Promise<ChatResponse> {
+          const first = request.messages.length <= 2;
+          const prompt = parsePrompt(request);
           if (!endpoint.reachable()) {
             await world.sleep(random.int(100, 5_000));
             await endpoint.waitAlive();
+            // A later round that cannot get through fails the conversation it belongs to.
+            const open = first
+              ? undefined
+              : conversations.findLast(
+                  (entry) =>
+                    entry.iterationId === prompt.iterationId && entry.node === endpoint.node,
+                );
+            if (open) open.failed = true;
             throw new EngineError('unavailable', 'the model endpoint is unreachable');
           }
-          const first = request.messages.length <= 2;
-          const prompt = parsePrompt(request);
           const faults = service.faults;
           const slow = random.chance(faults.slow);
           const latency = slow ? random.int(10_000, faults.slowMs) : random.int(200, 8_000);
