@@ -5,7 +5,9 @@ import type { Edit } from './commit.ts';
 /**
  * When two plans of one slot met, the iteration keeps the winning plan, and each proposal id
  * keeps the winning plan's step. Proposals beyond the winning plan's steps came from the losing
- * plan: the pending ones become `superseded`; decided ones stay as history.
+ * plan: the pending ones become `superseded`; decided ones stay as history. A superseded one
+ * whose step the current winner has (a third, earlier plan won) is pending again, so the status
+ * follows the winner whatever order the plans arrive in.
  */
 export async function supersedeEdits(options: {
   writer: StoreWriter;
@@ -31,6 +33,16 @@ export async function supersedeEdits(options: {
           table: 'proposals',
           rowId: proposal.id,
           fields: { status: 'superseded' },
+          actor: { kind: 'system', source: 'merge' },
+        });
+      }
+      // A plan that lost to one with fewer steps can lose to a third, earlier plan that has
+      // them: the winner has this step again, so it waits for a decision again.
+      if (proposal.status === 'superseded' && !proposal.decision && proposal.stepIndex < stepCount) {
+        edits.push({
+          table: 'proposals',
+          rowId: proposal.id,
+          fields: { status: 'pending' },
           actor: { kind: 'system', source: 'merge' },
         });
       }

@@ -66,6 +66,8 @@ export interface SimHost {
   closed: boolean;
   /** Runs a piece of this host's work; a crash ends it quietly, anything unexpected is reported. */
   run(label: string, work: () => Promise<unknown>): void;
+  /** As tick-loop.ts's `serial`: ticks and run-now of this host run one at a time. */
+  serial<T>(work: () => Promise<T>): Promise<T>;
   kick(): void;
 }
 
@@ -396,10 +398,9 @@ export function createDevices(options: {
             if (host.device.leader !== host) return;
             const controller = new AbortController();
             abort.controller = controller;
-            const report = await host.engine.tick({
-              now: host.device.now(),
-              signal: controller.signal,
-            });
+            const report = await host.serial(() =>
+              host.engine.tick({ now: host.device.now(), signal: controller.signal }),
+            );
             for (const error of report.errors)
               world.log(host.node.name, `tick error in ${error.missionId}: ${error.message}`);
             if (
@@ -469,6 +470,7 @@ export function createDevices(options: {
       ...(device.meta.hlc ? { last: device.meta.hlc } : {}),
     });
     const planning = new Set<string>();
+    let queue: Promise<unknown> = Promise.resolve();
     const host: SimHost = {
       node,
       device,
@@ -500,6 +502,11 @@ export function createDevices(options: {
       },
       kick() {
         syncNow(device);
+      },
+      serial(work) {
+        const next = queue.then(work, work);
+        queue = next.catch(() => undefined);
+        return next;
       },
     };
     const model = options.models.endpoint({

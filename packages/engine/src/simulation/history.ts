@@ -169,7 +169,7 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
           const mission = choose(
             (await missions()).filter((row) => row.state !== 'archived' && row.state !== 'done'),
           );
-          if (mission) await engine.runNow({ missionId: mission.id });
+          if (mission) await host.serial(() => engine.runNow({ missionId: mission.id }));
           break;
         }
         case 'approve':

@@ -12,7 +12,7 @@ import { stableJson, type StoredRow } from '../sync/merge.ts';
 import type { Devices } from './device.ts';
 import type { Ledger, Violation } from './ledger.ts';
 import type { SimModelService } from './model.ts';
-import type { SimServer } from './server.ts';
+import { claimTtlMs, type SimServer } from './server.ts';
 import type { World } from './world.ts';
 
 export async function checkInvariants(options: {
@@ -125,8 +125,23 @@ export async function checkInvariants(options: {
     if (entry?.change.table === 'iterations' && 'status' in entry.change.fields)
       refusedPlans.set(entry.change.rowId, (refusedPlans.get(entry.change.rowId) ?? 0) + 1);
   }
+  // A claim holder whose plan did not reach the relay within its lease (it went offline, froze
+  // or died after the model answered) could not stop another runner from planning the slot.
+  const planArrivals = new Map<string, number>();
+  for (const entry of ledger.entries.values()) {
+    const { change } = entry;
+    if (change.table !== 'iterations' || !('status' in change.fields)) continue;
+    const key = `${entry.issuer} ${change.rowId}`;
+    const arrived =
+      server.arrivals.get(change.id) ?? (entry.deviceId === undefined ? entry.at : Infinity);
+    planArrivals.set(key, Math.min(planArrivals.get(key) ?? Infinity, arrived));
+  }
+  const cutOff = (conversation: (typeof models.conversations)[number]) =>
+    (planArrivals.get(`${conversation.node} ${conversation.iterationId}`) ?? Infinity) >
+    conversation.at + claimTtlMs;
   for (const [iterationId, conversations] of byIteration) {
     const allowed =
+      conversations.filter((entry) => entry.claimed && !entry.failed && cutOff(entry)).length +
       (refusedPlans.get(iterationId) ?? 0) +
       1 +
       (devices.interrupted.get(iterationId) ?? 0) +

@@ -58,6 +58,8 @@ export interface SimServer {
   readonly processes: RelayProcess[];
   /** Ids of plan changes the relay turned away at least once for a stamp ahead of its clock. */
   readonly heldPlans: ReadonlySet<string>;
+  /** When each change pushed by a device reached the relay (true time). */
+  readonly arrivals: ReadonlyMap<string, number>;
   /** A live process to take a request (a load balancer's pick), or undefined when none is up. */
   pickProcess(): RelayProcess | undefined;
   push(
@@ -101,6 +103,7 @@ export function createSimServer(options: {
   const connections = new Set<LiveConnection>();
   const processes: RelayProcess[] = [];
   const heldPlans = new Set<string>();
+  const arrivals = new Map<string, number>();
   let running = false;
   let incarnations = 0;
 
@@ -228,6 +231,7 @@ export function createSimServer(options: {
     connections,
     processes,
     heldPlans,
+    arrivals,
     pickProcess() {
       const up = processes.filter((process) => process.node.alive);
       return up.length === 0 ? undefined : random.pick(up);
@@ -258,7 +262,10 @@ export function createSimServer(options: {
           await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
         await writer.record(fresh);
       });
-      for (const change of fresh) seen.add(change.id);
+      for (const change of fresh) {
+        seen.add(change.id);
+        arrivals.set(change.id, world.now);
+      }
       if (fresh.length > 0) pokeAll();
       return {
         accepted: fresh.length,
