@@ -111,7 +111,7 @@ export interface ClaimResult {
   /** Epoch ms (0 when there is no lease). */
   expiresAt: number;
   /** Why a claim was refused: another holder, a plan already written, the budget. */
-  refusal?: 'held' | 'planned' | 'budget' | undefined;
+  refusal?: 'held' | 'planned' | 'budget' | 'clock' | undefined;
   /** The refusal in words, for logs and the person. */
   reason?: string | undefined;
 }
@@ -123,7 +123,16 @@ export interface ClaimResult {
  * failure of that mission's tick, reported, not a refusal.
  */
 export interface Claims {
-  claim(request: { iterationId: string; holder: string; ttlMs: number }): Promise<ClaimResult>;
+  /**
+   * `now` is the runner's own clock (epoch ms): the relay refuses a runner whose clock runs far
+   * ahead of its own, since what it plans could not be pushed (its stamps would be refused).
+   */
+  claim(request: {
+    iterationId: string;
+    holder: string;
+    ttlMs: number;
+    now?: number | undefined;
+  }): Promise<ClaimResult>;
   release(request: { iterationId: string; holder: string }): Promise<void>;
 }
 

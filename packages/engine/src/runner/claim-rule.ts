@@ -7,6 +7,7 @@ import type { ClaimResult, StoreReader } from '../ports.ts';
 import type { RowOf } from '../model/read-row.ts';
 import { readRow } from '../model/read-row.ts';
 import { retryDue } from '../schedule/retry.ts';
+import { maxDriftMs } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
 import { budgetBlock } from './budget.ts';
 
@@ -18,7 +19,7 @@ export interface Lease {
 }
 
 /** Why a claim was refused: another holder's live lease, a plan already written, the budget. */
-export type ClaimRefusal = 'held' | 'planned' | 'budget';
+export type ClaimRefusal = 'held' | 'planned' | 'budget' | 'clock';
 
 export type ClaimDecision =
   | { granted: true; lease: Lease }
@@ -44,8 +45,19 @@ export function decideClaim(options: {
   now: number;
   iteration?: StoredRow | undefined;
   mission?: { row: RowOf<'missions'>; iterations: readonly StoredRow[]; otherLeases: number };
+  /** The runner's own clock, when it says it. */
+  requesterNow?: number | undefined;
 }): ClaimDecision {
   const { current, holder, now } = options;
+  // A runner whose clock runs far ahead could not push what it plans (its stamps would be
+  // refused until the relay's clock got there): the slot is better left to another.
+  if (options.requesterNow !== undefined && options.requesterNow > now + maxDriftMs)
+    return {
+      granted: false,
+      lease: current && current.expiresAt > now ? current : undefined,
+      refusal: 'clock',
+      reason: `this runner's clock is more than 10 minutes ahead of the relay's; check its date and time`,
+    };
   const live = current && current.expiresAt > now ? current : undefined;
   if (live && live.holder !== holder)
     return { granted: false, lease: live, refusal: 'held', reason: `held by ${live.holder}` };
@@ -113,6 +125,7 @@ export async function decideClaimFromStore(options: {
   ttlMs: number;
   now: number;
   current: Lease | undefined;
+  requesterNow?: number | undefined;
   /** Leases on the mission's slots (expired ones may be included), by iteration id. */
   missionLeases: ReadonlyArray<{ iterationId: string; lease: Lease }>;
 }): Promise<ClaimDecision> {
@@ -147,6 +160,7 @@ export async function decideClaimFromStore(options: {
     ttlMs: options.ttlMs,
     now,
     iteration,
+    requesterNow: options.requesterNow,
     ...(mission ? { mission } : {}),
   });
 }

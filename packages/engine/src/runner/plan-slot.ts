@@ -131,8 +131,9 @@ export async function claimSlot(
   iterationId: string,
   runner: Runner,
   ttlMs: number,
+  now: number,
 ) {
   const holder = runner.kind === 'relay' ? runner.instanceId : runner.deviceId;
   if (!claims) return { granted: true, holder, expiresAt: 0 };
-  return claims.claim({ iterationId, holder, ttlMs });
+  return claims.claim({ iterationId, holder, ttlMs, now });
 }

@@ -38,7 +38,11 @@ export async function supersedeEdits(options: {
       }
       // A plan that lost to one with fewer steps can lose to a third, earlier plan that has
       // them: the winner has this step again, so it waits for a decision again.
-      if (proposal.status === 'superseded' && !proposal.decision && proposal.stepIndex < stepCount) {
+      if (
+        proposal.status === 'superseded' &&
+        !proposal.decision &&
+        proposal.stepIndex < stepCount
+      ) {
         edits.push({
           table: 'proposals',
           rowId: proposal.id,

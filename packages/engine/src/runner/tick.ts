@@ -6,7 +6,7 @@ import { dueSlots } from '../schedule/due.ts';
 import { retryDue } from '../schedule/retry.ts';
 import { scheduleSince } from '../schedule/since.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
-import type { Hlc } from '../sync/hlc.ts';
+import { hlcWallMs, type Hlc } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { budgetBlock } from './budget.ts';
@@ -40,6 +40,14 @@ export interface RunnerDeps {
   claimTtlMs: number;
   maxRounds: number | undefined;
   onProgress: ((progress: PlanningProgress) => void) | undefined;
+}
+
+/**
+ * The time this runner's next stamp would carry (its clock, or its HLC where that ran ahead):
+ * what a claim says of the runner's clock, since stamps are what the relay judges at push.
+ */
+function stampClock(deps: RunnerDeps): number {
+  return Math.max(deps.clock.now(), hlcWallMs(deps.hlc.last()));
 }
 
 export function emptyReport(): TickReport {
@@ -128,7 +136,13 @@ async function planSlotSteps(
     return iterationId;
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'claiming' });
-  const claim = await claimSlot(deps.claims, iterationId, deps.runner, deps.claimTtlMs);
+  const claim = await claimSlot(
+    deps.claims,
+    iterationId,
+    deps.runner,
+    deps.claimTtlMs,
+    stampClock(deps),
+  );
   if (!claim.granted) {
     report.claimedElsewhere.push(iterationId);
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
@@ -136,12 +150,12 @@ async function planSlotSteps(
   }
   // Another runner may have planned it (or failed it again) and synced while we waited for
   // the claim: a slot that has an iteration is planned only as a retry that is due.
-  const attempts = nextAttempt({
+  const attempt = nextAttempt({
     row: await store.get('iterations', iterationId),
     catchUp: mission.catchUp,
     now: options.now,
   });
-  if (attempts === undefined) {
+  if (attempt === undefined) {
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
@@ -153,7 +167,13 @@ async function planSlotSteps(
   options.signal.addEventListener('abort', stopPlanning, { once: true });
   let lostClaim = false;
   const renewClaim = async () => {
-    const renewed = await claimSlot(deps.claims, iterationId, deps.runner, deps.claimTtlMs).catch(
+    const renewed = await claimSlot(
+      deps.claims,
+      iterationId,
+      deps.runner,
+      deps.claimTtlMs,
+      stampClock(deps),
+    ).catch(
       () => undefined, // unreachable: keep planning on the lease we have
     );
     if (renewed && !renewed.granted) {
@@ -198,8 +218,17 @@ async function planSlotSteps(
       trigger: options.trigger,
       runner: deps.runner,
       stamp,
-      result,
-      attempts,
+      // The slot's usage counts every attempt: a retry's plan must not hide what the failed
+      // attempts before it spent (the budget reads it).
+      result: {
+        ...result,
+        usage: {
+          ...result.usage,
+          promptTokens: result.usage.promptTokens + attempt.spent.promptTokens,
+          completionTokens: result.usage.completionTokens + attempt.spent.completionTokens,
+        },
+      },
+      attempts: attempt.attempts,
     });
     await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
     // Another runner's plan of this slot may have been synced in while the model answered: if
@@ -221,21 +250,29 @@ async function planSlotSteps(
 }
 
 /**
- * Which attempt at a slot planning it now would be: 1 when it has no iteration, the failed
- * iteration's `attempts + 1` when its retry is due (`retryDue`), undefined when the slot is
- * taken (planned, skipped, or failed and not to be retried now).
+ * Which attempt at a slot planning it now would be, and the tokens earlier attempts spent: 1
+ * when it has no iteration, the failed iteration's `attempts + 1` when its retry is due
+ * (`retryDue`), undefined when the slot is taken (planned, skipped, or failed and not to be
+ * retried now).
  */
 function nextAttempt(options: {
   row: StoredRow | undefined;
   catchUp: CatchUp;
   now: number;
-}): number | undefined {
+}): { attempts: number; spent: { promptTokens: number; completionTokens: number } } | undefined {
   const { row } = options;
-  if (!row || row.fields._deleted === true) return 1;
+  if (!row || row.fields._deleted === true)
+    return { attempts: 1, spent: { promptTokens: 0, completionTokens: 0 } };
   const read = readRow('iterations', row);
   if (!read.ok || !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
     return undefined;
-  return read.row.attempts + 1;
+  return {
+    attempts: read.row.attempts + 1,
+    spent: {
+      promptTokens: read.row.usage?.promptTokens ?? 0,
+      completionTokens: read.row.usage?.completionTokens ?? 0,
+    },
+  };
 }
 
 /**

@@ -212,10 +212,10 @@ export function createDevices(options: {
   function claimsOf(host: SimHost): Claims {
     const holder = host.hlc.nodeId;
     return {
-      async claim({ iterationId, ttlMs }) {
+      async claim({ iterationId, ttlMs, now }) {
         try {
           const result = await request(host, 'claim', (process) =>
-            server.claim(process, { iterationId, holder, ttlMs }),
+            server.claim(process, { iterationId, holder, ttlMs, now }),
           );
           claimed.set(`${host.node.name} ${iterationId}`, result.granted);
           return result;

@@ -177,6 +177,12 @@ export async function checkInvariants(options: {
       if (personStamps.some(([, personStamp]) => personStamp > stamp)) continue;
       const proposalId = aiWriters.get(`${key}@${stamp}`);
       if (proposalId === undefined) continue;
+      // A created row someone changed since (a later run's step, say) is kept whole.
+      const changedSince = Object.entries(row.stamps).some(
+        ([name, other]) =>
+          !name.startsWith('_') && other > stamp && aiWriters.get(`${key}@${other}`) !== proposalId,
+      );
+      if (changedSince) continue;
       const proposal = proposalById.get(proposalId);
       if (proposal?.status === 'executed' && proposal.decision?.at === stamp) continue;
       // A losing execution that wrote what the winner wrote leaves nothing to undo.

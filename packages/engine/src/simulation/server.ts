@@ -73,7 +73,7 @@ export interface SimServer {
   };
   claim(
     process: RelayProcess,
-    request: { iterationId: string; holder: string; ttlMs: number },
+    request: { iterationId: string; holder: string; ttlMs: number; now?: number | undefined },
   ): Promise<ClaimResult>;
   release(request: { iterationId: string; holder: string }): void;
   covered(): boolean;
@@ -283,7 +283,10 @@ export function createSimServer(options: {
       const missionId = missionIdOfIteration(request.iterationId);
       const decision = await decideClaimFromStore({
         reader: store,
-        ...request,
+        iterationId: request.iterationId,
+        holder: request.holder,
+        ttlMs: request.ttlMs,
+        requesterNow: request.now,
         now: process.now(),
         current: claims.get(request.iterationId),
         missionLeases: [...claims]

@@ -58,6 +58,8 @@ export const ClaimHolderSchema = z
 export const ClaimRequestSchema = z.object({
   iterationId: z.string().min(1).max(400),
   ttlMs: z.number().int().min(1_000).max(3_600_000),
+  /** The runner's clock (epoch ms); one far ahead of the relay's is refused. */
+  now: z.number().int().nonnegative().optional(),
   holder: ClaimHolderSchema,
 });
 
@@ -68,7 +70,7 @@ export const ClaimResponseSchema = z.object({
   /** Epoch ms. */
   expiresAt: z.number(),
   /** On a 409: why (`held` by another holder, already `planned`, the `budget`), and in words. */
-  refusal: z.enum(['held', 'planned', 'budget']).optional(),
+  refusal: z.enum(['held', 'planned', 'budget', 'clock']).optional(),
   reason: z.string().optional(),
 });
 

@@ -31,7 +31,15 @@ const LeaseRecordSchema = z.object({
  */
 export async function claimIteration(
   db: Database,
-  options: { userId: string; iterationId: string; holder: string; ttlMs: number; now: number },
+  options: {
+    userId: string;
+    iterationId: string;
+    holder: string;
+    ttlMs: number;
+    now: number;
+    /** The claiming runner's own clock, when it says it. */
+    requesterNow?: number | undefined;
+  },
 ): Promise<ClaimResult> {
   const { userId, iterationId } = options;
   return db.transaction(async (runner) => {
@@ -59,6 +67,7 @@ export async function claimIteration(
       holder: options.holder,
       ttlMs: options.ttlMs,
       now: options.now,
+      requesterNow: options.requesterNow,
       current: leases.find((entry) => entry.iterationId === iterationId)?.lease,
       missionLeases: leases,
     });
@@ -120,7 +129,8 @@ export function createSqlClaims(options: {
     claim: (request) =>
       claimIteration(options.db, {
         userId: options.userId,
-        ...request,
+        iterationId: request.iterationId,
+        ttlMs: request.ttlMs,
         holder: holderOf(request.holder),
         now: now(),
       }),

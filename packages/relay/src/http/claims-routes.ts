@@ -23,7 +23,10 @@ export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () 
     if (!parsed.success) throw invalidFromZod(parsed.error);
     const result: ClaimResponse = await claimIteration(options.db, {
       userId: context.get('user').id,
-      ...parsed.data,
+      iterationId: parsed.data.iterationId,
+      holder: parsed.data.holder,
+      ttlMs: parsed.data.ttlMs,
+      requesterNow: parsed.data.now,
       now: options.now(),
     });
     options.metrics.claims.inc({ result: result.granted ? 'granted' : 'refused' });

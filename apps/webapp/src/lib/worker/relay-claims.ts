@@ -19,7 +19,7 @@ export function createRelayClaims(options: {
 }): Claims {
   const { holder } = options;
   return {
-    async claim({ iterationId, ttlMs }) {
+    async claim({ iterationId, ttlMs, now }) {
       const target = options.target();
       const unclaimed = { granted: true, holder, expiresAt: options.now() + ttlMs };
       if (!target.token) return unclaimed;
@@ -27,7 +27,7 @@ export function createRelayClaims(options: {
       try {
         answer = await relayFetch(target, '/v1/claims', {
           method: 'POST',
-          body: { iterationId, ttlMs, holder },
+          body: { iterationId, ttlMs, holder, ...(now === undefined ? {} : { now }) },
           accept: [409],
         });
       } catch (error) {
