@@ -81,11 +81,13 @@ export function budgetBlock(options: {
    * each counts as a run of the expected cost, so two runners cannot both take the last run.
    */
   inFlight?: number;
+  /** Runs granted whose lease ran out with no plan written (their runner went away): spent. */
+  abandoned?: number;
 }): string | undefined {
   const { budget } = options.mission;
   const { runs, readable } = runsOf(options.iterations);
   const today = runs.filter((run) => run.at === undefined || options.now - run.at < dayMs);
-  for (let index = 0; index < (options.inFlight ?? 0); index += 1)
+  for (let index = 0; index < (options.inFlight ?? 0) + (options.abandoned ?? 0); index += 1)
     today.push({ at: options.now, tokens: undefined });
   if (today.length >= budget.maxRunsPerDay)
     return `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`;

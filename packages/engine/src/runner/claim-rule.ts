@@ -44,7 +44,14 @@ export function decideClaim(options: {
   ttlMs: number;
   now: number;
   iteration?: StoredRow | undefined;
-  mission?: { row: RowOf<'missions'>; iterations: readonly StoredRow[]; otherLeases: number };
+  mission?: {
+    row: RowOf<'missions'>;
+    iterations: readonly StoredRow[];
+    /** Live leases on the mission's other slots with no plan yet: runs in flight. */
+    otherLeases: number;
+    /** The day's expired leases on its other slots that never wrote a plan: runs spent. */
+    abandoned?: number;
+  };
   /** The runner's own clock, when it says it. */
   requesterNow?: number | undefined;
 }): ClaimDecision {
@@ -72,6 +79,7 @@ export function decideClaim(options: {
       iterations: options.mission.iterations.filter((row) => row.id !== options.iteration?.id),
       now,
       inFlight: options.mission.otherLeases,
+      abandoned: options.mission.abandoned ?? 0,
     });
     if (block) return { granted: false, lease: undefined, refusal: 'budget', reason: block };
   }
@@ -134,7 +142,9 @@ export async function decideClaimFromStore(options: {
   const missionRow = await reader.get('missions', missionIdOfIteration(iterationId));
   const read =
     missionRow && missionRow.fields._deleted !== true ? readRow('missions', missionRow) : undefined;
-  let mission: { row: RowOf<'missions'>; iterations: StoredRow[]; otherLeases: number } | undefined;
+  let mission:
+    | { row: RowOf<'missions'>; iterations: StoredRow[]; otherLeases: number; abandoned: number }
+    | undefined;
   if (read?.ok) {
     const iterations = await reader.list('iterations', { field: 'missionId', equals: read.row.id });
     // Runs the budget counts from their iteration rows (planned or failed).
@@ -146,13 +156,14 @@ export async function decideClaimFromStore(options: {
     // A lease whose run never wrote its plan (in flight, or its runner went away after the model
     // call, and the slot was skipped since) still spent: it counts for a day, as the run it may
     // have been.
-    const otherLeases = options.missionLeases.filter(
+    const unwritten = options.missionLeases.filter(
       (entry) =>
         entry.iterationId !== iterationId &&
         now - entry.lease.expiresAt < 24 * 3_600_000 &&
         !written.has(entry.iterationId),
-    ).length;
-    mission = { row: read.row, iterations, otherLeases };
+    );
+    const otherLeases = unwritten.filter((entry) => entry.lease.expiresAt > now).length;
+    mission = { row: read.row, iterations, otherLeases, abandoned: unwritten.length - otherLeases };
   }
   return decideClaim({
     current: options.current,

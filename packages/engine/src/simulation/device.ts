@@ -107,7 +107,13 @@ export function createDevices(options: {
   /** Each host's own sync client (a new leader starts with a fresh one, as in the webapp). */
   const syncState = new Map<
     SimHost,
-    { running: boolean; again: boolean; retryMs: number; retryAt: number | undefined }
+    {
+      running: boolean;
+      again: boolean;
+      retryMs: number;
+      retryAt: number | undefined;
+      waiting: (() => void)[];
+    }
   >();
 
   const devices: Devices = {
@@ -258,16 +264,29 @@ export function createDevices(options: {
     };
   }
 
-  /** The sync client of a device (sync-client.ts): rounds on demand, retried with backoff. */
-  function syncNow(device: SimDevice): void {
+  /**
+   * The sync client of a device (sync-client.ts): rounds on demand, retried with backoff.
+   * `settled` is called once the round asked for has ended (or at once when none can run).
+   */
+  function syncNow(device: SimDevice, settled?: () => void): void {
     const host = device.leader;
-    if (!host || !host.node.alive || host.closed) return;
+    if (!host || !host.node.alive || host.closed) {
+      settled?.();
+      return;
+    }
     let state = syncState.get(host);
     if (!state)
       syncState.set(
         host,
-        (state = { running: false, again: false, retryMs: 1_000, retryAt: undefined }),
+        (state = {
+          running: false,
+          again: false,
+          retryMs: 1_000,
+          retryAt: undefined,
+          waiting: [],
+        }),
       );
+    if (settled) state.waiting.push(settled);
     if (state.running) {
       state.again = true;
       return;
@@ -321,6 +340,7 @@ export function createDevices(options: {
       } finally {
         current.running = false;
         saveClock(host);
+        for (const waiter of current.waiting.splice(0)) waiter();
       }
     });
   }
@@ -434,9 +454,17 @@ export function createDevices(options: {
     world.log(host.node.name, 'leads');
     const abort = { controller: undefined as AbortController | undefined };
     aborts.set(host, abort);
-    startTicking(host, abort);
     connect(host);
-    syncNow(device);
+    // As engine-host.ts: a new leader first pulls up to the relay's cursor (one round, at most
+    // 15 s), then ticks.
+    let started = false;
+    const begin = () => {
+      if (started) return;
+      started = true;
+      startTicking(host, abort);
+    };
+    syncNow(device, begin);
+    world.after(15_000, 'first pull waited long enough', begin);
   }
 
   /** A host stops leading: its tick in flight is aborted (it writes nothing). */

@@ -31,6 +31,56 @@ describeOnEachDatabase('claims routes', (kind) => {
       granted: false,
       holder: 'dev_a',
       expiresAt: relay.now.value + 60_000,
+      refusal: 'held',
+      reason: 'held by dev_a',
+    });
+  });
+
+  it('refuses a runner whose clock runs more than 10 minutes ahead, saying why', async () => {
+    const ahead = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a.h1', ttlMs: 60_000, now: relay.now.value + 11 * 60_000 },
+    });
+    expect(ahead.status).toBe(409);
+    expect(await ahead.json()).toMatchObject({ granted: false, refusal: 'clock' });
+    const fine = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a.h1', ttlMs: 60_000, now: relay.now.value + 60_000 },
+    });
+    expect(fine.status).toBe(200);
+  });
+
+  it('refuses a claim for an iteration that already holds a plan, even after its lease expired', async () => {
+    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-relay_1`;
+    const pushed = await relay.call('/v1/sync/push', {
+      body: {
+        deviceId: 'relay_1',
+        changes: [
+          {
+            id: '01J00000000000000000000001',
+            table: 'iterations',
+            rowId: iterationId,
+            fields: {
+              missionId: 'm_1',
+              slot: '2026-11-25T07:30:00.000Z',
+              trigger: 'schedule',
+              runner: { kind: 'relay', instanceId: 'relay_1' },
+              status: 'planned',
+              plan: { summary: 'Done.', steps: [], dropped: [] },
+              plannedAt: stamp,
+            },
+            hlc: stamp,
+            actor: { kind: 'system', source: 'relay' },
+            deviceId: 'relay_1',
+          },
+        ],
+      },
+    });
+    expect(pushed.status).toBe(200);
+    const late = await claim('dev_a.h1');
+    expect(late.status).toBe(409);
+    expect(await late.json()).toMatchObject({
+      granted: false,
+      refusal: 'planned',
+      reason: 'the iteration is already planned',
     });
   });
 

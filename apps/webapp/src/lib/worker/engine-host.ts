@@ -15,6 +15,9 @@ import type { RelayTarget } from './relay-http.ts';
 import { createSyncClient } from './sync-client.ts';
 import { createTickLoop } from './tick-loop.ts';
 
+/** How long a new leader waits for its first pull before it ticks anyway. */
+const firstPullMs = 15_000;
+
 export interface HostOptions {
   db: BatonDatabase;
   /** The page origin: the relay serves the app, so it is the default relay address. */
@@ -184,12 +187,22 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     },
   });
 
-  /** Starts planning and sync when this host leads; stops both at once when it no longer does. */
+  /**
+   * Starts planning and sync when this host leads; stops both at once when it no longer does.
+   * A leader that has been away first pulls up to the relay's cursor (one sync round, at most
+   * `firstPullMs`), so it never plans a slot the relay planned while no tab was open; offline,
+   * the round fails at once and it plans as before.
+   */
   function setLeader(leading: boolean): void {
     tickLoop.stop();
     if (leading) {
       sync.start();
-      tickLoop.start();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const pulled = new Promise<void>((resolve) => (timer = setTimeout(resolve, firstPullMs)));
+      void Promise.race([sync.syncNow(), pulled]).finally(() => {
+        clearTimeout(timer);
+        if (isLeader()) tickLoop.start();
+      });
     } else {
       sync.close();
     }
