@@ -5,6 +5,7 @@
  */
 import { domainTables, type TableName } from '../model/tables.ts';
 import type { Store, StoreWriter } from '../ports.ts';
+import { scheduleSince } from '../schedule/since.ts';
 import type { Change } from '../sync/change.ts';
 import { hlcWallMs } from '../sync/hlc.ts';
 import { isWriteOnceField } from '../sync/merge-rules.ts';
@@ -130,6 +131,19 @@ export function createLedger(world: World): Ledger {
                   snapshot.set(key, before.get(key));
                 }
                 batches.push({ changes, before: snapshot });
+                // Invariant 8: no slot from before the mission's schedule edit is recorded as
+                // skipped (judged against the mission as this transaction sees it; a plan is
+                // judged when its model call starts, its write may land after a later edit).
+                for (const change of changes) {
+                  if (change.table !== 'iterations' || change.fields.status !== 'skipped') continue;
+                  const slot = Date.parse(String(change.fields.slot));
+                  const mission = await writer.get('missions', String(change.fields.missionId));
+                  if (mission && Number.isFinite(slot) && slot <= scheduleSince(mission))
+                    ledger.violate(
+                      '8 catch-up',
+                      `${node.name} wrote ${change.fields.status} ${change.rowId}, a slot from before the mission's schedule started (${new Date(scheduleSince(mission)).toISOString()})`,
+                    );
+                }
                 await writer.record(changes);
               },
             };
