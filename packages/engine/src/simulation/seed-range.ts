@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runSeeds } from './run-seeds.ts';
 
 /**
@@ -14,4 +14,17 @@ export async function expectSeedsPass(options: { from: number; count: number }):
   });
   expect(failures).toEqual([]);
   expect(run.histories).toBe(options.count);
+}
+
+/** The tests of one file's share of the fixed seed range: `count` seeds from `first`, by 100. */
+export function describeSeedRange(first: number, count = 500): void {
+  describe('simulated histories', () => {
+    for (let from = first; from < first + count; from += 100) {
+      it(
+        `keeps every invariant in seeds ${from}–${from + 99}`,
+        () => expectSeedsPass({ from, count: 100 }),
+        120_000,
+      );
+    }
+  });
 }
