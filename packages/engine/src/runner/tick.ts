@@ -42,6 +42,12 @@ export interface RunnerDeps {
   onProgress: ((progress: PlanningProgress) => void) | undefined;
 }
 
+/** Gives a claimed slot back (best effort: the lease expires anyway). */
+async function releaseClaim(deps: RunnerDeps, iterationId: string): Promise<void> {
+  const holder = deps.runner.kind === 'relay' ? deps.runner.instanceId : deps.runner.deviceId;
+  await deps.claims?.release({ iterationId, holder }).catch(() => undefined);
+}
+
 /**
  * The time this runner's next stamp would carry (its clock, or its HLC where that ran ahead):
  * what a claim says of the runner's clock, since stamps are what the relay judges at push.
@@ -148,6 +154,16 @@ async function planSlotSteps(
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
+  // The person may have edited the schedule (or paused and resumed) since the tick read the
+  // mission: a scheduled slot from before that edit is no longer one to plan.
+  if (options.trigger === 'schedule') {
+    const current = await store.get('missions', mission.id);
+    if (current && slotMs <= scheduleSince(current)) {
+      await releaseClaim(deps, iterationId);
+      deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+      return iterationId;
+    }
+  }
   // Another runner may have planned it (or failed it again) and synced while we waited for
   // the claim: a slot that has an iteration is planned only as a retry that is due.
   const attempt = nextAttempt({
@@ -201,8 +217,7 @@ async function planSlotSteps(
   if (options.signal.aborted) {
     // The host is shutting down: write nothing and give the slot back, so another runner (or
     // this one after a restart) plans it instead of finding a failed iteration.
-    const holder = deps.runner.kind === 'relay' ? deps.runner.instanceId : deps.runner.deviceId;
-    await deps.claims?.release({ iterationId, holder }).catch(() => undefined);
+    await releaseClaim(deps, iterationId);
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
@@ -312,8 +327,13 @@ async function tickMission(
     await deps.store.transaction(async (writer) => {
       const stamp = deps.hlc.tick(deps.clock.now());
       const edits = [];
+      // An edit of the schedule (or a pause and resume) merged since the tick read the mission
+      // moves where its slots start: no slot from before it is recorded.
+      const current = await writer.get('missions', mission.id);
+      const startsAfter = current ? Math.max(since, scheduleSince(current)) : since;
       for (const slot of due.skip) {
         const iterationId = iterationIdOf(mission.id, slot);
+        if (slot <= startsAfter) continue;
         if (await writer.get('iterations', iterationId)) continue;
         edits.push(
           skippedIteration({

@@ -291,7 +291,11 @@ export async function checkInvariants(options: {
       !mission ||
       !row ||
       mission.catchUp.mode !== 'latest' ||
-      row.stamps.schedule !== row.stamps._createdBy
+      // Judged by the mission as it was created: an edit of its schedule or catch-up (or a
+      // pause) changes which slots were due when.
+      row.stamps.schedule !== row.stamps._createdBy ||
+      row.stamps.catchUp !== row.stamps._createdBy ||
+      row.stamps.state !== row.stamps._createdBy
     )
       continue;
     if (failedBefore.has(conversation.iterationId)) continue;
