@@ -128,18 +128,22 @@ export async function checkInvariants(options: {
   }
   // A claim holder whose plan did not reach the relay within its lease (it went offline, froze
   // or died after the model answered) could not stop another runner from planning the slot.
-  const planArrivals = new Map<string, number>();
+  const planWrites = new Map<string, { at: number; arrived: number }[]>();
   for (const entry of ledger.entries.values()) {
     const { change } = entry;
     if (change.table !== 'iterations' || !('status' in change.fields)) continue;
     const key = `${entry.issuer} ${change.rowId}`;
     const arrived =
       server.arrivals.get(change.id) ?? (entry.deviceId === undefined ? entry.at : Infinity);
-    planArrivals.set(key, Math.min(planArrivals.get(key) ?? Infinity, arrived));
+    planWrites.set(key, [...(planWrites.get(key) ?? []), { at: entry.at, arrived }]);
   }
-  const cutOff = (conversation: (typeof models.conversations)[number]) =>
-    (planArrivals.get(`${conversation.node} ${conversation.iterationId}`) ?? Infinity) >
-    conversation.at + claimTtlMs;
+  // The write that ended this conversation (the first after it began) reached the relay late.
+  const cutOff = (conversation: (typeof models.conversations)[number]) => {
+    const writes = (planWrites.get(`${conversation.node} ${conversation.iterationId}`) ?? [])
+      .filter((write) => write.at >= conversation.at)
+      .sort((a, b) => a.at - b.at);
+    return (writes[0]?.arrived ?? Infinity) > conversation.at + claimTtlMs;
+  };
   for (const [iterationId, conversations] of byIteration) {
     const allowed =
       conversations.filter((entry) => entry.claimed && !entry.failed && cutOff(entry)).length +
