@@ -96,4 +96,41 @@ describe('a sync round', () => {
     await expect(round()).rejects.toMatchObject({ kind: 'unauthorized' });
     expect(pulls()).toBe(1);
   });
+
+  it('pushes in the same round what applying the pull wrote (bug: it waited for another round)', async () => {
+    let entries: OutboxEntry[] = [];
+    const received: string[] = [];
+    let pulled = false;
+    const outbox: Outbox = {
+      read: async (limit) => entries.slice(0, limit),
+      drop: async (throughSeq) => {
+        entries = entries.filter((entry) => entry.seq > throughSeq);
+      },
+      refuse: async () => undefined,
+    };
+    const transport: Transport = {
+      async push({ changes }) {
+        received.push(...changes.map((item) => item.rowId));
+        return { accepted: changes.length, duplicates: 0, cursor: '1' };
+      },
+      async pull() {
+        const changes = pulled ? [] : [change(1)];
+        pulled = true;
+        return { changes, cursor: '1', more: false };
+      },
+    };
+    await syncRound({
+      transport,
+      outbox,
+      cursor: { get: async () => undefined, set: async () => undefined },
+      deviceId: 'dev_a',
+      // Applying it supersedes a step here: a change of this replica, recorded in the outbox.
+      apply: async () => {
+        entries.push({ seq: 1, change: change(2) });
+        return { applied: 1, refused: [] };
+      },
+    });
+    expect(received).toEqual(['t2']);
+    expect(entries).toEqual([]);
+  });
 });

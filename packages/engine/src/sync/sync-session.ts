@@ -172,5 +172,16 @@ export async function syncRound(options: {
     ...(options.pullLimit === undefined ? {} : { limit: options.pullLimit }),
   });
   if (pushError !== undefined) throw pushError;
+  // Applying what was pulled can write changes of this replica (a superseded step, an undone
+  // losing execution): they go now, not whenever something else next asks for a round.
+  if (pull.pulled > 0) {
+    const after = await pushOutbox({
+      transport: options.transport,
+      outbox: options.outbox,
+      deviceId: options.deviceId,
+      ...(options.pushBatch === undefined ? {} : { batch: options.pushBatch }),
+    });
+    push = { pushed: push.pushed + after.pushed, refused: [...push.refused, ...after.refused] };
+  }
   return { pushed: push.pushed, refusedByRelay: push.refused, ...pull };
 }
