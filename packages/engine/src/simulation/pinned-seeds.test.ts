@@ -35,6 +35,8 @@ const pinned: { seed: number; found: string }[] = [
   { seed: 218, found: 'two runs in flight while no cost was known passed the token budget' },
   { seed: 2137, found: 'a device whose clock ran ahead claimed slots it could not deliver' },
   { seed: 2048, found: 'a retry hid the tokens its failed attempts spent' },
+  { seed: 55767, found: 'a schedule edit merged during a tick: skipped slots from before it' },
+  { seed: 63590, found: 'what applying a pull wrote waited in the outbox for another round' },
 ];
 
 describe('seeds that found bugs', () => {
