@@ -65,6 +65,16 @@ export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
   return mission.runOn === 'any' || mission.runOn === runner.kind;
 }
 
+/** One slot to plan, and where to report what became of it. */
+export interface PlanSlotOptions {
+  mission: RowOf<'missions'>;
+  slotMs: number;
+  now: number;
+  trigger: 'schedule' | 'manual';
+  signal: AbortSignal;
+  report: TickReport;
+}
+
 /**
  * Plans one slot: budget, claim, re-check, model, and one batch that writes the iteration and
  * its proposals (auto steps executed). Adds what happened to `report`. `now` is the time the
@@ -72,17 +82,7 @@ export function runsHere(mission: RowOf<'missions'>, runner: Runner): boolean {
  * already has an iteration is planned only as a retry of a failure (`retryDue`), written as the
  * next attempt under the same iteration id.
  */
-export async function planSlot(
-  deps: RunnerDeps,
-  options: {
-    mission: RowOf<'missions'>;
-    slotMs: number;
-    now: number;
-    trigger: 'schedule' | 'manual';
-    signal: AbortSignal;
-    report: TickReport;
-  },
-): Promise<string> {
+export async function planSlot(deps: RunnerDeps, options: PlanSlotOptions): Promise<string> {
   // Whatever happens (a store that throws, a crash of a tool), a host that was told a slot is
   // being planned is told when it no longer is, so no "planning…" stays on screen.
   let open: PlanningProgress | undefined;
@@ -100,17 +100,7 @@ export async function planSlot(
   }
 }
 
-async function planSlotSteps(
-  deps: RunnerDeps,
-  options: {
-    mission: RowOf<'missions'>;
-    slotMs: number;
-    now: number;
-    trigger: 'schedule' | 'manual';
-    signal: AbortSignal;
-    report: TickReport;
-  },
-): Promise<string> {
+async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promise<string> {
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);

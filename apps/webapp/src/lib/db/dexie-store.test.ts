@@ -1,9 +1,9 @@
 import 'fake-indexeddb/auto';
-import type { Change } from '@baton/engine';
 import { describeStoreContract } from '@baton/engine/testing';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
 import { createDexieOutbox, createDexieStore, readOutbox } from './dexie-store.ts';
+import { taskChange as change } from '../testing/fixtures.ts';
 
 let counter = 0;
 
@@ -18,18 +18,6 @@ describeStoreContract('dexie', async () => {
 });
 
 describe('dexie outbox', () => {
-  function change(n: number): Change {
-    return {
-      id: `01J0000000000000000000${String(n).padStart(4, '0')}`,
-      table: 'tasks',
-      rowId: `t${n}`,
-      fields: { title: `Task ${n}` },
-      hlc: `001700000000000-${String(n).padStart(6, '0')}-dev_a`,
-      actor: { kind: 'user', deviceId: 'dev_a' },
-      deviceId: 'dev_a',
-    };
-  }
-
   it('reads the oldest entries first and drops through a seq, keeping later writes', async () => {
     counter += 1;
     const db = openDatabase(`baton-test-${counter}`);

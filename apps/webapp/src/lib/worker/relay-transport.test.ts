@@ -1,25 +1,7 @@
-import { isEngineError, type Change } from '@baton/engine';
+import { isEngineError } from '@baton/engine';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRelayTransport } from './relay-transport.ts';
-
-function change(n: number): Change {
-  return {
-    id: `01J0000000000000000000${String(n).padStart(4, '0')}`,
-    table: 'tasks',
-    rowId: `t${n}`,
-    fields: { title: `Task ${n}` },
-    hlc: `001700000000000-${String(n).padStart(6, '0')}-dev_a`,
-    actor: { kind: 'user', deviceId: 'dev_a' },
-    deviceId: 'dev_a',
-  };
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
-}
+import { taskChange as change, json } from '../testing/fixtures.ts';
 
 const transport = createRelayTransport({
   target: () => ({ url: 'http://relay.test/', token: 'secret-token' }),

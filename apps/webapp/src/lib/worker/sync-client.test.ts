@@ -6,27 +6,9 @@ import { openDatabase } from '../db/database.ts';
 import { createDexieStore, readOutbox } from '../db/dexie-store.ts';
 import { createMetaStore } from './meta.ts';
 import { createSyncClient } from './sync-client.ts';
+import { taskChange as change, json } from '../testing/fixtures.ts';
 
 let counter = 0;
-
-function change(n: number): Change {
-  return {
-    id: `01J0000000000000000000${String(n).padStart(4, '0')}`,
-    table: 'tasks',
-    rowId: `t${n}`,
-    fields: { title: `Task ${n}` },
-    hlc: `001700000000000-${String(n).padStart(6, '0')}-dev_a`,
-    actor: { kind: 'user', deviceId: 'dev_a' },
-    deviceId: 'dev_a',
-  };
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
-}
 
 async function setup(options: { token?: string; retryMs?: number; start?: boolean } = {}) {
   counter += 1;
