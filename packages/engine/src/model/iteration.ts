@@ -34,6 +34,10 @@ export const UsageSchema = z.object({
   completionTokens: z.number().int().nonnegative(),
   model: z.string(),
   latencyMs: z.number().nonnegative(),
+  /**
+   * Model calls made, answered or not. Like the tokens, a retry's usage counts the attempts
+   * before it (runner/tick.ts).
+   */
   rounds: z.number().int().nonnegative(),
 });
 export type Usage = z.infer<typeof UsageSchema>;

@@ -200,7 +200,8 @@ describe('runPlanner', () => {
       status: 'failed',
       plan: null,
       error: { code: 'model', message: 'upstream timed out after 30 s' },
-      usage: { rounds: 1 },
+      // The call that failed was made: it counts as a round.
+      usage: { rounds: 2 },
     });
     expect(result.replay.responses).toHaveLength(1);
   });

@@ -79,6 +79,9 @@ export async function runPlanner(options: {
     if (round > 0) await options.beforeRound?.(round);
     // A model that ignores the signal must not be called again once planning was stopped.
     if (signal.aborted) return failed({ code: 'aborted', message: 'Planning was stopped.' });
+    // A call counts as a round whether or not it is answered: the budget compares the rounds
+    // its claims granted with the rounds the iteration rows record.
+    usage.rounds += 1;
     try {
       reply = await model.complete(
         { model: options.modelName, messages, tools: definitions },
@@ -95,7 +98,6 @@ export async function runPlanner(options: {
     }
     const answer = read.answer;
     responses.push(answer.raw);
-    usage.rounds += 1;
     usage.promptTokens += answer.usage.promptTokens;
     usage.completionTokens += answer.usage.completionTokens;
     usage.model = answer.model || usage.model;

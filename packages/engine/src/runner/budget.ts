@@ -9,6 +9,16 @@ interface Run {
   at: number | undefined;
   /** Tokens it used; undefined when unreadable (then it counts as one expected run). */
   tokens: number | undefined;
+  /** Model rounds its tokens paid for, when known. */
+  rounds?: number | undefined;
+}
+
+function roundsOf(usage: unknown): number | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const { rounds } = usage as Record<string, unknown>;
+  return typeof rounds === 'number' && Number.isSafeInteger(rounds) && rounds > 0
+    ? rounds
+    : undefined;
 }
 
 function tokensOf(usage: unknown): number | undefined {
@@ -36,6 +46,7 @@ function runsOf(rows: readonly StoredRow[]): { runs: Run[]; readable: RowOf<'ite
       runs.push({
         at: hlcWallMs(read.row.plannedAt),
         tokens: read.row.usage ? tokensOf(read.row.usage) : 0,
+        rounds: roundsOf(read.row.usage),
       });
       continue;
     }
@@ -65,6 +76,18 @@ function expectedTokens(today: readonly Run[], readable: readonly RowOf<'iterati
   return last?.usage ? (tokensOf(last.usage) ?? 0) : 0;
 }
 
+/** The tokens one model round is expected to use: today's known tokens over their rounds. */
+function tokensPerRound(today: readonly Run[], expected: number): number {
+  let tokens = 0;
+  let rounds = 0;
+  for (const run of today) {
+    if (run.tokens === undefined || run.tokens === 0 || run.rounds === undefined) continue;
+    tokens += run.tokens;
+    rounds += run.rounds;
+  }
+  return rounds > 0 ? Math.ceil(tokens / rounds) : expected;
+}
+
 /**
  * Why a mission may not run another iteration at `now`, or undefined. Counts the runs (not
  * skipped slots) of the 24 hours before `now` (a rolling day) and their tokens. A run is refused
@@ -72,7 +95,7 @@ function expectedTokens(today: readonly Run[], readable: readonly RowOf<'iterati
  * more run would pass the tokens per day, so a mission is stopped before it overspends, not
  * after. The reason is shown to the person as it is (the UI puts "Paused:" before it).
  */
-export function budgetBlock(options: {
+export function budgetVerdict(options: {
   mission: RowOf<'missions'>;
   iterations: readonly StoredRow[];
   now: number;
@@ -83,22 +106,55 @@ export function budgetBlock(options: {
   inFlight?: number;
   /** Runs granted whose lease ran out with no plan written (their runner went away): spent. */
   abandoned?: number;
-}): string | undefined {
+  /**
+   * Model rounds the claims owner granted that no iteration row accounts for (a runner cut off
+   * after its claim, whose attempt lost to another's): each costs a round's expected tokens.
+   */
+  unrecordedRounds?: number;
+  /**
+   * The iteration id about to run. Its row (a failed attempt being retried) is not one more
+   * run (the retry is the run it counted), but the tokens its attempts used are spent.
+   */
+  slot?: string;
+}): { reason: string; kind: 'spent' | 'wait' } | undefined {
+  const spent = (reason: string) => ({ reason, kind: 'spent' as const });
   const { budget } = options.mission;
-  const { runs, readable } = runsOf(options.iterations);
+  const { runs, readable } = runsOf(options.iterations.filter((row) => row.id !== options.slot));
+  const prior = runsOf(options.iterations.filter((row) => row.id === options.slot)).runs;
+  const priorTokens = prior.reduce((sum, run) => sum + (run.tokens ?? 0), 0);
   const today = runs.filter((run) => run.at === undefined || options.now - run.at < dayMs);
   for (let index = 0; index < (options.inFlight ?? 0) + (options.abandoned ?? 0); index += 1)
     today.push({ at: options.now, tokens: undefined });
   if (today.length >= budget.maxRunsPerDay)
-    return `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`;
+    return spent(
+      `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`,
+    );
   const expected = expectedTokens(today, readable);
   // While no run's cost is known, one run at a time: two at once could each pass the budget.
   if (expected === 0 && (options.inFlight ?? 0) > 0)
-    return `a run of this mission is in flight and its cost is not known yet; the next waits for it.`;
-  const used = today.reduce((sum, run) => sum + (run.tokens ?? expected), 0);
+    return {
+      reason: `a run of this mission is in flight and its cost is not known yet; the next waits for it.`,
+      kind: 'wait',
+    };
+  const used =
+    today.reduce((sum, run) => sum + (run.tokens ?? expected), 0) +
+    (options.unrecordedRounds ?? 0) * tokensPerRound(today, expected) +
+    priorTokens;
   if (used >= budget.maxTokensPerDay)
-    return `${used} tokens in the last 24 hours reached the budget of ${budget.maxTokensPerDay} tokens per day.`;
+    return spent(
+      `${used} tokens in the last 24 hours reached the budget of ${budget.maxTokensPerDay} tokens per day.`,
+    );
   if (used + expected > budget.maxTokensPerDay)
-    return `${used} tokens used in the last 24 hours, and a run takes about ${expected}: the next run would pass the budget of ${budget.maxTokensPerDay} tokens per day.`;
+    return spent(
+      `${used} tokens used in the last 24 hours, and a run takes about ${expected}: the next run would pass the budget of ${budget.maxTokensPerDay} tokens per day.`,
+    );
   return undefined;
+}
+
+/**
+ * `budgetVerdict`'s reason: why the mission may not run now (`kind: 'spent'`: its budget is
+ * used up, the runner pauses it; `'wait'`: a run in flight must report its cost first).
+ */
+export function budgetBlock(options: Parameters<typeof budgetVerdict>[0]): string | undefined {
+  return budgetVerdict(options)?.reason;
 }

@@ -3,7 +3,7 @@ import { MissionSchema } from '../model/mission.ts';
 import type { RowOf } from '../model/read-row.ts';
 import { formatHlc } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
-import { decideClaim } from './claim-rule.ts';
+import { decideClaim, decideClaimFromStore, type Lease } from './claim-rule.ts';
 
 const now = Date.UTC(2026, 10, 30, 12, 0, 0);
 const ttlMs = 300_000;
@@ -43,7 +43,10 @@ function iteration(id: string, fields: Record<string, unknown>): StoredRow {
 describe('the claim rule', () => {
   it('grants a free slot, refuses another holder’s live lease, and lets the holder renew', () => {
     const first = decideClaim({ current: undefined, holder: 'dev_a.h1', ttlMs, now });
-    expect(first).toEqual({ granted: true, lease: { holder: 'dev_a.h1', expiresAt: now + ttlMs } });
+    expect(first).toEqual({
+      granted: true,
+      lease: { holder: 'dev_a.h1', expiresAt: now + ttlMs, grants: 1 },
+    });
     const lease = { holder: 'dev_a.h1', expiresAt: now + ttlMs };
     // A reloaded tab is a new host: the old host's lease holds.
     expect(decideClaim({ current: lease, holder: 'dev_a.h2', ttlMs, now })).toMatchObject({
@@ -134,5 +137,66 @@ describe('the claim rule', () => {
         mission: taken,
       }),
     ).toMatchObject({ granted: true });
+  });
+
+  it('charges the rounds granted to a runner cut off after its claim, and the tokens of the failed attempt a retry follows (found by the simulator, seeds 4061 and 13593)', async () => {
+    const tight = {
+      ...mission,
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 1_000 },
+    } as RowOf<'missions'>;
+    const missionRow: StoredRow = {
+      table: 'missions',
+      id: 'm1',
+      fields: { ...tight } as Record<string, unknown>,
+      stamps: {},
+    };
+    const usage = (tokens: number, rounds: number) => ({
+      promptTokens: tokens,
+      completionTokens: 0,
+      model: 'x',
+      latencyMs: 1,
+      rounds,
+    });
+    // One run today: 200 tokens in one round.
+    const done = iteration('m1@a', {
+      status: 'planned',
+      plan: { summary: '', steps: [] },
+      usage: usage(200, 1),
+    });
+    const decide = (rows: StoredRow[], lease: Lease | undefined) =>
+      decideClaimFromStore({
+        reader: {
+          get: async (table, id) =>
+            [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+          list: async (table) => rows.filter((row) => row.table === table),
+        },
+        iterationId: 'm1@b',
+        holder: 'relay_1',
+        ttlMs,
+        now,
+        current: lease,
+        missionLeases: lease ? [{ iterationId: 'm1@b', lease }] : [],
+      });
+    expect(await decide([done], undefined)).toMatchObject({ granted: true });
+    // A device held the slot for four rounds and was cut off: nothing it spent reached the
+    // relay, but four rounds of about 200 tokens each may have been.
+    const cutOff = { holder: 'dev_a.h1', expiresAt: now - 1, grants: 4 };
+    expect(await decide([done], cutOff)).toMatchObject({ granted: false, refusal: 'budget' });
+    // Its failed row arrived: the rounds it records are no longer unknown, its tokens are spent.
+    const failed = iteration('m1@b', {
+      status: 'failed',
+      error: { code: 'unavailable', message: 'down' },
+      usage: usage(700, 4),
+      plannedAt: stamp(now - 120_000),
+    });
+    const retry = await decide([done, failed], cutOff);
+    expect(retry).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(retry.granted ? '' : retry.reason).toMatch(/^900 tokens used/);
+    // The grants carry over to the new holder.
+    const cheap = iteration('m1@b', { ...failed.fields, usage: usage(100, 4) });
+    expect(await decide([done, cheap], cutOff)).toMatchObject({
+      granted: true,
+      lease: { holder: 'relay_1', grants: 5 },
+    });
   });
 });

@@ -9,13 +9,19 @@ import { readRow } from '../model/read-row.ts';
 import { retryDue } from '../schedule/retry.ts';
 import { maxDriftMs } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
-import { budgetBlock } from './budget.ts';
+import { budgetVerdict } from './budget.ts';
 
 /** A lease on one iteration id. */
 export interface Lease {
   holder: string;
   /** Epoch ms. */
   expiresAt: number;
+  /**
+   * How many claims on the iteration id were granted, renewals and earlier holders included:
+   * one per model round a runner may have made (runners claim before each round). The owner
+   * keeps it, and the lease, for a day after it expires or is released.
+   */
+  grants?: number;
 }
 
 /** Why a claim was refused: another holder's live lease, a plan already written, the budget. */
@@ -51,6 +57,8 @@ export function decideClaim(options: {
     otherLeases: number;
     /** The day's expired leases on its other slots that never wrote a plan: runs spent. */
     abandoned?: number;
+    /** Granted rounds on its slots that no iteration row records (see `Lease.grants`). */
+    unrecordedRounds?: number;
   };
   /** The runner's own clock, when it says it. */
   requesterNow?: number | undefined;
@@ -74,16 +82,29 @@ export function decideClaim(options: {
   const planned = plannedReason(options.iteration, options.mission?.row, now, renewal);
   if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
   if (!renewal && options.mission) {
-    const block = budgetBlock({
+    const block = budgetVerdict({
       mission: options.mission.row,
-      iterations: options.mission.iterations.filter((row) => row.id !== options.iteration?.id),
+      iterations: options.mission.iterations,
+      ...(options.iteration ? { slot: options.iteration.id } : {}),
       now,
       inFlight: options.mission.otherLeases,
       abandoned: options.mission.abandoned ?? 0,
+      unrecordedRounds: options.mission.unrecordedRounds ?? 0,
     });
-    if (block) return { granted: false, lease: undefined, refusal: 'budget', reason: block };
+    // A run in flight whose cost is unknown makes the next wait (as another holder's lease
+    // would); a budget used up is refused as such, and the runner pauses the mission.
+    if (block)
+      return {
+        granted: false,
+        lease: undefined,
+        refusal: block.kind === 'wait' ? 'held' : 'budget',
+        reason: block.reason,
+      };
   }
-  return { granted: true, lease: { holder, expiresAt: now + options.ttlMs } };
+  return {
+    granted: true,
+    lease: { holder, expiresAt: now + options.ttlMs, grants: (current?.grants ?? 0) + 1 },
+  };
 }
 
 /** Why an iteration needs no (more) planning, or undefined when it may be planned. */
@@ -103,9 +124,16 @@ function plannedReason(
   return 'the iteration already failed and is not due for another attempt';
 }
 
+function recordedRounds(usage: unknown): number {
+  if (!usage || typeof usage !== 'object') return 0;
+  const { rounds } = usage as Record<string, unknown>;
+  return typeof rounds === 'number' && Number.isSafeInteger(rounds) ? Math.max(0, rounds) : 0;
+}
+
 /** The answer to a claim (what `Claims.claim` resolves with and the relay sends). */
 export function claimAnswer(decision: ClaimDecision): ClaimResult {
-  if (decision.granted) return { granted: true, ...decision.lease };
+  if (decision.granted)
+    return { granted: true, holder: decision.lease.holder, expiresAt: decision.lease.expiresAt };
   return {
     granted: false,
     holder: decision.lease?.holder ?? '',
@@ -143,7 +171,13 @@ export async function decideClaimFromStore(options: {
   const read =
     missionRow && missionRow.fields._deleted !== true ? readRow('missions', missionRow) : undefined;
   let mission:
-    | { row: RowOf<'missions'>; iterations: StoredRow[]; otherLeases: number; abandoned: number }
+    | {
+        row: RowOf<'missions'>;
+        iterations: StoredRow[];
+        otherLeases: number;
+        abandoned: number;
+        unrecordedRounds: number;
+      }
     | undefined;
   if (read?.ok) {
     const iterations = await reader.list('iterations', { field: 'missionId', equals: read.row.id });
@@ -163,7 +197,25 @@ export async function decideClaimFromStore(options: {
         !written.has(entry.iterationId),
     );
     const otherLeases = unwritten.filter((entry) => entry.lease.expiresAt > now).length;
-    mission = { row: read.row, iterations, otherLeases, abandoned: unwritten.length - otherLeases };
+    // A runner cut off after its claim may have spent rounds that no row records (its failed
+    // attempt lost to another's, or never arrived): the rounds granted on a slot beyond those
+    // its row records are charged, so budgets hold for every runner the relay let in.
+    const byId = new Map(iterations.map((row) => [row.id, row]));
+    let unrecordedRounds = 0;
+    for (const entry of options.missionLeases) {
+      if (now - entry.lease.expiresAt >= 24 * 3_600_000) continue;
+      if (entry.iterationId !== iterationId && !written.has(entry.iterationId)) continue;
+      const row = byId.get(entry.iterationId);
+      const recorded = row && written.has(row.id) ? recordedRounds(row.fields.usage) : 0;
+      unrecordedRounds += Math.max(0, (entry.lease.grants ?? 0) - recorded);
+    }
+    mission = {
+      row: read.row,
+      iterations,
+      otherLeases,
+      abandoned: unwritten.length - otherLeases,
+      unrecordedRounds,
+    };
   }
   return decideClaim({
     current: options.current,

@@ -374,9 +374,11 @@ describe('tick', () => {
     // Nine minutes of planning on five-minute leases: the renewals keep the slot ours.
     expect((await renewing.engine.tick()).planned).toEqual([iterationId]);
     // Renewed before the third round (at 6 min), so the lease runs to 11 min, not 5.
+    // Three rounds, three claims granted (the budget compares them with the rounds recorded).
     expect(claims.leases.get(iterationId)).toEqual({
       holder: 'dev_a',
       expiresAt: start + 1_000 + 11 * 60_000,
+      grants: 3,
     });
 
     // Now a runner whose lease lapses mid-run (no renewal could save it: another took the slot).

@@ -108,27 +108,12 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   const block = budgetBlock({
     mission,
     // A retry is the run its failed attempt already counted, not one more.
-    iterations: iterations.filter((row) => row.id !== iterationId),
+    iterations,
+    slot: iterationId,
     now: options.now,
   });
   if (block) {
-    await store.transaction((writer) =>
-      commitEdits({
-        writer,
-        edits: [
-          {
-            table: 'missions',
-            rowId: mission.id,
-            fields: { state: 'paused', pausedReason: block },
-            actor: { kind: 'system', source: 'budget' },
-          },
-        ],
-        stamp: deps.hlc.tick(deps.clock.now()),
-        ids: deps.ids,
-        deviceId: deps.nodeId,
-      }),
-    );
-    report.paused.push({ missionId: mission.id, reason: block });
+    await pauseForBudget(deps, mission, block, report);
     return iterationId;
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'claiming' });
@@ -140,7 +125,12 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     stampClock(deps),
   );
   if (!claim.granted) {
-    report.claimedElsewhere.push(iterationId);
+    // The claims owner counts what this replica cannot see (other runners' leases and the
+    // rounds they were granted): when it says the budget is spent, the mission pauses as it
+    // would for a budget spent here.
+    if (claim.refusal === 'budget')
+      await pauseForBudget(deps, mission, claim.reason ?? 'the budget is used up.', report);
+    else report.claimedElsewhere.push(iterationId);
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
   }
@@ -231,6 +221,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
           ...result.usage,
           promptTokens: result.usage.promptTokens + attempt.spent.promptTokens,
           completionTokens: result.usage.completionTokens + attempt.spent.completionTokens,
+          rounds: result.usage.rounds + attempt.spent.rounds,
         },
       },
       attempts: attempt.attempts,
@@ -254,6 +245,32 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   return iterationId;
 }
 
+/** Pauses a mission whose budget is spent, with the reason shown to the person. */
+async function pauseForBudget(
+  deps: RunnerDeps,
+  mission: RowOf<'missions'>,
+  reason: string,
+  report: TickReport,
+): Promise<void> {
+  await deps.store.transaction((writer) =>
+    commitEdits({
+      writer,
+      edits: [
+        {
+          table: 'missions',
+          rowId: mission.id,
+          fields: { state: 'paused', pausedReason: reason },
+          actor: { kind: 'system', source: 'budget' },
+        },
+      ],
+      stamp: deps.hlc.tick(deps.clock.now()),
+      ids: deps.ids,
+      deviceId: deps.nodeId,
+    }),
+  );
+  report.paused.push({ missionId: mission.id, reason });
+}
+
 /**
  * Which attempt at a slot planning it now would be, and the tokens earlier attempts spent: 1
  * when it has no iteration, the failed iteration's `attempts + 1` when its retry is due
@@ -264,10 +281,12 @@ function nextAttempt(options: {
   row: StoredRow | undefined;
   catchUp: CatchUp;
   now: number;
-}): { attempts: number; spent: { promptTokens: number; completionTokens: number } } | undefined {
+}):
+  | { attempts: number; spent: { promptTokens: number; completionTokens: number; rounds: number } }
+  | undefined {
   const { row } = options;
   if (!row || row.fields._deleted === true)
-    return { attempts: 1, spent: { promptTokens: 0, completionTokens: 0 } };
+    return { attempts: 1, spent: { promptTokens: 0, completionTokens: 0, rounds: 0 } };
   const read = readRow('iterations', row);
   if (!read.ok || !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
     return undefined;
@@ -276,6 +295,7 @@ function nextAttempt(options: {
     spent: {
       promptTokens: read.row.usage?.promptTokens ?? 0,
       completionTokens: read.row.usage?.completionTokens ?? 0,
+      rounds: read.row.usage?.rounds ?? 0,
     },
   };
 }

@@ -233,9 +233,9 @@ export function createDevices(options: {
         }
       },
       async release({ iterationId }) {
-        await request(host, 'release', () => server.release({ iterationId, holder })).catch(
-          () => undefined,
-        );
+        await request(host, 'release', (process) =>
+          server.release({ iterationId, holder, now: process.now() }),
+        ).catch(() => undefined);
       },
     };
   }

@@ -37,6 +37,12 @@ const pinned: { seed: number; found: string }[] = [
   { seed: 2048, found: 'a retry hid the tokens its failed attempts spent' },
   { seed: 55767, found: 'a schedule edit merged during a tick: skipped slots from before it' },
   { seed: 63590, found: 'what applying a pull wrote waited in the outbox for another round' },
+  {
+    seed: 4061,
+    found:
+      'a runner cut off after its claim: its failed attempt lost to another, its tokens uncounted',
+  },
+  { seed: 13593, found: 'a retry’s claim did not count the tokens of the failed row it retried' },
 ];
 
 describe('seeds that found bugs', () => {

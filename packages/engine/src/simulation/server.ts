@@ -75,7 +75,8 @@ export interface SimServer {
     process: RelayProcess,
     request: { iterationId: string; holder: string; ttlMs: number; now?: number | undefined },
   ): Promise<ClaimResult>;
-  release(request: { iterationId: string; holder: string }): void;
+  /** Ends a live lease at `now` (the relay's process clock); it stays, with its grants. */
+  release(request: { iterationId: string; holder: string; now: number }): void;
   covered(): boolean;
   /** Crashes a process (memory lost, claims stay until they expire) and restarts it later. */
   crash(process: RelayProcess, restartAfterMs: number): void;
@@ -139,7 +140,11 @@ export function createSimServer(options: {
       },
       async release(request) {
         await process.node.gate();
-        server.release({ iterationId: request.iterationId, holder: process.holder });
+        server.release({
+          iterationId: request.iterationId,
+          holder: process.holder,
+          now: process.now(),
+        });
       },
     };
   }
@@ -281,6 +286,9 @@ export function createSimServer(options: {
     },
     async claim(process, request) {
       const missionId = missionIdOfIteration(request.iterationId);
+      // As the relay does: a lease stays a day after it ends, with its grants (sql-claims.ts).
+      for (const [iterationId, lease] of claims)
+        if (lease.expiresAt < process.now() - 24 * 3_600_000) claims.delete(iterationId);
       const decision = await decideClaimFromStore({
         reader: store,
         iterationId: request.iterationId,
@@ -300,8 +308,10 @@ export function createSimServer(options: {
       );
       return claimAnswer(decision);
     },
-    release({ iterationId, holder }) {
-      if (claims.get(iterationId)?.holder === holder) claims.delete(iterationId);
+    release({ iterationId, holder, now }) {
+      const lease = claims.get(iterationId);
+      if (lease?.holder === holder && lease.expiresAt > now)
+        claims.set(iterationId, { ...lease, expiresAt: now });
     },
     covered() {
       return connections.size > 0;

@@ -2,7 +2,9 @@
  * Leases on iteration ids, per user, in the `claims` table: one row per iteration id, granted to
  * one holder at a time by the engine's claim rule (claim-rule.ts). A lease past its expiry can be
  * taken by anyone; the holder re-claiming extends it. Each claim is judged and written in one
- * transaction under the user's lock, so two instances racing for one id get one winner.
+ * transaction under the user's lock, so two instances racing for one id get one winner. A row
+ * stays a day after its lease ends (released leases end at once) with the count of claims
+ * granted on the id, which the budget reads; older rows go when the mission is next claimed.
  */
 import {
   claimAnswer,
@@ -20,7 +22,10 @@ const LeaseRecordSchema = z.object({
   iteration_id: z.string(),
   holder: z.string(),
   expires_at: z.number(),
+  grants: z.number().int().nonnegative(),
 });
+
+const dayMs = 24 * 3_600_000;
 
 /**
  * Claims an iteration id for `holder` by the engine's claim rule (`decideClaimFromStore`):
@@ -45,9 +50,13 @@ export async function claimIteration(
   return db.transaction(async (runner) => {
     await lockUser(runner, { userId, kind: db.kind });
     const missionId = missionIdOfIteration(iterationId);
+    await runner.query(
+      `delete from claims where user_id = $1 and starts_with(iteration_id, $2) and expires_at < $3::bigint`,
+      [userId, `${missionId}@`, options.now - dayMs],
+    );
     const leases = (
       await runner.query(
-        `select iteration_id, holder, expires_at::float8 as expires_at from claims
+        `select iteration_id, holder, expires_at::float8 as expires_at, grants from claims
           where user_id = $1 and starts_with(iteration_id, $2)`,
         [userId, `${missionId}@`],
       )
@@ -55,7 +64,7 @@ export async function claimIteration(
       const parsed = LeaseRecordSchema.parse(record);
       return {
         iterationId: parsed.iteration_id,
-        lease: { holder: parsed.holder, expiresAt: parsed.expires_at },
+        lease: { holder: parsed.holder, expiresAt: parsed.expires_at, grants: parsed.grants },
       };
     });
     const decision = await decideClaimFromStore({
@@ -73,43 +82,57 @@ export async function claimIteration(
     });
     if (decision.granted) {
       await runner.query(
-        `insert into claims (user_id, iteration_id, holder, expires_at) values ($1, $2, $3, $4::bigint)
-         on conflict (user_id, iteration_id) do update set holder = excluded.holder, expires_at = excluded.expires_at`,
-        [userId, iterationId, decision.lease.holder, decision.lease.expiresAt],
+        `insert into claims (user_id, iteration_id, holder, expires_at, grants) values ($1, $2, $3, $4::bigint, $5)
+         on conflict (user_id, iteration_id) do update
+           set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants`,
+        [
+          userId,
+          iterationId,
+          decision.lease.holder,
+          decision.lease.expiresAt,
+          decision.lease.grants ?? 1,
+        ],
       );
     }
     return claimAnswer(decision);
   });
 }
 
-/** Releases a lease; with `holder`, only that holder's lease. Returns whether one was removed. */
+/**
+ * Releases a live lease (it ends at `now`; the row and its grants stay for the budget); with
+ * `holder`, only that holder's lease. Returns whether one was released.
+ */
 export async function releaseIteration(
   runner: SqlRunner,
-  options: { userId: string; iterationId: string; holder?: string | undefined },
+  options: { userId: string; iterationId: string; holder?: string | undefined; now: number },
 ): Promise<boolean> {
-  const removed =
+  const released =
     options.holder === undefined
       ? await runner.query(
-          'delete from claims where user_id = $1 and iteration_id = $2 returning 1 as removed',
-          [options.userId, options.iterationId],
+          `update claims set expires_at = $3::bigint
+            where user_id = $1 and iteration_id = $2 and expires_at > $3::bigint returning 1 as released`,
+          [options.userId, options.iterationId, options.now],
         )
       : await runner.query(
-          'delete from claims where user_id = $1 and iteration_id = $2 and holder = $3 returning 1 as removed',
-          [options.userId, options.iterationId, options.holder],
+          `update claims set expires_at = $4::bigint
+            where user_id = $1 and iteration_id = $2 and holder = $3 and expires_at > $4::bigint
+            returning 1 as released`,
+          [options.userId, options.iterationId, options.holder, options.now],
         );
-  return removed.length > 0;
+  return released.length > 0;
 }
 
-/** Releases every lease a holder has (graceful shutdown of a relay instance). */
+/** Releases every live lease a holder has (graceful shutdown of a relay instance). */
 export async function releaseAllHeldBy(
   runner: SqlRunner,
-  options: { holder: string },
+  options: { holder: string; now: number },
 ): Promise<number> {
-  const removed = await runner.query(
-    'delete from claims where holder = $1 returning 1 as removed',
-    [options.holder],
+  const released = await runner.query(
+    `update claims set expires_at = $2::bigint where holder = $1 and expires_at > $2::bigint
+     returning 1 as released`,
+    [options.holder, options.now],
   );
-  return removed.length;
+  return released.length;
 }
 
 /**
@@ -139,6 +162,7 @@ export function createSqlClaims(options: {
         userId: options.userId,
         iterationId: request.iterationId,
         holder: holderOf(request.holder),
+        now: now(),
       });
     },
   };

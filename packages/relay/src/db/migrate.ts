@@ -45,6 +45,9 @@ export const schemaStatements: readonly string[] = [
      holder text not null,
      expires_at bigint not null,
      primary key (user_id, iteration_id))`,
+  // Claims granted on the iteration id so far (one per model round): the budget charges the
+  // rounds no iteration row records (engine claim-rule.ts).
+  `alter table claims add column if not exists grants integer not null default 0`,
   `create table if not exists devices (
      user_id text not null,
      device_id text not null,

@@ -112,6 +112,25 @@ describeOnEachDatabase('claims routes', (kind) => {
     expect((await claim('relay_1')).status).toBe(200);
   });
 
+  it('keeps counting the claims granted on an id through a release and a new holder (the budget charges rounds no row records)', async () => {
+    for (let round = 0; round < 3; round += 1) expect((await claim('dev_a')).status).toBe(200);
+    await relay.call(`/v1/claims/${encodeURIComponent(iterationId)}?holder=dev_a`, {
+      method: 'DELETE',
+    });
+    expect((await claim('relay_1')).status).toBe(200);
+    const rows = await relay.db.query(
+      'select holder, grants from claims where user_id = $1 and iteration_id = $2',
+      [relay.users.alice, iterationId],
+    );
+    expect(rows).toEqual([{ holder: 'relay_1', grants: 4 }]);
+    // A day after its lease ended, the row goes when the mission is next claimed.
+    relay.now.value += 24 * 3_600_000 + 60_001;
+    await claim('relay_2');
+    expect(
+      await relay.db.query('select grants from claims where user_id = $1', [relay.users.alice]),
+    ).toEqual([{ grants: 1 }]);
+  });
+
   it('keeps claims per user: the same iteration id is free for another user', async () => {
     await claim('dev_a');
     expect((await claim('dev_b', { token: bobToken })).status).toBe(200);

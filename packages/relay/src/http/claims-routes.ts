@@ -39,6 +39,7 @@ export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () 
       userId: context.get('user').id,
       iterationId: context.req.param('iterationId'),
       holder: context.req.query('holder') || undefined,
+      now: options.now(),
     });
     return context.json({ released });
   });

@@ -324,7 +324,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
           await inFlight.catch(() => undefined);
         }
       }
-      const released = await releaseAllHeldBy(db, { holder });
+      const released = await releaseAllHeldBy(db, { holder, now: now() });
       if (released > 0) logger.info({ released }, 'released claims held by this process');
     },
   };
