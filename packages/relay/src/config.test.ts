@@ -17,6 +17,7 @@ describe('readConfig', () => {
       liveIdleMs: 60_000,
       modelConcurrency: 4,
       claimTtlMs: 300_000,
+      claimReleaseGraceMs: 10_000,
     });
     expect(result.notes).toEqual([]);
   });

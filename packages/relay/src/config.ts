@@ -76,6 +76,7 @@ export const ConfigSchema = z.object({
   MODEL_CONCURRENCY: integer(4, 1, 256),
   MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
   CLAIM_TTL_MS: optionalInteger(1_000, 3_600_000),
+  CLAIM_RELEASE_GRACE_MS: integer(10_000, 0, 3_600_000),
   WEBAPP_DIR: optionalText,
   BATON_FIRST_TOKEN: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
@@ -107,6 +108,12 @@ export interface RelayConfig {
    * mid-tick holds its slots this long before another instance plans them.
    */
   claimTtlMs: number;
+  /**
+   * How long after a device host's live connection ended (without it coming back) the relay
+   * releases the claims that host holds, so a slot a closed browser was planning is planned
+   * at once rather than when its lease runs out.
+   */
+  claimReleaseGraceMs: number;
   /** Absolute path of the built webapp. */
   webappDir: string;
   firstToken: string | undefined;
@@ -184,6 +191,7 @@ export function readConfig(
       liveIdleMs: values.LIVE_IDLE_MS,
       modelConcurrency: values.MODEL_CONCURRENCY,
       claimTtlMs,
+      claimReleaseGraceMs: values.CLAIM_RELEASE_GRACE_MS,
       webappDir:
         values.WEBAPP_DIR === undefined
           ? resolve(root, 'apps/webapp/build')

@@ -11,6 +11,7 @@ import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-ser
 import { WebSocketServer } from 'ws';
 import { createApp } from './app.ts';
 import { ensureFirstUser } from './auth/first-user.ts';
+import { releaseUserHolder } from './claims/sql-claims.ts';
 import type { RelayConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { openDatabase } from './db/open-database.ts';
@@ -64,17 +65,31 @@ export async function startRelay(options: {
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const metrics = createMetrics({ collectDefaults: true });
   let bridge: PresenceBridge | undefined;
+  let runner: RelayRunner | undefined;
+  const ticking = options.tick ?? true;
+  // A device host that stopped talking (browser closed mid-plan) gives back its claims after the
+  // grace, and the runner looks at once: the slot is planned now, not when the lease runs out.
+  const releaseGone = async ({ userId, holder }: { userId: string; holder: string }) => {
+    const released = await releaseUserHolder(db, { userId, holder, now: Date.now() });
+    if (released.length === 0) return;
+    logger.info({ userId, holder, released }, 'released the claims of a device that went away');
+    if (ticking) await runner?.tick();
+  };
   const live = createLiveHub({
     onConnectionCount: (count) => metrics.liveConnections.set(count),
     peers: () => bridge,
     idleMs: config.liveIdleMs,
+    holderGraceMs: config.claimReleaseGraceMs,
+    onHolderGone: (gone) =>
+      void releaseGone(gone).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not release the claims of a device that went away'),
+      ),
   });
   const onCommit = (commit: { userId: string; cursor: string }) => {
     live.poke(commit);
     bridge?.publishPoke(commit);
   };
   let server: ServerType | undefined;
-  let runner: RelayRunner | undefined;
   try {
     const first = await ensureFirstUser({ db, token: config.firstToken });
     const store = createSqlStore({ db, onCommit });
@@ -120,7 +135,7 @@ export async function startRelay(options: {
       metrics,
       logger,
     });
-    if (options.tick ?? true) runner.start({ intervalMs: config.tickIntervalMs });
+    if (ticking) runner.start({ intervalMs: config.tickIntervalMs });
     const openServer = server;
     const openRunner = runner;
     let closing: Promise<void> | undefined;

@@ -119,6 +119,64 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
     });
   });
 
+  it('releases the claims of a host whose live connection ended past the grace, and plans its slot at once; a host back within the grace keeps them', async () => {
+    model = await createModelServer();
+    relay = await startRelay({
+      config: testConfig({
+        model: { baseUrl: model.url, apiKey: 'k', name: 'scripted-model', timeoutMs: 10_000 },
+        // The regular tick is a minute away: only the release's own tick can plan in time.
+        tickIntervalMs: 60_000,
+        claimReleaseGraceMs: 300,
+      }),
+      db: await createTestDatabase(kind),
+    });
+    const now = Date.now();
+    const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
+    const anchor = now - 5_000;
+    const missionId = await device.createMission({
+      schedule: { kind: 'interval', everyMs: hour, anchor },
+      tools: { list_tasks: 'auto', create_task: 'propose' },
+    });
+    await device.push();
+    const iterationId = iterationIdOf(missionId, anchor);
+    const claim = (holder: string) =>
+      fetch(`${relay!.url}/v1/claims`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ iterationId, holder, ttlMs: 300_000 }),
+      });
+
+    // A tab's host claims the slot (it is planning) and its connection blips: back within the
+    // grace, it keeps the claim.
+    const tab = await connectLive({ url: relay.url, token });
+    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
+    await tab.next((message) => message.type === 'status' && message.covered === true);
+    expect((await claim('dev_a.h1')).status).toBe(200);
+    await tab.close();
+    const back = await connectLive({ url: relay.url, token });
+    back.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
+    await back.next((message) => message.type === 'status' && message.covered === true);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect((await claim('relay_probe')).status).toBe(409);
+    expect(model.callCount()).toBe(0);
+
+    // The browser is closed mid-plan: the relay releases the claim after the grace and plans.
+    await back.close();
+    await expect
+      .poll(
+        async () =>
+          (await device.pullAll()).some(
+            (change) =>
+              change.table === 'iterations' &&
+              change.rowId === iterationId &&
+              change.fields.status === 'planned',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(true);
+    expect(model.calls.filter(isFirstCallOfRun)).toHaveLength(1);
+  });
+
   it('plans every due slot exactly once when a relay is killed mid-tick and another instance replaces it', async () => {
     // First instance: the first two runs answer at once, later ones hang until it is killed.
     let phase: 'first' | 'second' = 'first';

@@ -380,6 +380,7 @@ export function createDevices(options: {
       const connection: LiveConnection = {
         hostName: host.node.name,
         deviceId: device.id,
+        holder: host.hlc.nodeId,
         instance: process,
         poke: () => {
           if (server.connections.has(connection)) syncNow(device);
@@ -396,8 +397,9 @@ export function createDevices(options: {
     for (const connection of [...server.connections]) {
       if (connection.hostName !== host.node.name) continue;
       const drop = () => {
-        server.connections.delete(connection);
+        if (!server.connections.delete(connection)) return;
         world.log(host.node.name, 'live connection gone');
+        server.connectionEnded(connection);
       };
       if (clean) drop();
       else world.after(random.int(1_000, 60_000), 'live timeout', drop);

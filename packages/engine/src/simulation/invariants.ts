@@ -137,12 +137,23 @@ export async function checkInvariants(options: {
       server.arrivals.get(change.id) ?? (entry.deviceId === undefined ? entry.at : Infinity);
     planWrites.set(key, [...(planWrites.get(key) ?? []), { at: entry.at, arrived }]);
   }
-  // The write that ended this conversation (the first after it began) reached the relay late.
+  // The write that ended this conversation (the first after it began) reached the relay after
+  // its lease ended: when the lease ran out, or when the relay released it because the holder's
+  // live connection had ended (it was cut off, frozen or closed).
   const cutOff = (conversation: (typeof models.conversations)[number]) => {
     const writes = (planWrites.get(`${conversation.node} ${conversation.iterationId}`) ?? [])
       .filter((write) => write.at >= conversation.at)
       .sort((a, b) => a.at - b.at);
-    return (writes[0]?.arrived ?? Infinity) > conversation.at + claimTtlMs;
+    const released = server.releases
+      .filter(
+        (release) =>
+          release.hostName === conversation.node &&
+          release.iterationId === conversation.iterationId &&
+          release.at >= conversation.at,
+      )
+      .map((release) => release.at);
+    const leaseEnd = Math.min(conversation.at + claimTtlMs, ...released);
+    return (writes[0]?.arrived ?? Infinity) > leaseEnd;
   };
   for (const [iterationId, conversations] of byIteration) {
     const allowed =

@@ -7,7 +7,12 @@ import { generateScenario } from './scenario.ts';
  * history and must keep every invariant. (A history changes when the code it runs changes, so
  * every bug also has a plain regression test beside its fix.)
  */
-const pinned: { seed: number; found: string }[] = [
+const pinned: {
+  seed: number;
+  found: string;
+  /** Trace lines the history must show, so the seed still plays the edge it pins. */
+  shows?: RegExp[];
+}[] = [
   { seed: 8, found: 'bug 1: revert overwrote the title a person edited after the step' },
   {
     seed: 111,
@@ -43,15 +48,31 @@ const pinned: { seed: number; found: string }[] = [
       'a runner cut off after its claim: its failed attempt lost to another, its tokens uncounted',
   },
   { seed: 13593, found: 'a retry’s claim did not count the tokens of the failed row it retried' },
+  // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
+  {
+    seed: 24,
+    found: 'edge 1: a device back after the claim TTL is refused slots the relay planned',
+    shows: [/claim \S+ by dev_a\.\S+: the iteration is already planned/],
+  },
+  {
+    seed: 107,
+    found:
+      'edges 2 and 3: a new host is refused while the crashed host’s lease lives; the relay releases it once the old host’s connection is gone',
+    shows: [
+      /claim m_3@\S+ by dev_a\.devah2: held by dev_a\.devah1/,
+      /released .*m_3@\S+: dev_a\.devah1 went away/,
+    ],
+  },
 ];
 
 describe('seeds that found bugs', () => {
-  for (const { seed, found } of pinned) {
+  for (const { seed, found, shows = [] } of pinned) {
     it(`seed ${seed} (${found}) keeps every invariant`, async () => {
       const result = await runHistory(generateScenario(seed));
       expect(
         result.violations.map((violation) => `${violation.invariant}: ${violation.message}`),
       ).toEqual([]);
+      for (const line of shows) expect(result.trace.some((entry) => line.test(entry))).toBe(true);
     });
   }
 });

@@ -29,11 +29,15 @@ import { Crashed, type World } from './world.ts';
 export const claimTtlMs = 5 * 60_000;
 export const relayGraceMs = 120_000;
 export const relayTickMs = 60_000;
+/** As the relay's CLAIM_RELEASE_GRACE_MS: a host gone this long loses its claims. */
+export const claimReleaseGraceMs = 10_000;
 
 /** A live connection of one engine host. */
 export interface LiveConnection {
   hostName: string;
   deviceId: string;
+  /** The host's claim holder, as its `hello` says. */
+  holder: string;
   instance: RelayProcess;
   poke: () => void;
 }
@@ -48,6 +52,8 @@ export interface RelayProcess {
   planning: Set<string>;
   /** The process's clock (relay-runner.ts: one per process, node id of its own). */
   hlc: Hlc;
+  /** Ticks now, after the tick in flight (relay-runner.ts `tick()`); set once it runs. */
+  wake?: () => void;
 }
 
 export interface SimServer {
@@ -60,6 +66,10 @@ export interface SimServer {
   readonly heldPlans: ReadonlySet<string>;
   /** When each change pushed by a device reached the relay (true time). */
   readonly arrivals: ReadonlyMap<string, number>;
+  /** Claims released because their holder's live connection ended (true time). */
+  readonly releases: ReadonlyArray<{ hostName: string; iterationId: string; at: number }>;
+  /** The relay noticed a live connection end (close or idle timeout). */
+  connectionEnded(connection: LiveConnection): void;
   /** A live process to take a request (a load balancer's pick), or undefined when none is up. */
   pickProcess(): RelayProcess | undefined;
   push(
@@ -105,6 +115,7 @@ export function createSimServer(options: {
   const processes: RelayProcess[] = [];
   const heldPlans = new Set<string>();
   const arrivals = new Map<string, number>();
+  const releases: { hostName: string; iterationId: string; at: number }[] = [];
   let running = false;
   let incarnations = 0;
 
@@ -211,14 +222,25 @@ export function createSimServer(options: {
       timeoutMs: 120_000,
     });
     const node = process.node;
+    // As relay-runner.ts: ticks run one after another; `wake` asks for one now (after the tick
+    // in flight).
+    let inFlight: Promise<void> = Promise.resolve();
+    const tickOnce = () => {
+      inFlight = inFlight.then(async () => {
+        if (!running || !node.alive) return;
+        try {
+          await node.gate();
+          await tickProcess(process, model);
+        } catch (error) {
+          if (!(error instanceof Crashed)) throw error;
+        }
+      });
+      return inFlight;
+    };
+    process.wake = () => void tickOnce().catch(fail);
     const loop = async () => {
       if (!running || !node.alive) return;
-      try {
-        await node.gate();
-        await tickProcess(process, model);
-      } catch (error) {
-        if (!(error instanceof Crashed)) throw error;
-      }
+      await tickOnce();
       if (running && node.alive)
         world.after(relayTickMs, `${node.name} tick`, () => void loop().catch(fail));
     };
@@ -237,6 +259,36 @@ export function createSimServer(options: {
     processes,
     heldPlans,
     arrivals,
+    releases,
+    connectionEnded(connection) {
+      // As live-hub.ts: after the grace, unless the holder said hello again on this process,
+      // its live claims are released and the process ticks at once. A process that crashed
+      // meanwhile forgot the connection (its memory is gone).
+      const process = connection.instance;
+      world.after(claimReleaseGraceMs, 'claims of a gone host', () => {
+        if (!process.node.alive || !processes.includes(process)) return;
+        if (
+          [...connections].some(
+            (other) => other.instance === process && other.holder === connection.holder,
+          )
+        )
+          return;
+        const now = process.now();
+        const released: string[] = [];
+        for (const [iterationId, lease] of claims)
+          if (lease.holder === connection.holder && lease.expiresAt > now) {
+            claims.set(iterationId, { ...lease, expiresAt: now });
+            releases.push({ hostName: connection.hostName, iterationId, at: world.now });
+            released.push(iterationId);
+          }
+        if (released.length === 0) return;
+        world.log(
+          process.node.name,
+          `released ${released.join(', ')}: ${connection.holder} went away`,
+        );
+        process.wake?.();
+      });
+    },
     pickProcess() {
       const up = processes.filter((process) => process.node.alive);
       return up.length === 0 ? undefined : random.pick(up);

@@ -82,9 +82,14 @@ export const DevicePresenceSchema = z.object({
   name: z.string().trim().max(64).optional(),
 });
 
-/** What a client may send on `/v1/sync/live`. */
+/**
+ * What a client may send on `/v1/sync/live`. `hello.holder` names the engine host on this
+ * connection as it claims (its claim holder): when the connection ends and the holder has not
+ * come back within the relay's grace, the relay releases its live claims (a browser closed
+ * mid-plan), so the slot is planned at once instead of when the lease would have run out.
+ */
 export const LiveClientMessageSchema = z.discriminatedUnion('type', [
-  DevicePresenceSchema.extend({ type: z.literal('hello') }),
+  DevicePresenceSchema.extend({ type: z.literal('hello'), holder: ClaimHolderSchema.optional() }),
   z.object({ type: z.literal('ping') }),
 ]);
 

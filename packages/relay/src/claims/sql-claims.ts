@@ -122,6 +122,22 @@ export async function releaseIteration(
   return released.length > 0;
 }
 
+/**
+ * Releases the live leases one holder has for a user (its live connection ended and it did not
+ * come back within the grace: a browser closed mid-plan). Returns the iteration ids released.
+ */
+export async function releaseUserHolder(
+  runner: SqlRunner,
+  options: { userId: string; holder: string; now: number },
+): Promise<string[]> {
+  const released = await runner.query(
+    `update claims set expires_at = $3::bigint
+      where user_id = $1 and holder = $2 and expires_at > $3::bigint returning iteration_id`,
+    [options.userId, options.holder, options.now],
+  );
+  return released.map((row) => String(row.iteration_id));
+}
+
 /** Releases every live lease a holder has (graceful shutdown of a relay instance). */
 export async function releaseAllHeldBy(
   runner: SqlRunner,

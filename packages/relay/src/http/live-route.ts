@@ -1,6 +1,6 @@
 /**
  * `GET /v1/sync/live` (WebSocket; token in `?token=` or the Authorization header). The client
- * sends `{type:'hello', deviceId, canPlan, name?}` (again whenever it changes) and may send
+ * sends `{type:'hello', deviceId, canPlan, name?, holder?}` (again whenever it changes) and may send
  * `{type:'ping'}` (answered `{type:'pong'}`); the server sends pokes and status (live-hub.ts).
  * Every message counts as a sign of life: a connection silent for the hub's `idleMs` is closed.
  */
@@ -69,8 +69,13 @@ export function addLiveRoute(options: {
             }
             if (parsed.data.type === 'ping') reply({ type: 'pong' });
             else {
-              const { deviceId, canPlan, name } = parsed.data;
-              session?.hello({ deviceId, canPlan, ...(name ? { name } : {}) });
+              const { deviceId, canPlan, name, holder } = parsed.data;
+              session?.hello({
+                deviceId,
+                canPlan,
+                ...(name ? { name } : {}),
+                ...(holder ? { holder } : {}),
+              });
               void recordDevice(options.db, {
                 userId,
                 deviceId: parsed.data.deviceId,

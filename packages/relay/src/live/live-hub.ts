@@ -10,6 +10,10 @@
  *
  * A connection that sends nothing for `idleMs` (clients ping every 20 s) is closed, so a device
  * that vanished without a close (sleep, lost network) stops covering its user.
+ *
+ * A connection whose `hello` named a claim holder (the engine host that plans on that device)
+ * hands that holder to `onHolderGone` once it ended and no connection of the user on this
+ * instance has named the holder again for `holderGraceMs`: the relay then releases its claims.
  */
 import type { DevicePresence, LiveServerMessage } from '@baton/engine';
 
@@ -24,8 +28,8 @@ export interface LiveSocket {
 }
 
 export interface LiveSession {
-  /** Sets (or updates) what this connection says about its device. */
-  hello(presence: DevicePresence): void;
+  /** Sets (or updates) what this connection says about its device, and its claim holder. */
+  hello(presence: DevicePresence & { holder?: string }): void;
   /** The client sent something: the idle timer starts again. */
   heard(): void;
   /** The connection ended. */
@@ -66,11 +70,16 @@ export interface LiveHubOptions {
   idleMs?: number;
   /** After asking a socket to close (idle, shutdown), drop it if still open after this long. */
   closeGraceMs?: number;
+  /** A claim holder whose connections all ended and stayed ended for `holderGraceMs`. */
+  onHolderGone?: (gone: { userId: string; holder: string }) => void;
+  /** How long a holder may be away before `onHolderGone` (default 10 000 ms). */
+  holderGraceMs?: number;
 }
 
 interface Connection {
   socket: LiveSocket;
   presence: DevicePresence | undefined;
+  holder: string | undefined;
   end(): void;
 }
 
@@ -87,7 +96,27 @@ function mergePresence(known: DevicePresence | undefined, next: DevicePresence):
 export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   const idleMs = options.idleMs ?? 60_000;
   const closeGraceMs = options.closeGraceMs ?? 1_000;
+  const holderGraceMs = options.holderGraceMs ?? 10_000;
   const byUser = new Map<string, Set<Connection>>();
+  /** Holders whose connection ended, by user and holder, until the grace runs out. */
+  const goneTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  const goneKey = (userId: string, holder: string) => JSON.stringify([userId, holder]);
+
+  const holderConnected = (userId: string, holder: string) =>
+    [...(byUser.get(userId) ?? [])].some((connection) => connection.holder === holder);
+
+  /** A connection that named `holder` ended: after the grace, unless it came back, it is gone. */
+  const holderLeft = (userId: string, holder: string) => {
+    if (!options.onHolderGone || holderConnected(userId, holder)) return;
+    const key = goneKey(userId, holder);
+    clearTimeout(goneTimers.get(key));
+    const timer = setTimeout(() => {
+      goneTimers.delete(key);
+      if (!closed && !holderConnected(userId, holder)) options.onHolderGone?.({ userId, holder });
+    }, holderGraceMs);
+    timer.unref?.();
+    goneTimers.set(key, timer);
+  };
   const listeners = new Set<(userId: string) => void>();
   let count = 0;
   let closed = false;
@@ -155,7 +184,12 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
         closeSocket(socket, 1001, 'relay shutting down');
         return { hello() {}, heard() {}, end() {} };
       }
-      const connection: Connection = { socket, presence: undefined, end: () => end() };
+      const connection: Connection = {
+        socket,
+        presence: undefined,
+        holder: undefined,
+        end: () => end(),
+      };
       let connections = byUser.get(userId);
       if (!connections) byUser.set(userId, (connections = new Set()));
       connections.add(connection);
@@ -170,6 +204,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
         if (connections.size === 0 && byUser.get(userId) === connections) byUser.delete(userId);
         setCount(-1);
         if (connection.presence && !closed) localChanged(userId);
+        if (connection.holder && !closed) holderLeft(userId, connection.holder);
       };
       const heard = () => {
         if (ended) return;
@@ -189,6 +224,16 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
             canPlan: presence.canPlan,
             ...(presence.name ? { name: presence.name } : {}),
           };
+          const previous = connection.holder;
+          connection.holder = presence.holder;
+          if (presence.holder) {
+            const key = goneKey(userId, presence.holder);
+            clearTimeout(goneTimers.get(key));
+            goneTimers.delete(key);
+          }
+          // Another host took the connection over (a new leader on the device): the one before
+          // is gone unless it is connected elsewhere.
+          if (previous && previous !== presence.holder) holderLeft(userId, previous);
           localChanged(userId);
         },
         heard,
@@ -215,6 +260,8 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     connectionCount: () => count,
     close() {
       closed = true;
+      for (const timer of goneTimers.values()) clearTimeout(timer);
+      goneTimers.clear();
       for (const connections of [...byUser.values()]) {
         for (const connection of [...connections]) {
           connection.end();

@@ -13,6 +13,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     liveIdleMs: 60_000,
     modelConcurrency: 4,
     claimTtlMs: 5 * 60_000,
+    claimReleaseGraceMs: 10_000,
     webappDir: '/nonexistent/webapp/build',
     firstToken: 'first-token-0123456789abcdef',
     instanceId: 'relay_test',

@@ -112,6 +112,7 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     db,
     meta,
     deviceId,
+    holder: hlc.nodeId,
     deviceName: () => settings.deviceName,
     target,
     applyRemote: async (changes) => {

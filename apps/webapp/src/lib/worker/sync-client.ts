@@ -72,6 +72,11 @@ export function createSyncClient(options: {
   db: BatonDatabase;
   meta: MetaStore;
   deviceId: string;
+  /**
+   * The claim holder of the host that runs this client (the one that plans): the relay releases
+   * its claims when this connection ends and does not come back within its grace.
+   */
+  holder?: string;
   deviceName: () => string;
   target: RelayTargetSource;
   /**
@@ -225,6 +230,7 @@ export function createSyncClient(options: {
           deviceId: options.deviceId,
           name: options.deviceName().slice(0, deviceNameMax),
           canPlan: true,
+          ...(options.holder ? { holder: options.holder } : {}),
         }),
       );
       clearInterval(pingTimer);
