@@ -96,6 +96,14 @@ export {
 
 export { ChangeSchema, ChangeListSchema, parseChange, type Change } from './sync/change.ts';
 export {
+  StorableJsonSchema,
+  jsonValueProblem,
+  maxJsonDepth,
+  storable,
+  type JsonProblem,
+} from './model/json-value.ts';
+export {
+  ClaimIterationIdSchema,
   CursorSchema,
   PushRequestSchema,
   PushResponseSchema,

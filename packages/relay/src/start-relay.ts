@@ -23,6 +23,9 @@ import { createOpenAiModel } from './model/openai-model.ts';
 import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
 import { createSqlStore } from './store/sql-store.ts';
 
+/** The largest live message the relay reads (a hello is well under 1 KB). */
+export const maxLiveMessageBytes = 64 * 1024;
+
 export interface RunningRelay {
   /** e.g. http://localhost:8787 */
   url: string;
@@ -95,7 +98,12 @@ export async function startRelay(options: {
     const store = createSqlStore({ db, onCommit });
     const app = createApp({ db, config, live, metrics, logger, onAppended: onCommit });
     // ws's own types mark `noServer` optional, which exactOptionalPropertyTypes will not match.
-    const websocket = new WebSocketServer({ noServer: true }) as unknown as WebSocketServerLike;
+    // Live messages are a hello or a ping: a frame past 64 KB closes the connection (1009)
+    // instead of being buffered (ws would take 100 MB).
+    const websocket = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxLiveMessageBytes,
+    }) as unknown as WebSocketServerLike;
     const listening = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
       const created = serve(
         {

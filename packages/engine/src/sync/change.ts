@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActorSchema, NodeIdSchema } from '../model/actor.ts';
+import { storable } from '../model/json-value.ts';
 import { fieldSchema, isTableName, type TableName } from '../model/tables.ts';
 import { isHlcStamp } from './hlc.ts';
 import { writeOnceGroupsOf } from './merge-rules.ts';
@@ -9,9 +10,10 @@ const ulidPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /**
  * One synced change: some fields of one row, stamped with one HLC. `id` (a ULID) is the
  * idempotency key. A delete is the field `_deleted: true`. Every field is validated with its
- * table's schema; an unknown table or field is refused.
+ * table's schema; an unknown table or field is refused, and so is anything that could not be
+ * stored (`storable`: U+0000, a lone surrogate, nesting deeper than 32, a `__proto__` key).
  */
-export const ChangeSchema = z
+const ChangeObjectSchema = z
   .object({
     id: z.string().regex(ulidPattern, 'must be a ULID'),
     table: z.string().refine(isTableName, 'unknown table'),
@@ -70,7 +72,9 @@ export const ChangeSchema = z
     }
   });
 
-export type Change = Omit<z.infer<typeof ChangeSchema>, 'table'> & { table: TableName };
+export const ChangeSchema = storable(ChangeObjectSchema);
+
+export type Change = Omit<z.infer<typeof ChangeObjectSchema>, 'table'> & { table: TableName };
 
 export const ChangeListSchema = z
   .array(ChangeSchema)

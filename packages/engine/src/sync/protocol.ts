@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { NodeIdSchema } from '../model/actor.ts';
+import { storable } from '../model/json-value.ts';
 import { ChangeSchema } from './change.ts';
 
 export const maxPushChanges = 1_000;
@@ -14,16 +15,32 @@ export const maxPullLimit = 1_000;
 /** A relay cursor: its commit sequence, opaque to clients. */
 export const CursorSchema = z
   .string()
-  .regex(/^\d{1,19}$/, 'must be a cursor returned by the relay');
+  .regex(/^\d{1,19}$/, 'must be a cursor returned by the relay')
+  .refine(
+    (cursor) => !/^\d{1,19}$/.test(cursor) || BigInt(cursor) <= 9_223_372_036_854_775_807n,
+    'must be a cursor returned by the relay (at most 9223372036854775807)',
+  );
 
 /**
  * `POST /v1/sync/push` body. The size limits (`maxPushChanges`, `maxPushBytes`) are checked before
  * this schema, since going over them is a 413, not an invalid body.
  */
-export const PushRequestSchema = z.object({
-  deviceId: NodeIdSchema,
-  changes: z.array(ChangeSchema),
-});
+export const PushRequestSchema = z
+  .object({
+    deviceId: NodeIdSchema,
+    changes: z.array(ChangeSchema),
+  })
+  .superRefine((request, context) => {
+    // A device pushes what it made: a change naming another device is not its to send.
+    request.changes.forEach((change, index) => {
+      if (change.deviceId !== request.deviceId)
+        context.addIssue({
+          code: 'custom',
+          path: ['changes', index, 'deviceId'],
+          message: `must be the pushing device's id (${request.deviceId})`,
+        });
+    });
+  });
 
 /** `POST /v1/sync/push` answer: how many were new, how many seen before, the newest cursor. */
 export const PushResponseSchema = z.object({
@@ -54,14 +71,22 @@ export const ClaimHolderSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must match [A-Za-z0-9_.:-]{1,64}');
 
+/** An iteration id as a claim names it (`missionId@slotIso`; checked as text only). */
+export const ClaimIterationIdSchema = z
+  .string()
+  .min(1)
+  .max(400)
+  .refine((text) => !text.includes('\u0000'), 'must not contain the character U+0000');
+
 /** `POST /v1/claims` body. */
-export const ClaimRequestSchema = z.object({
-  iterationId: z.string().min(1).max(400),
+const ClaimRequestObjectSchema = z.object({
+  iterationId: ClaimIterationIdSchema,
   ttlMs: z.number().int().min(1_000).max(3_600_000),
   /** The runner's clock (epoch ms); one far ahead of the relay's is refused. */
   now: z.number().int().nonnegative().optional(),
   holder: ClaimHolderSchema,
 });
+export const ClaimRequestSchema = storable(ClaimRequestObjectSchema);
 
 /** `POST /v1/claims` answer, 200 when granted and 409 when someone else holds it. */
 export const ClaimResponseSchema = z.object({
@@ -88,10 +113,15 @@ export const DevicePresenceSchema = z.object({
  * come back within the relay's grace, the relay releases its live claims (a browser closed
  * mid-plan), so the slot is planned at once instead of when the lease would have run out.
  */
-export const LiveClientMessageSchema = z.discriminatedUnion('type', [
-  DevicePresenceSchema.extend({ type: z.literal('hello'), holder: ClaimHolderSchema.optional() }),
-  z.object({ type: z.literal('ping') }),
-]);
+export const LiveClientMessageSchema = storable(
+  z.discriminatedUnion('type', [
+    DevicePresenceSchema.extend({
+      type: z.literal('hello'),
+      holder: ClaimHolderSchema.optional(),
+    }),
+    z.object({ type: z.literal('ping') }),
+  ]),
+);
 
 /** Every error answer of the relay: `{error: {kind, message, field?}}`. */
 export const ErrorBodySchema = z.object({

@@ -3,7 +3,14 @@
  * parsed with the engine's `ClaimRequestSchema`. Claims are per user: one user's lease is
  * invisible to every other user.
  */
-import { ClaimRequestSchema, invalidFromZod, type ClaimResponse } from '@baton/engine';
+import {
+  ClaimHolderSchema,
+  ClaimIterationIdSchema,
+  ClaimRequestSchema,
+  invalidFromZod,
+  type ClaimResponse,
+} from '@baton/engine';
+import { z } from 'zod';
 import { Hono } from 'hono';
 import { claimIteration, releaseIteration } from '../claims/sql-claims.ts';
 import type { Database } from '../db/database.ts';
@@ -13,6 +20,12 @@ import { readJson } from './read-json.ts';
 
 /** A claim request is three short fields; anything near this size is not one. */
 export const maxClaimBytes = 64 * 1024;
+
+/** `DELETE /v1/claims/:iterationId[?holder=]`, its path and query. */
+const ReleaseRequestSchema = z.object({
+  iterationId: ClaimIterationIdSchema,
+  holder: ClaimHolderSchema.optional(),
+});
 
 export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () => number }) {
   const routes = new Hono<AppEnv>();
@@ -35,10 +48,15 @@ export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () 
   });
 
   routes.delete('/:iterationId', async (context) => {
-    const released = await releaseIteration(options.db, {
-      userId: context.get('user').id,
+    const parsed = ReleaseRequestSchema.safeParse({
       iterationId: context.req.param('iterationId'),
       holder: context.req.query('holder') || undefined,
+    });
+    if (!parsed.success) throw invalidFromZod(parsed.error);
+    const released = await releaseIteration(options.db, {
+      userId: context.get('user').id,
+      iterationId: parsed.data.iterationId,
+      holder: parsed.data.holder,
       now: options.now(),
     });
     return context.json({ released });

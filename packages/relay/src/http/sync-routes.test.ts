@@ -24,9 +24,13 @@ describeOnEachDatabase('sync routes', (kind) => {
   });
   afterEach(() => relay.close());
 
+  // The pushing device is the one that made the changes (the relay refuses any other).
   const push = (changes: unknown[], token?: string) =>
     relay.call('/v1/sync/push', {
-      body: { deviceId: 'dev_a', changes },
+      body: {
+        deviceId: (changes[0] as { deviceId?: string } | undefined)?.deviceId ?? 'dev_a',
+        changes,
+      },
       ...(token ? { token } : {}),
     });
   const pull = async (query = '', token?: string): Promise<PullBody> => {
