@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,10 @@ import {
   createTestRelay,
   type TestRelay,
 } from './testing/test-relay.ts';
+
+/** What @hono/node-server passes for a request that came over a socket from `address`. */
+const socketFrom = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
+const loopback = socketFrom('127.0.0.1');
 
 describeOnEachDatabase('relay app', (kind) => {
   let relay: TestRelay | undefined;
@@ -35,7 +40,7 @@ describeOnEachDatabase('relay app', (kind) => {
     expect((await relay.call('/v1/sync/push', { body: pushBody })).status).toBe(200);
     const pull = await relay.call('/v1/sync/pull');
     const pulledBytes = (await pull.text()).length;
-    const metrics = await relay.call('/metrics', { token: null });
+    const metrics = await relay.app.request('/metrics', {}, loopback);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
     expect(text).toContain('baton_pull_requests_total 1');
@@ -44,6 +49,58 @@ describeOnEachDatabase('relay app', (kind) => {
     expect(text).toContain('baton_pushed_changes_total{result="accepted"} 2');
     expect(text).toContain(`baton_push_body_bytes_sum ${pushBody.length}`);
     expect(text).toContain('baton_model_call_duration_seconds');
+  });
+
+  it('serves metrics to this machine, or elsewhere only with METRICS_TOKEN', async () => {
+    relay = await createRelay({ config: { metricsToken: 'metrics-token-0123456789' } });
+    expect((await relay.app.request('/metrics', {}, loopback)).status).toBe(200);
+    expect((await relay.app.request('/metrics', {}, socketFrom('::1'))).status).toBe(200);
+    const remote = socketFrom('203.0.113.9');
+    const refused = await relay.app.request('/metrics', {}, remote);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('METRICS_TOKEN');
+    const wrong = { headers: { authorization: 'Bearer metrics-token-wrong-012' } };
+    expect((await relay.app.request('/metrics', wrong, remote)).status).toBe(401);
+    // A user's token is not the metrics token.
+    expect(
+      (
+        await relay.app.request(
+          '/metrics',
+          { headers: { authorization: `Bearer ${bobToken}` } },
+          remote,
+        )
+      ).status,
+    ).toBe(401);
+    const right = { headers: { authorization: 'Bearer metrics-token-0123456789' } };
+    expect((await relay.app.request('/metrics', right, remote)).status).toBe(200);
+    // Without a token configured, only this machine.
+    await relay.close();
+    relay = await createRelay();
+    expect((await relay.app.request('/metrics', right, remote)).status).toBe(401);
+  });
+
+  it('answers CORS only for listed origins, and marks every answer nosniff with no referrer', async () => {
+    relay = await createRelay({ config: { corsOrigins: ['https://app.example.com'] } });
+    const preflight = (origin: string) =>
+      relay!.app.request('/v1/me', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
+    expect(
+      (await preflight('https://app.example.com')).headers.get('access-control-allow-origin'),
+    ).toBe('https://app.example.com');
+    expect(
+      (await preflight('https://evil.example')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    const me = await relay.call('/v1/me', { headers: { origin: 'https://evil.example' } });
+    expect(me.headers.get('access-control-allow-origin')).toBeNull();
+    expect(me.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(me.headers.get('referrer-policy')).toBe('no-referrer');
+    await relay.close();
+    relay = await createRelay();
+    expect(
+      (await preflight('https://app.example.com')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
   });
 
   it('tells each signed-in user who they are', async () => {
@@ -60,8 +117,8 @@ describeOnEachDatabase('relay app', (kind) => {
     expect((await relay.call('/v1/me', { token: 'wrong-token-0123456789' })).status).toBe(401);
   });
 
-  it('answers a CORS preflight echoing the requested headers, without a token', async () => {
-    relay = await createRelay();
+  it('answers a CORS preflight of a listed origin echoing the requested headers, without a token', async () => {
+    relay = await createRelay({ config: { corsOrigins: ['http://localhost:5173'] } });
     const response = await relay.call('/v1/llm/chat/completions', {
       method: 'OPTIONS',
       token: null,
@@ -73,7 +130,7 @@ describeOnEachDatabase('relay app', (kind) => {
       },
     });
     expect(response.status).toBe(204);
-    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(response.headers.get('access-control-allow-headers')).toContain(
       'x-stainless-retry-count',
     );
@@ -102,6 +159,27 @@ describeOnEachDatabase('relay app', (kind) => {
       writeFileSync(join(webappDir, '_app', 'start.js'), 'console.log(1)');
     });
     afterAll(() => rmSync(webappDir, { recursive: true, force: true }));
+
+    it('sends the pages a Content-Security-Policy allowing their own inline script by hash, and no framing', async () => {
+      const inline = 'navigator.serviceWorker.register("/service-worker.js")';
+      writeFileSync(
+        join(webappDir, '200.html'),
+        `<html><script type="module" src="/_app/start.js"></script><script>${inline}</script>app shell</html>`,
+      );
+      relay = await createRelay({ webappDir });
+      const page = await relay.call('/missions/m_1', { token: null });
+      const policy = page.headers.get('content-security-policy') ?? '';
+      const hash = createHash('sha256').update(inline).digest('base64');
+      expect(policy).toContain(`script-src 'self' 'sha256-${hash}'`);
+      expect(policy).toContain("frame-ancestors 'none'");
+      expect(policy).toContain("object-src 'none'");
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      // A script file is not a page: no policy, but nosniff.
+      const file = await relay.call('/_app/start.js', { token: null });
+      expect(file.headers.get('content-security-policy')).toBeNull();
+      expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+      writeFileSync(join(webappDir, '200.html'), '<html>app shell</html>');
+    });
 
     it('serves files, and the app shell for unknown pages', async () => {
       relay = await createRelay({ webappDir });

@@ -4,7 +4,9 @@
  * in the one `onError`. Nothing is written for a rejected request.
  */
 import { EngineError } from '@baton/engine';
-import { Hono } from 'hono';
+import { timingSafeEqual } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { RelayConfig } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -13,6 +15,7 @@ import type { AppEnv } from './http/app-env.ts';
 import { requireUser } from './http/auth.ts';
 import { claimsRoutes } from './http/claims-routes.ts';
 import { errorResponse, toEngineError } from './http/errors.ts';
+import { baseSecurityHeaders } from './http/security-headers.ts';
 import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
@@ -22,7 +25,8 @@ import type { Metrics } from './metrics.ts';
 
 export interface AppOptions {
   db: Database;
-  config: Pick<RelayConfig, 'model' | 'webappDir'>;
+  config: Pick<RelayConfig, 'model' | 'webappDir'> &
+    Partial<Pick<RelayConfig, 'metricsToken' | 'corsOrigins'>>;
   live: LiveHub;
   metrics: Metrics;
   logger: Logger;
@@ -34,10 +38,30 @@ export interface AppOptions {
 
 export const livePath = '/v1/sync/live';
 
+const loopbackAddresses = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Whether the request came over a loopback socket (false when it did not come over one). */
+function fromLoopback(context: Context): boolean {
+  try {
+    return loopbackAddresses.has(getConnInfo(context).remote.address ?? '');
+  } catch {
+    return false;
+  }
+}
+
+function bearerIs(context: Context, secret: string | undefined): boolean {
+  if (!secret) return false;
+  const given = Buffer.from(context.req.header('authorization') ?? '');
+  const expected = Buffer.from(`Bearer ${secret}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 export function createApp(options: AppOptions) {
   const { db, live, metrics, logger } = options;
   const now = options.now ?? Date.now;
   const app = new Hono<AppEnv>();
+
+  app.use('*', baseSecurityHeaders());
 
   app.onError((error, context) => {
     const engineError = toEngineError(error);
@@ -66,12 +90,27 @@ export function createApp(options: AppOptions) {
     );
   });
 
+  // Metrics tell how busy each part is: served to this machine, or with METRICS_TOKEN.
   app.get('/metrics', async (context) => {
+    if (!fromLoopback(context) && !bearerIs(context, options.config.metricsToken))
+      throw new EngineError(
+        'unauthorized',
+        'Metrics are served to this machine only; from elsewhere send Authorization: Bearer <METRICS_TOKEN>.',
+      );
     context.header('content-type', metrics.registry.contentType);
     return context.body(await metrics.registry.metrics());
   });
 
-  app.use('/v1/*', cors({ origin: '*', maxAge: 600, exposeHeaders: ['content-type'] }));
+  // Same-origin by default (the app is served from here); other origins only when listed.
+  const corsOrigins = new Set(options.config.corsOrigins ?? []);
+  app.use(
+    '/v1/*',
+    cors({
+      origin: (origin) => (corsOrigins.has(origin) ? origin : null),
+      maxAge: 600,
+      exposeHeaders: ['content-type', 'retry-after'],
+    }),
+  );
   app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
 
   app.get('/v1/me', (context) => {

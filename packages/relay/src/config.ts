@@ -77,6 +77,16 @@ export const ConfigSchema = z.object({
   MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
   CLAIM_TTL_MS: optionalInteger(1_000, 3_600_000),
   CLAIM_RELEASE_GRACE_MS: integer(10_000, 0, 3_600_000),
+  METRICS_TOKEN: optionalText.refine(
+    (value) => value === undefined || value.length >= 16,
+    'must be at least 16 characters',
+  ),
+  CORS_ORIGINS: optionalText.refine(
+    (value) =>
+      value === undefined ||
+      value.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
+    'must be a comma-separated list of origins like https://app.example.com (no path)',
+  ),
   WEBAPP_DIR: optionalText,
   BATON_FIRST_TOKEN: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
@@ -114,6 +124,10 @@ export interface RelayConfig {
    * at once rather than when its lease runs out.
    */
   claimReleaseGraceMs: number;
+  /** `GET /metrics` from other than loopback needs `Authorization: Bearer <this>`. */
+  metricsToken?: string | undefined;
+  /** Origins (besides the relay's own) whose pages may call `/v1` from a browser. */
+  corsOrigins?: readonly string[];
   /** Absolute path of the built webapp. */
   webappDir: string;
   firstToken: string | undefined;
@@ -192,6 +206,11 @@ export function readConfig(
       modelConcurrency: values.MODEL_CONCURRENCY,
       claimTtlMs,
       claimReleaseGraceMs: values.CLAIM_RELEASE_GRACE_MS,
+      metricsToken: values.METRICS_TOKEN,
+      corsOrigins:
+        values.CORS_ORIGINS?.split(',')
+          .map((origin) => origin.trim().replace(/\/+$/, ''))
+          .filter((origin) => origin !== '') ?? [],
       webappDir:
         values.WEBAPP_DIR === undefined
           ? resolve(root, 'apps/webapp/build')

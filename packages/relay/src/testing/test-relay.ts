@@ -40,7 +40,13 @@ export interface TestRelay {
 }
 
 export async function createTestRelay(
-  options: { kind?: TestDatabaseKind; model?: RelayConfig['model']; webappDir?: string } = {},
+  options: {
+    kind?: TestDatabaseKind;
+    model?: RelayConfig['model'];
+    webappDir?: string;
+    /** More of the app's config (metrics token, CORS origins…). */
+    config?: Partial<Pick<RelayConfig, 'metricsToken' | 'corsOrigins'>>;
+  } = {},
 ): Promise<TestRelay> {
   const db = await createTestDatabase(options.kind ?? 'pglite');
   const alice = await createUser({ db, name: 'alice', token: aliceToken });
@@ -53,7 +59,11 @@ export async function createTestRelay(
     live,
     metrics,
     logger: createLogger({ level: 'silent' }),
-    config: { model: options.model, webappDir: options.webappDir ?? '/nonexistent/webapp/build' },
+    config: {
+      model: options.model,
+      webappDir: options.webappDir ?? '/nonexistent/webapp/build',
+      ...options.config,
+    },
     now: () => now.value,
   });
   return {
