@@ -14,6 +14,7 @@ import { addLiveRoute } from './http/live-route.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { requireUser } from './http/auth.ts';
 import { claimsRoutes } from './http/claims-routes.ts';
+import { admission } from './http/admission.ts';
 import { errorResponse, toEngineError } from './http/errors.ts';
 import { baseSecurityHeaders } from './http/security-headers.ts';
 import { llmRoutes } from './http/llm-routes.ts';
@@ -26,7 +27,17 @@ import type { Metrics } from './metrics.ts';
 export interface AppOptions {
   db: Database;
   config: Pick<RelayConfig, 'model' | 'webappDir'> &
-    Partial<Pick<RelayConfig, 'metricsToken' | 'corsOrigins'>>;
+    Partial<
+      Pick<
+        RelayConfig,
+        | 'metricsToken'
+        | 'corsOrigins'
+        | 'maxRequestsInFlight'
+        | 'maxUserRequestsInFlight'
+        | 'userMaxChanges'
+        | 'userMaxBytes'
+      >
+    >;
   live: LiveHub;
   metrics: Metrics;
   logger: Logger;
@@ -112,6 +123,19 @@ export function createApp(options: AppOptions) {
     }),
   );
   app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
+  app.use(
+    '/v1/*',
+    admission(
+      {
+        total: options.config.maxRequestsInFlight ?? 64,
+        perUser: options.config.maxUserRequestsInFlight ?? 16,
+      },
+      {
+        skip: (path) => path === livePath,
+        onRefused: (scope) => metrics.httpErrors.inc({ kind: `shed_${scope}` }),
+      },
+    ),
+  );
 
   app.get('/v1/me', (context) => {
     const user = context.get('user');
@@ -123,6 +147,10 @@ export function createApp(options: AppOptions) {
       db,
       metrics,
       now,
+      quota: {
+        changes: options.config.userMaxChanges ?? 5_000_000,
+        bytes: options.config.userMaxBytes ?? 5 * 1024 ** 3,
+      },
       onAppended: options.onAppended ?? ((commit) => live.poke(commit)),
     }),
   );

@@ -77,6 +77,11 @@ export const ConfigSchema = z.object({
   MODEL_TIMEOUT_MS: integer(120_000, 1_000, 3_600_000),
   CLAIM_TTL_MS: optionalInteger(1_000, 3_600_000),
   CLAIM_RELEASE_GRACE_MS: integer(10_000, 0, 3_600_000),
+  MAX_REQUESTS_IN_FLIGHT: integer(64, 1, 100_000),
+  MAX_USER_REQUESTS_IN_FLIGHT: integer(16, 1, 100_000),
+  LIVE_MAX_PER_USER: integer(20, 1, 10_000),
+  USER_MAX_CHANGES: integer(5_000_000, 1, Number.MAX_SAFE_INTEGER),
+  USER_MAX_BYTES: integer(5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
   METRICS_TOKEN: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
     'must be at least 16 characters',
@@ -124,6 +129,14 @@ export interface RelayConfig {
    * at once rather than when its lease runs out.
    */
   claimReleaseGraceMs: number;
+  /** API requests in flight at most (503 beyond), and of one user (429 beyond). */
+  maxRequestsInFlight?: number;
+  maxUserRequestsInFlight?: number;
+  /** Live connections of one user at most (a new one beyond is closed with 4029). */
+  liveMaxPerUser?: number;
+  /** What one user may store: changes in the log, and their bytes (413 beyond). */
+  userMaxChanges?: number;
+  userMaxBytes?: number;
   /** `GET /metrics` from other than loopback needs `Authorization: Bearer <this>`. */
   metricsToken?: string | undefined;
   /** Origins (besides the relay's own) whose pages may call `/v1` from a browser. */
@@ -206,6 +219,11 @@ export function readConfig(
       modelConcurrency: values.MODEL_CONCURRENCY,
       claimTtlMs,
       claimReleaseGraceMs: values.CLAIM_RELEASE_GRACE_MS,
+      maxRequestsInFlight: values.MAX_REQUESTS_IN_FLIGHT,
+      maxUserRequestsInFlight: values.MAX_USER_REQUESTS_IN_FLIGHT,
+      liveMaxPerUser: values.LIVE_MAX_PER_USER,
+      userMaxChanges: values.USER_MAX_CHANGES,
+      userMaxBytes: values.USER_MAX_BYTES,
       metricsToken: values.METRICS_TOKEN,
       corsOrigins:
         values.CORS_ORIGINS?.split(',')

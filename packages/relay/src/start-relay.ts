@@ -83,6 +83,7 @@ export async function startRelay(options: {
     peers: () => bridge,
     idleMs: config.liveIdleMs,
     holderGraceMs: config.claimReleaseGraceMs,
+    ...(config.liveMaxPerUser ? { maxPerUser: config.liveMaxPerUser } : {}),
     onHolderGone: (gone) =>
       void releaseGone(gone).catch((error: unknown) =>
         logger.warn({ err: error }, 'could not release the claims of a device that went away'),

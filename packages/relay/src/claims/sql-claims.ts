@@ -15,7 +15,7 @@ import {
 } from '@baton/engine';
 import { z } from 'zod';
 import type { Database, SqlRunner } from '../db/database.ts';
-import { lockUser } from '../store/change-log.ts';
+import { userTransaction } from '../store/user-writes.ts';
 import { getRow, listRows } from '../store/rows-table.ts';
 
 const LeaseRecordSchema = z.object({
@@ -47,8 +47,7 @@ export async function claimIteration(
   },
 ): Promise<ClaimResult> {
   const { userId, iterationId } = options;
-  return db.transaction(async (runner) => {
-    await lockUser(runner, { userId, kind: db.kind });
+  return userTransaction(db, userId, async (runner) => {
     const missionId = missionIdOfIteration(iterationId);
     await runner.query(
       `delete from claims where user_id = $1 and starts_with(iteration_id, $2) and expires_at < $3::bigint`,

@@ -48,6 +48,11 @@ export const schemaStatements: readonly string[] = [
   // Claims granted on the iteration id so far (one per model round): the budget charges the
   // rounds no iteration row records (engine claim-rule.ts).
   `alter table claims add column if not exists grants integer not null default 0`,
+  // What each user stores (the quota): counted from the log on the user's first push after it.
+  `create table if not exists user_usage (
+     user_id text primary key,
+     changes bigint not null,
+     bytes bigint not null)`,
   `create table if not exists devices (
      user_id text not null,
      device_id text not null,

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import { claimIteration } from '../claims/sql-claims.ts';
 import { startTogether } from '../testing/postgres-race.ts';
+import { openTestPostgresHandle } from '../testing/test-database.ts';
 
 describeOnEachDatabase('claims routes', (kind) => {
   let relay: TestRelay;
@@ -195,13 +197,30 @@ describeOnEachDatabase('claims routes', (kind) => {
   // connections can show a second winner. The claims are held back until all eight wait on the
   // table, so their statements really run at the same moment.
   if (kind === 'postgres')
-    it('grants exactly one of many concurrent claims on PostgreSQL, each on its own connection', async () => {
-      const responses = await startTogether(relay.db, {
-        lock: 'lock table claims in exclusive mode',
-        waiting: 8,
-        contenders: () => Array.from({ length: 8 }, (_, index) => claim(`dev_${index}`)),
-      });
-      expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
-      expect(responses.filter((response) => response.status === 409)).toHaveLength(7);
+    it('grants exactly one of many concurrent claims on PostgreSQL, each from its own relay process', async () => {
+      // One process queues a user's claims; processes (each its own pool) race in the database.
+      const processes = Array.from({ length: 8 }, () => openTestPostgresHandle());
+      try {
+        const results = await startTogether(relay.db, {
+          lock: 'lock table claims in exclusive mode',
+          waiting: 8,
+          contenders: () =>
+            processes.map((db, index) =>
+              claimIteration(db, {
+                userId: relay.users.alice,
+                iterationId,
+                holder: `relay_${index}`,
+                ttlMs: 60_000,
+                now: relay.now.value,
+              }),
+            ),
+        });
+        expect(results.filter((result) => result.granted)).toHaveLength(1);
+        expect(
+          results.filter((result) => !result.granted && result.refusal === 'held'),
+        ).toHaveLength(7);
+      } finally {
+        await Promise.all(processes.map((db) => db.close()));
+      }
     });
 });

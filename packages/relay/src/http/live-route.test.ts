@@ -38,6 +38,23 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
       body: JSON.stringify({ deviceId: 'dev_a', changes }),
     });
 
+  it('closes a live connection past the per-user limit with 4029, saying why', async () => {
+    await relay.close();
+    relay = await startRelay({
+      config: testConfig({ liveMaxPerUser: 2 }),
+      db: await createTestDatabase(kind),
+      tick: false,
+    });
+    await connect();
+    await connect();
+    const third = await connect();
+    expect(await third.closed).toEqual({
+      code: 4029,
+      reason: 'too many live connections for this user (at most 2)',
+    });
+    expect(relay.live.connectionCount()).toBe(2);
+  });
+
   it('refuses a connection without a valid token, or without any token', async () => {
     await expect(connectLive({ url: relay.url, token: 'not-a-token-at-all' })).rejects.toThrow(
       '401',

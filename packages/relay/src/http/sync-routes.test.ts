@@ -1,5 +1,7 @@
 import type { Change } from '@baton/engine';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, onTestFinished } from 'vitest';
+import { pushChanges } from '../store/push-changes.ts';
+import { openTestPostgresHandle } from '../testing/test-database.ts';
 import {
   bobToken,
   createChangeFactory,
@@ -186,6 +188,24 @@ describeOnEachDatabase('sync routes', (kind) => {
     expect(await relay.db.query('select * from rows')).toEqual([]);
   });
 
+  it("refuses a push past the user's storage quota with 413 saying which limit, storing none of it", async () => {
+    await relay.close();
+    relay = await createTestRelay({ kind, config: { userMaxChanges: 3 } });
+    const first = createChangeFactory({ wallMs: relay.now.value });
+    expect((await push([first('t1'), first('t2')])).status).toBe(200);
+    const over = await push([first('t3'), first('t4')]);
+    expect(over.status).toBe(413);
+    const body = (await over.json()) as { error: { kind: string; message: string } };
+    expect(body.error.kind).toBe('too_large');
+    expect(body.error.message).toMatch(/limit is 3 \(USER_MAX_CHANGES\)/);
+    expect((await pull()).changes.map((change) => change.rowId)).toEqual(['t1', 't2']);
+    // Bob's quota is his own.
+    const bob = createChangeFactory({ wallMs: relay.now.value, deviceId: 'dev_b', idPrefix: 'B' });
+    expect((await push([bob('b1'), bob('b2'), bob('b3')], bobToken)).status).toBe(200);
+    // Within the quota, Alice goes on.
+    expect((await push([first('t3')])).status).toBe(200);
+  });
+
   it("keeps each user's log and rows to that user", async () => {
     await push([change('t1', { title: "Alice's" })]);
     const bobChange = createChangeFactory({
@@ -237,6 +257,8 @@ describeOnEachDatabase('sync routes', (kind) => {
   // move the cursor past A's change for good.
   if (kind === 'postgres')
     it('never lets a pull skip a push that commits late on PostgreSQL', async () => {
+      const otherProcess = openTestPostgresHandle();
+      onTestFinished(() => otherProcess.close());
       const first = change('t_a', { title: 'first' });
       await push([first]);
       const late = change('t_a', { title: 'late' });
@@ -258,8 +280,19 @@ describeOnEachDatabase('sync routes', (kind) => {
         await waitUntil(async () => (await sessionsWaitingOnLocks(blocker)) >= 1, {
           message: 'the first push waits on the locked row',
         });
+        // The next push comes from another relay process (one process queues a user's pushes,
+        // so only another one can commit out of order in the database).
         let nextDone = false;
-        pushes.push(push([next]).finally(() => (nextDone = true)));
+        pushes.push(
+          pushChanges({
+            db: otherProcess,
+            userId: relay.users.alice,
+            changes: [next],
+            now: relay.now.value,
+          })
+            .then(() => new Response(null, { status: 200 }))
+            .finally(() => (nextDone = true)),
+        );
         await waitUntil(async () => nextDone || (await sessionsWaitingOnLocks(blocker)) >= 2, {
           message: 'the second push is done or waits too',
         });

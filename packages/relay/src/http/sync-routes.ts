@@ -27,6 +27,8 @@ export function syncRoutes(options: {
   db: Database;
   metrics: Metrics;
   now: () => number;
+  /** What one user may store (changes in the log, and their bytes). */
+  quota?: { changes: number; bytes: number };
   onAppended: (commit: { userId: string; cursor: string }) => void;
 }) {
   const routes = new Hono<AppEnv>();
@@ -52,6 +54,7 @@ export function syncRoutes(options: {
       userId,
       changes: parsed.data.changes as Change[],
       now,
+      ...(options.quota ? { quota: options.quota } : {}),
     });
     options.metrics.pushRequests.inc();
     options.metrics.pushBytes.observe(bytes);

@@ -74,6 +74,8 @@ export interface LiveHubOptions {
   onHolderGone?: (gone: { userId: string; holder: string }) => void;
   /** How long a holder may be away before `onHolderGone` (default 10 000 ms). */
   holderGraceMs?: number;
+  /** Live connections of one user on this instance at most; a new one beyond is closed (4029). */
+  maxPerUser?: number;
 }
 
 interface Connection {
@@ -182,6 +184,15 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       if (closed) {
         // A connection that completed its handshake during shutdown.
         closeSocket(socket, 1001, 'relay shutting down');
+        return { hello() {}, heard() {}, end() {} };
+      }
+      const open = byUser.get(userId)?.size ?? 0;
+      if (open >= (options.maxPerUser ?? 20)) {
+        closeSocket(
+          socket,
+          4029,
+          `too many live connections for this user (at most ${options.maxPerUser ?? 20})`,
+        );
         return { hello() {}, heard() {}, end() {} };
       }
       const connection: Connection = {

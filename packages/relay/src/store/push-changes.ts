@@ -3,11 +3,12 @@
  * merges them into rows with the engine's `mergeChange`; change ids seen before are counted as
  * duplicates and change nothing. Changes must already be validated.
  */
-import { mergeChange, rowKey, type Change, type StoredRow } from '@baton/engine';
-import type { Database } from '../db/database.ts';
-import { appendChanges, lastSeqOf, lockUser } from './change-log.ts';
+import { EngineError, mergeChange, rowKey, type Change, type StoredRow } from '@baton/engine';
+import type { Database, SqlRunner } from '../db/database.ts';
+import { appendChanges, lastSeqOf } from './change-log.ts';
 import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
 import { getRowsByKeys, putRows } from './rows-table.ts';
+import { userTransaction } from './user-writes.ts';
 
 export interface PushResult {
   accepted: number;
@@ -18,23 +19,58 @@ export interface PushResult {
   appended: boolean;
 }
 
+/**
+ * Adds a push's new changes to the user's stored total (`user_usage`, counted from the log the
+ * first time) and refuses the push, rolling it back, when the total would pass the quota.
+ * Bytes are the changes' JSON text, approximately what the log holds.
+ */
+async function chargeQuota(
+  runner: SqlRunner,
+  options: { userId: string; fresh: Change[]; quota: { changes: number; bytes: number } },
+): Promise<void> {
+  const bytes = options.fresh.reduce(
+    (sum, change) => sum + Buffer.byteLength(JSON.stringify(change)),
+    0,
+  );
+  const [usage] = await runner.query<{ changes: string; bytes: string }>(
+    `insert into user_usage (user_id, changes, bytes)
+       select $1, count(*), coalesce(sum(octet_length(body::text)), 0) from changes where user_id = $1
+     on conflict (user_id) do update
+       set changes = user_usage.changes + $2, bytes = user_usage.bytes + $3
+     returning changes::text as changes, bytes::text as bytes`,
+    [options.userId, options.fresh.length, bytes],
+  );
+  const changes = Number(usage?.changes ?? 0);
+  const stored = Number(usage?.bytes ?? 0);
+  if (changes > options.quota.changes || stored > options.quota.bytes)
+    throw new EngineError(
+      'too_large',
+      changes > options.quota.changes
+        ? `Your storage at this relay is full: this push would make ${changes.toLocaleString('en')} changes, and the limit is ${options.quota.changes.toLocaleString('en')} (USER_MAX_CHANGES). Nothing was stored; ask the relay's admin to raise it.`
+        : `Your storage at this relay is full: this push would make ${stored.toLocaleString('en')} bytes, and the limit is ${options.quota.bytes.toLocaleString('en')} (USER_MAX_BYTES). Nothing was stored; ask the relay's admin to raise it.`,
+    );
+}
+
 export async function pushChanges(options: {
   db: Database;
   userId: string;
   changes: Change[];
   now: number;
+  /** What the user may store; a push that would pass it is refused whole (413). */
+  quota?: { changes: number; bytes: number };
 }): Promise<PushResult> {
   const { userId } = options;
   const unique = new Map<string, Change>();
   for (const change of options.changes) if (!unique.has(change.id)) unique.set(change.id, change);
-  return options.db.transaction(async (runner) => {
-    await lockUser(runner, { userId, kind: options.db.kind });
+  return userTransaction(options.db, userId, async (runner) => {
     const { inserted } = await appendChanges(runner, {
       userId,
       changes: [...unique.values()],
       now: options.now,
     });
     const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
+    if (options.quota && fresh.length > 0)
+      await chargeQuota(runner, { userId, fresh, quota: options.quota });
     if (fresh.length > 0) {
       const keys = new Map(
         fresh.map((change) => [

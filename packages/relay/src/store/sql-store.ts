@@ -5,10 +5,10 @@
  */
 import type { Change, Store, StoredRow, StoreWriter } from '@baton/engine';
 import type { Database } from '../db/database.ts';
-import { appendChanges, lastStampOf, lockUser } from './change-log.ts';
+import { appendChanges, lastStampOf } from './change-log.ts';
 import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
-import { createKeyedQueue } from './keyed-queue.ts';
 import { getRow, listRows, putRows } from './rows-table.ts';
+import { userTransaction } from './user-writes.ts';
 
 export interface SqlStoreOptions {
   db: Database;
@@ -25,9 +25,6 @@ export interface SqlStore {
 export function createSqlStore(options: SqlStoreOptions): SqlStore {
   const { db } = options;
   const now = options.now ?? Date.now;
-  // One write transaction per user at a time in this process (the advisory lock orders them
-  // across processes); see keyed-queue.ts.
-  const writes = createKeyedQueue();
   return {
     forUser(userId) {
       return {
@@ -35,29 +32,27 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         list: (table, filter) => listRows(db, userId, table, filter),
         async transaction(fn) {
           let lastSeq: string | undefined;
-          const result = await writes.run(userId, () =>
-            db.transaction(async (runner) => {
-              await lockUser(runner, { userId, kind: db.kind });
-              const touched: StoredRow[] = [];
-              const writer: StoreWriter = {
-                get: (table, id) => getRow(runner, userId, table, id),
-                list: (table, filter) => listRows(runner, userId, table, filter),
-                // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
-                latestStamp: () => lastStampOf(runner, userId),
-                async put(rows) {
-                  await putRows(runner, userId, rows);
-                  touched.push(...rows);
-                },
-                async record(changes: Change[]) {
-                  const appended = await appendChanges(runner, { userId, changes, now: now() });
-                  if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
-                },
-              };
-              const value = await fn(writer);
-              await refreshDue(runner, userId, missionIdsTouchedBy(touched));
-              return value;
-            }),
-          );
+          // One write per user at a time in this process, pushes and claims included (user-writes.ts).
+          const result = await userTransaction(db, userId, async (runner) => {
+            const touched: StoredRow[] = [];
+            const writer: StoreWriter = {
+              get: (table, id) => getRow(runner, userId, table, id),
+              list: (table, filter) => listRows(runner, userId, table, filter),
+              // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
+              latestStamp: () => lastStampOf(runner, userId),
+              async put(rows) {
+                await putRows(runner, userId, rows);
+                touched.push(...rows);
+              },
+              async record(changes: Change[]) {
+                const appended = await appendChanges(runner, { userId, changes, now: now() });
+                if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
+              },
+            };
+            const value = await fn(writer);
+            await refreshDue(runner, userId, missionIdsTouchedBy(touched));
+            return value;
+          });
           if (lastSeq !== undefined) options.onCommit?.({ userId, cursor: lastSeq });
           return result;
         },

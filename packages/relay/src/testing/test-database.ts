@@ -50,7 +50,7 @@ async function buildTemplate(): Promise<Blob> {
 }
 
 /** Every table the schema creates: emptied between tests that reuse one database. */
-const tables = 'users, tokens, changes, rows, claims, devices, due';
+const tables = 'users, tokens, changes, rows, claims, devices, due, user_usage';
 
 /** PGlite instances a test closed, kept for the next test of this file (see vitest-setup.ts). */
 const idle: PGlite[] = [];
@@ -106,6 +106,16 @@ export async function createTestPostgres(
   await migrate(database);
   await database.query(`truncate ${tables}`);
   return database;
+}
+
+/**
+ * Another handle (its own pool) on the test PostgreSQL, as a second relay process has: one
+ * process queues a user's writes (store/user-writes.ts), so only separate handles race in the
+ * database. Nothing is emptied.
+ */
+export function openTestPostgresHandle(): Database {
+  if (testDatabaseUrl === undefined) throw new Error('TEST_DATABASE_URL is not set');
+  return openPostgres({ url: testDatabaseUrl, maxConnections: 2 });
 }
 
 export type TestDatabaseKind = 'pglite' | 'postgres';

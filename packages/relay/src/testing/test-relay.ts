@@ -45,7 +45,17 @@ export async function createTestRelay(
     model?: RelayConfig['model'];
     webappDir?: string;
     /** More of the app's config (metrics token, CORS origins…). */
-    config?: Partial<Pick<RelayConfig, 'metricsToken' | 'corsOrigins'>>;
+    config?: Partial<
+      Pick<
+        RelayConfig,
+        | 'metricsToken'
+        | 'corsOrigins'
+        | 'maxRequestsInFlight'
+        | 'maxUserRequestsInFlight'
+        | 'userMaxChanges'
+        | 'userMaxBytes'
+      >
+    >;
   } = {},
 ): Promise<TestRelay> {
   const db = await createTestDatabase(options.kind ?? 'pglite');

@@ -21,6 +21,8 @@ const statusKinds: Record<number, EngineErrorKind> = {
   404: 'not_found',
   409: 'conflict',
   413: 'too_large',
+  // The relay sheds load past its limits: try again after a while, as when it is down.
+  429: 'unavailable',
   503: 'unavailable',
 };
 
