@@ -6,7 +6,7 @@
 import { EngineError } from '@baton/engine';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import type { RelayConfig } from './config.ts';
+import { defaultProxySettings, type ProxySettings, type RelayConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { addLiveRoute } from './http/live-route.ts';
 import type { AppEnv } from './http/app-env.ts';
@@ -15,14 +15,17 @@ import { claimsRoutes } from './http/claims-routes.ts';
 import { errorResponse, toEngineError } from './http/errors.ts';
 import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
+import { usageRoute } from './http/usage-route.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
 import type { LiveHub } from './live/live-hub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { createUserLimits } from './proxy/user-limits.ts';
 
 export interface AppOptions {
   db: Database;
-  config: Pick<RelayConfig, 'model' | 'webappDir'>;
+  /** `proxy` defaults to `defaultProxySettings`. */
+  config: Pick<RelayConfig, 'model' | 'webappDir'> & { proxy?: ProxySettings };
   live: LiveHub;
   metrics: Metrics;
   logger: Logger;
@@ -38,6 +41,8 @@ export function createApp(options: AppOptions) {
   const { db, live, metrics, logger } = options;
   const now = options.now ?? Date.now;
   const app = new Hono<AppEnv>();
+  const proxy = options.config.proxy ?? defaultProxySettings;
+  const proxyLimits = createUserLimits({ limits: proxy, now });
 
   app.onError((error, context) => {
     const engineError = toEngineError(error);
@@ -89,7 +94,11 @@ export function createApp(options: AppOptions) {
   );
   addLiveRoute({ app, path: livePath, live, logger, db });
   app.route('/v1/claims', claimsRoutes({ db, metrics, now }));
-  app.route('/v1/llm', llmRoutes({ model: options.config.model, metrics }));
+  app.get('/v1/me/usage', usageRoute({ model: options.config.model, proxy, limits: proxyLimits }));
+  app.route(
+    '/v1/llm',
+    llmRoutes({ model: options.config.model, proxy, limits: proxyLimits, metrics, logger }),
+  );
   app.all('/v1/*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });
