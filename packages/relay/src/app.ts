@@ -76,7 +76,11 @@ export function createApp(options: AppOptions) {
     return context.body(await metrics.registry.metrics());
   });
 
-  app.use('/v1/*', cors({ origin: '*', maxAge: 600, exposeHeaders: ['content-type'] }));
+  // Retry-After is not a CORS-safelisted header: exposed so a browser client can honour a 429's.
+  app.use(
+    '/v1/*',
+    cors({ origin: '*', maxAge: 600, exposeHeaders: ['content-type', 'retry-after'] }),
+  );
   app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
 
   app.get('/v1/me', (context) => {

@@ -199,6 +199,8 @@ describeOn('pglite', 'model proxy', () => {
       expect(model.callCount() - before).toBe(4);
       const refused = responses.find((response) => response.status === 429)!;
       expect(refused.headers.get('retry-after')).toBe('1');
+      // A browser client may read it (it is not a CORS-safelisted header).
+      expect(refused.headers.get('access-control-expose-headers')).toContain('retry-after');
       const error = ((await refused.json()) as ErrorBody).error;
       expect(error.kind).toBe('budget');
       expect(error.message).toContain('PROXY_MAX_IN_FLIGHT');
