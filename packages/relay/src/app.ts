@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import type { RelayConfig } from './config.ts';
+import { defaultProxySettings, type ProxySettings, type RelayConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { addLiveRoute } from './http/live-route.ts';
 import type { AppEnv } from './http/app-env.ts';
@@ -19,15 +19,17 @@ import { errorResponse, toEngineError } from './http/errors.ts';
 import { baseSecurityHeaders } from './http/security-headers.ts';
 import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
+import { usageRoute } from './http/usage-route.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
 import type { LiveHub } from './live/live-hub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { createUserLimits } from './proxy/user-limits.ts';
 
 export interface AppOptions {
   db: Database;
-  config: Pick<RelayConfig, 'model' | 'webappDir'> &
-    Partial<
+  /** `proxy` defaults to `defaultProxySettings`. */
+  config: Pick<RelayConfig, 'model' | 'webappDir'> & { proxy?: ProxySettings } & Partial<
       Pick<
         RelayConfig,
         | 'metricsToken'
@@ -71,6 +73,8 @@ export function createApp(options: AppOptions) {
   const { db, live, metrics, logger } = options;
   const now = options.now ?? Date.now;
   const app = new Hono<AppEnv>();
+  const proxy = options.config.proxy ?? defaultProxySettings;
+  const proxyLimits = createUserLimits({ limits: proxy, now });
 
   app.use('*', baseSecurityHeaders());
 
@@ -119,6 +123,7 @@ export function createApp(options: AppOptions) {
     cors({
       origin: (origin) => (corsOrigins.has(origin) ? origin : null),
       maxAge: 600,
+      // Retry-After is not CORS-safelisted: exposed so a browser client can honour a 429's.
       exposeHeaders: ['content-type', 'retry-after'],
     }),
   );
@@ -156,7 +161,11 @@ export function createApp(options: AppOptions) {
   );
   addLiveRoute({ app, path: livePath, live, logger, db });
   app.route('/v1/claims', claimsRoutes({ db, metrics, now }));
-  app.route('/v1/llm', llmRoutes({ model: options.config.model, metrics }));
+  app.get('/v1/me/usage', usageRoute({ model: options.config.model, proxy, limits: proxyLimits }));
+  app.route(
+    '/v1/llm',
+    llmRoutes({ model: options.config.model, proxy, limits: proxyLimits, metrics, logger }),
+  );
   app.all('/v1/*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });

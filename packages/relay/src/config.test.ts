@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findRepoRoot, openAiBaseUrl, readConfig } from './config.ts';
+import { defaultProxySettings, findRepoRoot, openAiBaseUrl, readConfig } from './config.ts';
 
 describe('readConfig', () => {
   it('uses defaults: port 8787, data and webapp under the repo root, no model', () => {
@@ -18,7 +18,15 @@ describe('readConfig', () => {
       modelConcurrency: 4,
       claimTtlMs: 300_000,
       claimReleaseGraceMs: 10_000,
+      proxy: {
+        extraModels: [],
+        maxTokens: 4096,
+        maxInFlight: 4,
+        callsPerMinute: 60,
+        tokensPerDay: 2_000_000,
+      },
     });
+    expect(result.config.proxy).toEqual(defaultProxySettings);
     expect(result.notes).toEqual([]);
   });
 
@@ -80,5 +88,40 @@ describe('readConfig', () => {
     expect(result.problems.join('\n')).toContain(
       'DATABASE_URL="mysql://x": must start with postgres:// or postgresql://',
     );
+  });
+
+  it('reads the model proxy settings: extra models and per-user limits', () => {
+    const result = readConfig({
+      BATON_MODELS: ' llama3.2:latest , meta-llama/Llama-3-8B,,',
+      MODEL_MAX_TOKENS: '2048',
+      PROXY_MAX_IN_FLIGHT: '2',
+      PROXY_CALLS_PER_MINUTE: '30',
+      PROXY_TOKENS_PER_DAY: '500000',
+    });
+    expect(result.ok && result.config.proxy).toEqual({
+      extraModels: ['llama3.2:latest', 'meta-llama/Llama-3-8B'],
+      maxTokens: 2048,
+      maxInFlight: 2,
+      callsPerMinute: 30,
+      tokensPerDay: 500_000,
+    });
+    const bad = readConfig({ BATON_MODELS: 'a b', PROXY_MAX_IN_FLIGHT: '0' });
+    expect(!bad.ok && bad.problems).toEqual([
+      'BATON_MODELS="a b": must be model names separated by commas (no spaces)',
+      'PROXY_MAX_IN_FLIGHT="0": must be at least 1',
+    ]);
+  });
+
+  it('refuses an OPENAI_BASE_URL carrying credentials, without printing them', () => {
+    const result = readConfig({
+      OPENAI_BASE_URL: 'https://relayuser:hunter2-pass@models.example/v1',
+    });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toHaveLength(1);
+    const line = !result.ok ? (result.problems[0] ?? '') : '';
+    expect(line).toContain('OPENAI_BASE_URL="https://[redacted]@models.example/v1"');
+    expect(line).toContain('OPENAI_API_KEY');
+    expect(line).not.toContain('hunter2');
+    expect(line).not.toContain('relayuser');
   });
 });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { redactUrlCredentials } from './proxy/redact.ts';
 
 /** The monorepo root: the nearest folder above this file with a package-lock.json. */
 export function findRepoRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
@@ -62,14 +63,59 @@ const urlText = (protocols: string[]) =>
     `must start with ${protocols.join(' or ')}`,
   );
 
+/** What the model proxy allows each user; the defaults of the PROXY_* and MODEL_MAX_TOKENS settings. */
+export interface ProxySettings {
+  /** Models a proxied call may name besides the default BATON_MODEL (BATON_MODELS). */
+  extraModels: string[];
+  /** Largest `max_tokens` / `max_completion_tokens` forwarded; larger asks are lowered to it. */
+  maxTokens: number;
+  /** Proxied calls one user may have in flight at once, per relay process. */
+  maxInFlight: number;
+  /** Proxied calls one user may start in any 60 s, per relay process. */
+  callsPerMinute: number;
+  /** Tokens (prompt + completion, from the endpoint's `usage`) one user may use per UTC day. */
+  tokensPerDay: number;
+}
+
+export const defaultProxySettings: ProxySettings = {
+  extraModels: [],
+  maxTokens: 4096,
+  maxInFlight: 4,
+  callsPerMinute: 60,
+  tokensPerDay: 2_000_000,
+};
+
+/** A comma-separated list of model names (spaces around commas and empty entries ignored). */
+const modelList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  )
+  .refine(
+    (names) => names.every((name) => /^\S{1,200}$/.test(name)),
+    'must be model names separated by commas (no spaces)',
+  );
+
 export const ConfigSchema = z.object({
   PORT: integer(8787, 0, 65_535),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   DATA_DIR: optionalText,
   DATABASE_URL: urlText(['postgres://', 'postgresql://']),
-  OPENAI_BASE_URL: urlText(['http://', 'https://']),
+  OPENAI_BASE_URL: urlText(['http://', 'https://']).refine(
+    (value) => value === undefined || !/^[a-z]+:\/\/[^/]*@/i.test(value),
+    'must not carry credentials (user:password@): fetch refuses such URLs; put the key in OPENAI_API_KEY',
+  ),
   OPENAI_API_KEY: optionalText,
   BATON_MODEL: optionalText,
+  BATON_MODELS: modelList,
+  MODEL_MAX_TOKENS: integer(defaultProxySettings.maxTokens, 1, 10_000_000),
+  PROXY_MAX_IN_FLIGHT: integer(defaultProxySettings.maxInFlight, 1, 10_000),
+  PROXY_CALLS_PER_MINUTE: integer(defaultProxySettings.callsPerMinute, 1, 1_000_000),
+  PROXY_TOKENS_PER_DAY: integer(defaultProxySettings.tokensPerDay, 1, 1_000_000_000_000),
   TICK_INTERVAL_MS: integer(15_000, 100, 3_600_000),
   GRACE_MS: integer(120_000, 0, 86_400_000),
   LIVE_IDLE_MS: integer(60_000, 1_000, 3_600_000),
@@ -118,6 +164,8 @@ export interface RelayConfig {
   /** A live connection that sends nothing this long is closed (clients ping every 20 s). */
   liveIdleMs: number;
   modelConcurrency: number;
+  /** What the model proxy (`/v1/llm`) allows each user. */
+  proxy: ProxySettings;
   /**
    * How long a claim on an iteration id (and a taken due entry) lasts, in ms: a relay that dies
    * mid-tick holds its slots this long before another instance plans them.
@@ -172,7 +220,7 @@ export function readConfig(
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) =>
-        `${issue.path.join('.')}=${JSON.stringify(environment[String(issue.path[0])] ?? '')}: ${issue.message}`,
+        `${issue.path.join('.')}=${JSON.stringify(redactUrlCredentials(environment[String(issue.path[0])] ?? ''))}: ${issue.message}`,
     );
     return { ok: false, problems };
   }
@@ -217,6 +265,13 @@ export function readConfig(
       graceMs: values.GRACE_MS,
       liveIdleMs: values.LIVE_IDLE_MS,
       modelConcurrency: values.MODEL_CONCURRENCY,
+      proxy: {
+        extraModels: values.BATON_MODELS,
+        maxTokens: values.MODEL_MAX_TOKENS,
+        maxInFlight: values.PROXY_MAX_IN_FLIGHT,
+        callsPerMinute: values.PROXY_CALLS_PER_MINUTE,
+        tokensPerDay: values.PROXY_TOKENS_PER_DAY,
+      },
       claimTtlMs,
       claimReleaseGraceMs: values.CLAIM_RELEASE_GRACE_MS,
       maxRequestsInFlight: values.MAX_REQUESTS_IN_FLIGHT,

@@ -77,7 +77,7 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     }),
     proxyCalls: new Counter({
       name: 'baton_proxy_calls_total',
-      help: 'Calls through the model proxy (/v1/llm), by route and outcome (ok, model_error, unavailable, no_model, invalid)',
+      help: 'Calls through the model proxy (/v1/llm), by route and outcome (ok, model_error, unavailable, no_model, invalid, refused)',
       labelNames: ['route', 'outcome'] as const,
       registers,
     }),
@@ -86,6 +86,25 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       help: 'Time until the model answered a proxied call (headers; a stream may run on), by route and outcome',
       labelNames: ['route', 'outcome'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    // Labelled by user id only (never a name or token); one series per user who used the proxy.
+    proxyUserCalls: new Counter({
+      name: 'baton_proxy_user_calls_total',
+      help: 'Calls through the model proxy admitted for a user, by user id',
+      labelNames: ['user_id'] as const,
+      registers,
+    }),
+    proxyUserTokens: new Counter({
+      name: 'baton_proxy_user_tokens_total',
+      help: "Tokens (prompt + completion) the model endpoint reported for a user's proxied calls, by user id",
+      labelNames: ['user_id'] as const,
+      registers,
+    }),
+    proxyUserRefusals: new Counter({
+      name: 'baton_proxy_user_refusals_total',
+      help: "A user's proxied calls refused by a limit (in_flight, calls_per_minute, tokens_per_day), by user id and limit",
+      labelNames: ['user_id', 'limit'] as const,
       registers,
     }),
     liveConnections: new Gauge({

@@ -101,4 +101,40 @@ describe('openai model adapter', () => {
     expect(isEngineError(failure, 'unavailable')).toBe(true);
     server.setScript(undefined);
   });
+
+  it('keeps the key and the URL credentials out of its error messages', async () => {
+    const key = 'sk-relay-secret-0123456789';
+    server.setScript((_body, _index, { headers }) => ({
+      status: 400,
+      error: `bad key: ${String(headers.authorization)}`,
+    }));
+    const model = createOpenAiModel({
+      baseUrl: server.url,
+      apiKey: key,
+      defaultModel: 'm',
+      timeoutMs: 5_000,
+    });
+    const failure = await model
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(failure, 'model')).toBe(true);
+    expect((failure as Error).message).not.toContain(key);
+    expect((failure as Error).message).toContain('Bearer [redacted]');
+    expect((failure as Error).cause).toBeUndefined();
+    server.setScript(undefined);
+
+    const port = new URL(server.url).port;
+    const withCredentials = createOpenAiModel({
+      baseUrl: `http://relayuser:hunter2-pass@127.0.0.1:${port}/v1`,
+      apiKey: key,
+      defaultModel: 'm',
+      timeoutMs: 5_000,
+    });
+    const unreachable = await withCredentials
+      .complete({ model: 'm', messages: [], tools: [] }, { signal: new AbortController().signal })
+      .catch((error: unknown) => error);
+    expect(isEngineError(unreachable)).toBe(true);
+    expect((unreachable as Error).message).not.toContain('hunter2');
+    expect((unreachable as Error).message).not.toContain('relayuser');
+  });
 });

@@ -5,11 +5,14 @@
  * runner's metrics and budgets never see (the engine's retry rule plans a failed slot again).
  * Failures reject with an EngineError: `unavailable` (it could not be reached, timed out, or
  * answered 408, 429 or 5xx: worth retrying later) or `model` (it refused the request or
- * answered nothing usable: retrying would not help). The runner counts and times calls
- * (instrument-model.ts).
+ * answered nothing usable: retrying would not help). Their messages never hold the API key or
+ * the credentials of the base URL (they are redacted, and the SDK's error is not kept as the
+ * cause), since they reach the mission's iterations and the log. The runner counts and times
+ * calls (instrument-model.ts).
  */
 import { EngineError, type ChatResponse, type LanguageModel, type ToolCall } from '@baton/engine';
 import OpenAI from 'openai';
+import { createRedactor } from '../proxy/redact.ts';
 
 export interface OpenAiModelOptions {
   baseUrl: string;
@@ -27,6 +30,8 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
     timeout: options.timeoutMs,
     maxRetries: 0,
   });
+  const redact = createRedactor({ secrets: [options.apiKey], url: options.baseUrl });
+  const endpoint = redact(options.baseUrl);
   return {
     defaultModel: options.defaultModel,
     async complete(request, { signal }): Promise<ChatResponse> {
@@ -63,40 +68,39 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
           raw: completion,
         };
       } catch (error) {
-        throw toModelError(error, options.baseUrl);
+        throw toModelError(error, endpoint, redact);
       }
     },
   };
 }
 
-function toModelError(error: unknown, baseUrl: string): EngineError {
+function toModelError(
+  error: unknown,
+  endpoint: string,
+  redact: (text: string) => string,
+): EngineError {
   if (error instanceof EngineError) return error;
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new EngineError('unavailable', `The model at ${baseUrl} did not answer in time.`, {
-      cause: error,
-    });
+    return new EngineError('unavailable', `The model at ${endpoint} did not answer in time.`);
   }
   if (error instanceof OpenAI.APIUserAbortError) {
-    return new EngineError('unavailable', 'The model call was aborted.', { cause: error });
+    return new EngineError('unavailable', 'The model call was aborted.');
   }
   if (error instanceof OpenAI.APIConnectionError) {
     return new EngineError(
       'unavailable',
-      `The model at ${baseUrl} could not be reached: ${error.message}`,
-      { cause: error },
+      redact(`The model at ${endpoint} could not be reached: ${error.message}`),
     );
   }
   if (error instanceof OpenAI.APIError) {
     return new EngineError(
       isTransientStatus(error.status) ? 'unavailable' : 'model',
-      `The model answered ${error.status ?? 'an error'}: ${error.message}`,
-      { cause: error },
+      redact(`The model answered ${error.status ?? 'an error'}: ${error.message}`),
     );
   }
   return new EngineError(
     'model',
-    `The model call failed: ${(error as Error)?.message ?? String(error)}`,
-    { cause: error },
+    redact(`The model call failed: ${(error as Error)?.message ?? String(error)}`),
   );
 }
 

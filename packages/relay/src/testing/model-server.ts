@@ -36,10 +36,12 @@ export interface ModelReply {
   delayMs?: number;
 }
 
-/** Decides the reply to a call; `callIndex` counts chat calls to this server from 0. */
+/** Decides the reply to a call; `callIndex` counts chat calls to this server from 0; `request`
+ * has the call's headers (lower-case names), e.g. to play an endpoint that echoes them. */
 export type ModelScript = (
   body: ChatRequestBody,
   callIndex: number,
+  request: { headers: Record<string, string | string[] | undefined> },
 ) => ModelReply | Promise<ModelReply>;
 
 export interface ModelServerOptions {
@@ -110,7 +112,7 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     }
     const callIndex = calls.length;
     calls.push(body);
-    const reply = await script(body, callIndex);
+    const reply = await script(body, callIndex, { headers: request.headers });
     await wait(delayMs + (reply.delayMs ?? 0));
     if (response.destroyed) return; // the client gave up (timeout or abort) while we waited
     options.onCall?.({ body, reply, callIndex });

@@ -1,4 +1,4 @@
-import type { RelayConfig } from '../config.ts';
+import { defaultProxySettings, type RelayConfig } from '../config.ts';
 
 /** A relay config for tests: a free port on loopback, no model, silent logs, no webapp. */
 export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
@@ -12,6 +12,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     graceMs: 120_000,
     liveIdleMs: 60_000,
     modelConcurrency: 4,
+    proxy: defaultProxySettings,
     claimTtlMs: 5 * 60_000,
     claimReleaseGraceMs: 10_000,
     webappDir: '/nonexistent/webapp/build',

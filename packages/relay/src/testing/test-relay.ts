@@ -6,10 +6,10 @@ import { formatHlc, type Change } from '@baton/engine';
 import { createSequentialIds } from '@baton/engine/testing';
 import { createApp, type RelayApp } from '../app.ts';
 import { createUser } from '../auth/users.ts';
-import type { RelayConfig } from '../config.ts';
+import { defaultProxySettings, type ProxySettings, type RelayConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { createLiveHub, type LiveHub } from '../live/live-hub.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { createSqlStore, type SqlStore } from '../store/sql-store.ts';
 import { createTestDatabase, type TestDatabaseKind } from './test-database.ts';
@@ -43,8 +43,12 @@ export async function createTestRelay(
   options: {
     kind?: TestDatabaseKind;
     model?: RelayConfig['model'];
+    /** The model proxy's settings, over `defaultProxySettings`. */
+    proxy?: Partial<ProxySettings>;
     webappDir?: string;
-    /** More of the app's config (metrics token, CORS origins…). */
+    /** Silent by default. */
+    logger?: Logger;
+    /** More of the app's config (metrics token, CORS origins, limits…). */
     config?: Partial<
       Pick<
         RelayConfig,
@@ -68,9 +72,10 @@ export async function createTestRelay(
     db,
     live,
     metrics,
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
     config: {
       model: options.model,
+      proxy: { ...defaultProxySettings, ...options.proxy },
       webappDir: options.webappDir ?? '/nonexistent/webapp/build',
       ...options.config,
     },
