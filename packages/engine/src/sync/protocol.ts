@@ -12,12 +12,17 @@ export const maxPushChanges = 1_000;
 export const maxPushBytes = 5 * 1024 * 1024;
 export const maxPullLimit = 1_000;
 
-/** A relay cursor: its commit sequence, opaque to clients. */
+/**
+ * A relay cursor, opaque to clients: the relay issues `u` and the user's own sequence number
+ * (plain numbers, from before each user had a sequence of their own, are still read).
+ */
 export const CursorSchema = z
   .string()
-  .regex(/^\d{1,19}$/, 'must be a cursor returned by the relay')
+  .regex(/^u?\d{1,19}$/, 'must be a cursor returned by the relay')
   .refine(
-    (cursor) => !/^\d{1,19}$/.test(cursor) || BigInt(cursor) <= 9_223_372_036_854_775_807n,
+    (cursor) =>
+      !/^u?\d{1,19}$/.test(cursor) ||
+      BigInt(cursor.replace(/^u/, '')) <= 9_223_372_036_854_775_807n,
     'must be a cursor returned by the relay (at most 9223372036854775807)',
   );
 

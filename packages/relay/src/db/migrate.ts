@@ -4,7 +4,7 @@ import type { Database } from './database.ts';
  * The schema. Every statement is idempotent; `migrate` runs them in one transaction under an
  * advisory lock, so instances starting together on one PostgreSQL do not race.
  * Times are epoch milliseconds (bigint). `rows` holds merged state; `changes` is the append-only
- * log whose `seq` is the pull cursor; `due` indexes missions by their next unplanned slot.
+ * log whose `user_seq` (per user) is the pull cursor; `due` indexes missions by their next unplanned slot.
  */
 export const schemaStatements: readonly string[] = [
   `create table if not exists users (
@@ -26,6 +26,15 @@ export const schemaStatements: readonly string[] = [
      committed_at bigint not null,
      unique (user_id, id))`,
   `create index if not exists changes_user_seq on changes (user_id, seq)`,
+  // Each user's own sequence, the pull cursor: one user's pushes never move another's cursor.
+  // Logs from before it are numbered once, in their commit order.
+  `alter table changes add column if not exists user_seq bigint`,
+  `update changes set user_seq = numbered.n
+     from (select seq, row_number() over (partition by user_id order by seq) as n
+             from changes where user_id in (select distinct user_id from changes where user_seq is null)) as numbered
+    where changes.seq = numbered.seq and changes.user_seq is null`,
+  `alter table changes alter column user_seq set not null`,
+  `create unique index if not exists changes_user_user_seq on changes (user_id, user_seq)`,
   `create index if not exists changes_user_hlc on changes (user_id, hlc)`,
   `create table if not exists rows (
      user_id text not null,

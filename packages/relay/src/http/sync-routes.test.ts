@@ -1,5 +1,6 @@
 import type { Change } from '@baton/engine';
 import { afterEach, beforeEach, expect, it, onTestFinished } from 'vitest';
+import { migrate } from '../db/migrate.ts';
 import { pushChanges } from '../store/push-changes.ts';
 import { openTestPostgresHandle } from '../testing/test-database.ts';
 import {
@@ -204,6 +205,45 @@ describeOnEachDatabase('sync routes', (kind) => {
     expect((await push([bob('b1'), bob('b2'), bob('b3')], bobToken)).status).toBe(200);
     // Within the quota, Alice goes on.
     expect((await push([first('t3')])).status).toBe(200);
+  });
+
+  it("gives each user a cursor of their own: another user's pushes never move it", async () => {
+    const bob = createChangeFactory({ wallMs: relay.now.value, deviceId: 'dev_b', idPrefix: 'B' });
+    const first = (await (await push([bob('b1')], bobToken)).json()) as { cursor: string };
+    expect(first.cursor).toBe('u1');
+    for (let batch = 0; batch < 5; batch += 1)
+      await push(Array.from({ length: 10 }, (_, index) => change(`a${batch}-${index}`)));
+    expect((await pull('', bobToken)).cursor).toBe('u1');
+    const second = (await (await push([bob('b2')], bobToken)).json()) as { cursor: string };
+    expect(second.cursor).toBe('u2');
+    expect((await pull()).cursor).toBe('u50');
+  });
+
+  it('reads a cursor from before per-user sequences, and numbers an old log once on migration', async () => {
+    const bob = createChangeFactory({ wallMs: relay.now.value, deviceId: 'dev_b', idPrefix: 'B' });
+    const a = [change('a1'), change('a2'), change('a3')];
+    await push([a[0]!]);
+    await push([bob('b1')], bobToken);
+    await push([a[1]!]);
+    await push([bob('b2')], bobToken);
+    await push([a[2]!]);
+    // A device that pulled before the upgrade holds the shared sequence's number of a2.
+    const [legacy] = await relay.db.query<{ seq: string }>(
+      `select seq::text as seq from changes where id = $1`,
+      [a[1]!.id],
+    );
+    const page = await pull(`?since=${legacy!.seq}`);
+    expect(page.changes.map((item) => item.id)).toEqual([a[2]!.id]);
+    expect(page.cursor).toBe('u3');
+    // A log written before the column existed is numbered per user, in commit order.
+    await relay.db.query('alter table changes alter column user_seq drop not null');
+    await relay.db.query('update changes set user_seq = null');
+    await migrate(relay.db);
+    const numbered = await relay.db.query<{ id: string; user_seq: string }>(
+      'select id, user_seq::text as user_seq from changes order by seq',
+    );
+    expect(numbered.map((row) => row.user_seq)).toEqual(['1', '1', '2', '2', '3']);
+    expect((await pull('?since=u1')).changes.map((item) => item.id)).toEqual([a[1]!.id, a[2]!.id]);
   });
 
   it("keeps each user's log and rows to that user", async () => {
