@@ -22,7 +22,11 @@ test('bad mission input is refused next to its fields, focus on the first; nothi
   await expect(cron).toHaveAttribute('aria-invalid', 'true');
   await expect(cron).toHaveAccessibleDescription(/invalid cron expression "0 9 \* \*"/);
 
+  // Each message goes as soon as its field is fine, before the next submit; the others stay.
   await objective.fill('Something to do');
+  await expect(objective).not.toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText(/objective is required/i)).toHaveCount(0);
+  await expect(cron).toHaveAttribute('aria-invalid', 'true');
   await page.getByRole('button', { name: 'Create mission' }).click();
   await expect(cron).toHaveAttribute('aria-invalid', 'true');
   await expect(cron).toBeFocused();

@@ -34,6 +34,19 @@ export function failed<T>(result: Result<T>): result is { ok: false; error: Engi
 }
 
 /** The id of the message element under a field: `<prefix>-<name>-error`. */
+/**
+ * The messages still true after an edit: those of `shown` whose field `current` (the form checked
+ * again) still finds wrong, with today's message. An error clears as soon as its field is valid;
+ * a field never shows a new error before the next submit.
+ */
+export function stillWrong(shown: FieldErrors, current: FieldErrors): FieldErrors {
+  return Object.fromEntries(
+    Object.keys(shown)
+      .filter((name) => current[name] !== undefined)
+      .map((name) => [name, current[name]!]),
+  );
+}
+
 export function errorId(prefix: string, name: string): string {
   return `${prefix}-${name}-error`;
 }
