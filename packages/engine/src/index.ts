@@ -112,6 +112,8 @@ export {
   ClaimHolderSchema,
   ClaimRequestSchema,
   ClaimResponseSchema,
+  MeResponseSchema,
+  type MeResponse,
   DevicePresenceSchema,
   LiveClientMessageSchema,
   LiveServerMessageSchema,

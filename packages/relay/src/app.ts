@@ -3,7 +3,7 @@
  * the built webapp. Routes parse, call and shape; errors map to `{error:{kind,message,field?}}`
  * in the one `onError`. Nothing is written for a rejected request.
  */
-import { EngineError } from '@baton/engine';
+import { EngineError, type MeResponse } from '@baton/engine';
 import { timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
@@ -144,7 +144,14 @@ export function createApp(options: AppOptions) {
 
   app.get('/v1/me', (context) => {
     const user = context.get('user');
-    return context.json({ userId: user.id, name: user.name });
+    const model = options.config.model;
+    const body: MeResponse = {
+      userId: user.id,
+      name: user.name,
+      // Whether runs here can use the relay's model (the webapp says which model a run uses).
+      model: { configured: model !== undefined, name: model?.name ?? null },
+    };
+    return context.json(body);
   });
   app.route(
     '/v1/sync',

@@ -93,6 +93,17 @@ const ClaimRequestObjectSchema = z.object({
 });
 export const ClaimRequestSchema = storable(ClaimRequestObjectSchema);
 
+/**
+ * `GET /v1/me`: who the token belongs to, and the relay's own model (`configured: false` when it
+ * has none, so no run can use it; older relays leave `model` out).
+ */
+export const MeResponseSchema = z.object({
+  userId: z.string().min(1),
+  name: z.string(),
+  model: z.object({ configured: z.boolean(), name: z.string().nullable() }).optional(),
+});
+export type MeResponse = z.infer<typeof MeResponseSchema>;
+
 /** `POST /v1/claims` answer, 200 when granted and 409 when someone else holds it. */
 export const ClaimResponseSchema = z.object({
   granted: z.boolean(),

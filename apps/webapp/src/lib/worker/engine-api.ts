@@ -147,6 +147,8 @@ export interface Settings {
   /** Never sent back to pages in full. */
   modelKeySet: boolean;
   modelName: string;
+  /** The relay's own model as it says now; null when not signed in or not reachable. */
+  relayModel: { configured: boolean; name: string | null } | null;
 }
 
 export interface DebugState extends EngineStatus {

@@ -1,5 +1,4 @@
-import { EngineError } from '@baton/engine';
-import { z } from 'zod';
+import { EngineError, MeResponseSchema } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import type { ApiCall } from './api-call.ts';
 import { safely } from './api-call.ts';
@@ -8,11 +7,18 @@ import type { EngineApi, Settings } from './engine-api.ts';
 import { saveSettings, type HostSettings } from './host-settings.ts';
 import { parseRelayAnswer, relayFetch, type RelayTarget } from './relay-http.ts';
 
-/**
- * `GET /v1/me`: who the token belongs to. (Not among the engine's protocol schemas yet; it is
- * the relay's account endpoint rather than sync.)
- */
-export const MeResponseSchema = z.object({ userId: z.string().min(1), name: z.string() });
+/** What the relay says of its own model: undefined when it cannot be asked now. */
+async function relayModel(
+  target: RelayTarget,
+): Promise<{ configured: boolean; name: string | null } | null> {
+  if (!target.token) return null;
+  try {
+    const { body } = await relayFetch(target, '/v1/me', { signal: AbortSignal.timeout(3_000) });
+    return MeResponseSchema.safeParse(body).data?.model ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export interface SettingsApiContext {
   db: BatonDatabase;
@@ -35,7 +41,7 @@ export function createSettingsApi(
 
   return {
     settings: () =>
-      safely((): Settings => ({
+      safely(async (): Promise<Settings> => ({
         deviceId: context.deviceId,
         deviceName: settings.deviceName,
         relayUrl: target().url,
@@ -44,6 +50,7 @@ export function createSettingsApi(
         modelEndpoint: settings.modelEndpoint ?? '',
         modelKeySet: Boolean(settings.modelKey),
         modelName: settings.modelName ?? '',
+        relayModel: await relayModel(target()),
       })),
     signIn: (input) =>
       call('signIn', input, async ({ relayUrl, token }) => {
