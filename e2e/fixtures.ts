@@ -95,7 +95,13 @@ export function planningRuns(model: ModelServer): ChatRequestBody[] {
   return model.calls.filter((body) => !body.messages.some((message) => message.role === 'tool'));
 }
 
-export const test = base.extend<{ model: ModelServer; relay: Relay }>({
+export const test = base.extend<{
+  model: ModelServer;
+  relay: Relay;
+  /** Extra environment for the relay process (`test.use({ relayEnv: {...} })`). */
+  relayEnv: Record<string, string>;
+}>({
+  relayEnv: [{}, { option: true }],
   // Playwright reads a fixture's dependencies from its first parameter, so it must be a pattern.
   // eslint-disable-next-line no-empty-pattern
   model: async ({}, use) => {
@@ -103,8 +109,8 @@ export const test = base.extend<{ model: ModelServer; relay: Relay }>({
     await use(model);
     await model.close();
   },
-  relay: async ({ model }, use, testInfo) => {
-    const relay = await startRelay({ modelUrl: model.url });
+  relay: async ({ model, relayEnv }, use, testInfo) => {
+    const relay = await startRelay({ modelUrl: model.url, env: relayEnv });
     await use(relay);
     await relay.stop();
     if (testInfo.status !== testInfo.expectedStatus)
