@@ -54,8 +54,10 @@ export function createOpenAiModel(options: {
 
   function clientFor(baseURL: string, apiKey: string): OpenAI {
     const key = `${baseURL}\n${apiKey}`;
+    // No retries in the SDK: a repeated call would be a conversation the claims and the budget
+    // never count. A failed slot is tried again by the engine's own retry rule (schedule/retry.ts).
     if (cached?.key !== key)
-      cached = { key, client: new OpenAI({ baseURL, apiKey, maxRetries: 1, timeout: 120_000 }) };
+      cached = { key, client: new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 120_000 }) };
     return cached.client;
   }
 
