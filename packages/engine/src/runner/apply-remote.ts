@@ -69,10 +69,15 @@ export async function mergeRemoteChanges(options: {
   }
   const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
   const losses: LostDecision[] = [];
+  const lossIds = new Set<string>();
   for (const [proposalId, byStamp] of executions) {
     const row = await writer.get('proposals', proposalId);
     const won = row ? decidedOutcome(row.fields) : null;
-    for (const [at, lost] of byStamp) if (at !== won?.decision.at) losses.push({ lost, won });
+    for (const [at, lost] of byStamp)
+      if (at !== won?.decision.at) {
+        losses.push({ lost, won });
+        lossIds.add(proposalId);
+      }
   }
   if (losses.length === 0) return edits;
   const rows = new Map<string, StoredRow>();
@@ -80,5 +85,18 @@ export async function mergeRemoteChanges(options: {
     const row = await writer.get(table, rowId);
     if (row) rows.set(rowKey(table, rowId), row);
   }
-  return [...edits, ...compensationEdits({ losses, rows })];
+  // The other executed steps of the same runs: one may have written a field the lost execution
+  // overwrote (two plans of a slot doing one thing as different steps).
+  const others: DecidedOutcome[] = [];
+  const iterationIds = new Set([...lossIds].map(iterationIdOfProposal));
+  for (const iterationId of iterationIds)
+    for (const proposal of await writer.list('proposals', {
+      field: 'iterationId',
+      equals: iterationId,
+    })) {
+      if (lossIds.has(proposal.id) || proposal.fields._deleted === true) continue;
+      const outcome = decidedOutcome(proposal.fields);
+      if (outcome) others.push(outcome);
+    }
+  return [...edits, ...compensationEdits({ losses, rows, others })];
 }

@@ -210,4 +210,43 @@ describe('compensating an execution that lost its decision', () => {
       { table: 'tasks', rowId: 't1', fields: { title: 'A' }, actor: merge },
     ]);
   });
+
+  it('keeps what another step of the winning plan wrote on a field the lost execution overwrote (found by the simulator, seed 59049)', () => {
+    // Two plans of a slot did one thing as different steps: the loser's #0 and the winner's #1
+    // both completed t1. The loser's #0 lost to a stale decision; the winner's #1 executed.
+    const completes: Effect = {
+      table: 'tasks',
+      rowId: 't1',
+      before: { done: false },
+      after: { done: true },
+    };
+    const lostZero = outcome(loserAt, 'approved', [completes]);
+    const staleZero = outcome(winnerAt, 'approved', [], 'stale');
+    const lostOne = outcome(loserAt, 'approved', [created({ title: 'Other' })]);
+    const wonOne = outcome(winnerAt, 'approved', [completes]);
+    // The loser's write is later, so t1.done holds it; the value is the winner's as well.
+    const row = task('t1', { done: true }, loserAt);
+    const expected = [{ table: 'tasks', rowId: 't1', fields: { done: true }, actor: merge }];
+    expect(
+      compensationEdits({
+        losses: [
+          { lost: lostZero, won: staleZero },
+          { lost: lostOne, won: wonOne },
+        ],
+        rows: rowsOf(row),
+      }).filter((edit) => edit.rowId === 't1'),
+    ).toEqual(expected);
+    // The same when the winner's step is not itself contested (it arrives as another step).
+    expect(
+      compensationEdits({
+        losses: [{ lost: lostZero, won: staleZero }],
+        rows: rowsOf(row),
+        others: [wonOne],
+      }),
+    ).toEqual(expected);
+    // Without it, the lost write is undone.
+    expect(
+      compensationEdits({ losses: [{ lost: lostZero, won: staleZero }], rows: rowsOf(row) }),
+    ).toEqual([{ table: 'tasks', rowId: 't1', fields: { done: false }, actor: merge }]);
+  });
 });

@@ -45,6 +45,13 @@ interface RowPlan {
   restore: Map<string, { value: unknown; at: HlcStamp }>;
   /** Field values the winning executions wrote, the latest winner last. */
   overlay: Map<string, { value: unknown; at: HlcStamp }>;
+  /** The lost executions that wrote each field. */
+  writers: Map<string, Set<DecidedOutcome>>;
+  /**
+   * Fields another proposal's execution keeps: written even when they already hold its value,
+   * so they stop being the lost execution's write (the field's stamp says whose write it is).
+   */
+  rewrite: Set<string>;
   created: boolean;
 }
 
@@ -65,6 +72,12 @@ interface RowPlan {
 export function compensationEdits(options: {
   losses: readonly LostDecision[];
   rows: ReadonlyMap<string, StoredRow>;
+  /**
+   * Executions of other proposals that keep their decision (the winning plan's other steps):
+   * where one wrote a field a lost execution overwrote, before it, its value is the one to show
+   * once the lost write is undone, not the lost execution's `before`.
+   */
+  others?: readonly DecidedOutcome[];
 }): Edit[] {
   const plans = new Map<string, RowPlan>();
   const byStamp = (a: DecidedOutcome, b: DecidedOutcome) =>
@@ -82,6 +95,8 @@ export function compensationEdits(options: {
           lostStamps: new Set(),
           restore: new Map(),
           overlay: new Map(),
+          writers: new Map(),
+          rewrite: new Set(),
           created: false,
         };
         plans.set(key, plan);
@@ -91,21 +106,47 @@ export function compensationEdits(options: {
         if (name === '_deleted') plan.created = plan.created || value === true;
         else plan.restore.set(name, { value, at: outcome.decision.at });
       }
+      // The fields it wrote: those it changed, and all of a row it created.
+      for (const name of [...Object.keys(effect.before), ...Object.keys(effect.after ?? {})]) {
+        if (name.startsWith('_')) continue;
+        const writers = plan.writers.get(name) ?? new Set<DecidedOutcome>();
+        plan.writers.set(name, writers.add(outcome));
+      }
     }
   }
-  const winners = options.losses
-    .map((loss) => loss.won)
-    .filter(
-      (won): won is DecidedOutcome =>
-        won !== null && won.status === 'executed' && won.decision.verdict === 'approved',
-    )
+  const others = (options.others ?? [])
+    .filter((other) => other.status === 'executed' && other.decision.verdict === 'approved')
     .sort(byStamp);
-  for (const won of winners) {
+  for (const other of others) {
+    for (const effect of other.effects) {
+      const plan = plans.get(rowKey(effect.table, effect.rowId));
+      if (!plan || !effect.after) continue;
+      for (const [name, value] of Object.entries(effect.after)) {
+        const restore = plan.restore.get(name);
+        if (!restore || other.decision.at >= restore.at) continue;
+        plan.overlay.set(name, { value, at: other.decision.at });
+        plan.rewrite.add(name);
+      }
+    }
+  }
+  // Each winner over its own loser's fields, the latest winner last. On a field only other
+  // proposals' losers wrote, the winner's write is taken over even where the value is the same.
+  const winners = options.losses
+    .filter(
+      (loss): loss is LostDecision & { won: DecidedOutcome } =>
+        loss.won !== null &&
+        loss.won.status === 'executed' &&
+        loss.won.decision.verdict === 'approved',
+    )
+    .sort((a, b) => byStamp(a.won, b.won));
+  for (const { lost: loser, won } of winners) {
     for (const effect of won.effects) {
       const plan = plans.get(rowKey(effect.table, effect.rowId));
       if (!plan || !effect.after) continue;
-      for (const [name, value] of Object.entries(effect.after))
+      for (const [name, value] of Object.entries(effect.after)) {
         plan.overlay.set(name, { value, at: won.decision.at });
+        if (!plan.writers.get(name)?.has(loser)) plan.rewrite.add(name);
+      }
     }
   }
   const edits: Edit[] = [];
@@ -138,7 +179,7 @@ export function compensationEdits(options: {
     for (const [name, value] of targets) {
       const stamp = row.stamps[name];
       if (stamp === undefined || !plan.lostStamps.has(stamp)) continue;
-      if (stableJson(row.fields[name]) === stableJson(value)) continue;
+      if (stableJson(row.fields[name]) === stableJson(value) && !plan.rewrite.has(name)) continue;
       // A recorded value this version cannot write (a field it does not know) is left alone
       // rather than refusing the whole batch it arrived with.
       if (fieldSchema(plan.table, name)?.safeParse(value).success !== true) continue;

@@ -48,6 +48,11 @@ const pinned: {
       'a runner cut off after its claim: its failed attempt lost to another, its tokens uncounted',
   },
   { seed: 13593, found: 'a retry’s claim did not count the tokens of the failed row it retried' },
+  {
+    seed: 59049,
+    found:
+      'a lost execution undone over a field another step of the winning plan wrote the same way',
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,
