@@ -59,7 +59,7 @@ function recordConversations(
   options: { holdFirst?: () => Promise<void> } = {},
 ): Conversations {
   const opened: Conversations['opened'] = [];
-  model.setScript(async (body, callIndex) => {
+  model.setScript(async (body, callIndex, request) => {
     const opening = !body.messages.some(
       (message) => message.role === 'assistant' || message.role === 'tool',
     );
@@ -67,7 +67,7 @@ function recordConversations(
       opened.push({ slot: slotOf(body), at: Date.now() });
       if (opened.length === 1) await options.holdFirst?.();
     }
-    return defaultModelScript(body, callIndex);
+    return defaultModelScript(body, callIndex, request);
   });
   return {
     opened,
