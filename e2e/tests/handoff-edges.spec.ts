@@ -198,7 +198,7 @@ test.describe('a planning device goes away mid-plan', () => {
     },
   });
 
-  test('reloading the only tab mid-plan: the new worker waits for the old lease, one plan', async ({
+  test('reloading the only tab mid-plan: the worker lives on and finishes its run, one conversation', async ({
     browser,
     relay,
     model,
@@ -225,38 +225,31 @@ test.describe('a planning device goes away mid-plan', () => {
       phase: 'planning',
     });
 
-    const reloadedAt = Date.now();
     await page.reload();
-    // Chromium ends a SharedWorker with its last page, a reload included: the old host's model
-    // call dies with it, and the page starts a new worker (a new host, a new claim holder).
+    // Pages start the SharedWorker with `extendedLifetime`: the reloaded page reaches the same
+    // worker, whose run goes on. (Without it Chromium ends the worker with its last page; a new
+    // worker is a new host, refused while the old lease lives, and its run a second
+    // conversation.)
     const after = await debugState(page);
-    expect(after['hostId'], 'the reload started a new SharedWorker').not.toBe(before['hostId']);
+    expect(after['hostId'], 'the reloaded page reached the same worker').toBe(before['hostId']);
 
     await expect
       .poll(async () => (await iterationsOf(relay, mission.missionId)).length, {
-        timeout: releaseGraceMs + 3 * deviceTickMs + 15_000,
+        timeout: 3 * deviceTickMs + 20_000,
       })
       .toBe(1);
     const [planned] = await iterationsOf(relay, mission.missionId);
     expect(planned).toMatchObject({ status: 'planned', runner: { kind: 'device' } });
     await page.getByRole('link', { name: 'Inbox', exact: true }).click();
     await expect(proposalCard(page, 'Review open tasks')).toHaveCount(1);
-    // A few more ticks of the new host and the relay: nothing plans the slot again.
-    await wait(deviceTickMs + relayTickMs);
+    // More ticks of the device and the relay, past the release grace: nothing plans it again.
+    await wait(deviceTickMs + relayTickMs + releaseGraceMs);
 
-    const second = conversations.opened[1];
     console.log(
-      `[handoff-edges b] conversations per slot: ${JSON.stringify(conversations.perSlot())}; ` +
-        `second conversation ${second ? second.at - reloadedAt : '-'} ms after the reload`,
+      `[handoff-edges b] conversations per slot: ${JSON.stringify(conversations.perSlot())}`,
     );
-    // The old host's run was cut off, so the slot takes a second conversation, and only one:
-    // the new host is refused while the old lease lives, until the relay releases it
-    // CLAIM_RELEASE_GRACE_MS after the old host's live connection ended (at the reload or later).
-    expect(conversations.count(slot)).toBe(2);
-    expect(conversations.opened).toHaveLength(2);
-    expect(second!.at - reloadedAt).toBeGreaterThanOrEqual(releaseGraceMs);
-    // ...and then the new host plans on its next tick (a 5 s margin for a busy machine).
-    expect(second!.at - reloadedAt).toBeLessThan(releaseGraceMs + deviceTickMs + 5_000);
+    expect(conversations.count(slot)).toBe(1);
+    expect(conversations.opened).toHaveLength(1);
     expect(await iterationsOf(relay, mission.missionId)).toHaveLength(1);
     await context.close();
   });

@@ -10,6 +10,7 @@ import { releaseProxy, wrap, type Remote } from 'comlink';
 import { EngineError } from '@baton/engine';
 import { engineApiMethods, type EngineApi, type HelloAnswer } from './worker/engine-api.ts';
 import { errorData } from './worker/error-data.ts';
+import { reportPageLifecycle } from './worker/page-lifecycle.ts';
 
 /** How the engine came up in this tab. */
 export type EngineStart =
@@ -83,11 +84,15 @@ function describeEvent(event: Event): string {
 }
 
 async function startShared(): Promise<{ remote: Remote<EngineApi>; hello: HelloAnswer }> {
+  // `extendedLifetime` (Chromium 148+; others ignore it): a reload reaches the same worker, so
+  // its run in flight is not cut off and planned again by a new worker (engine.worker.ts).
   const worker = new SharedWorker(new URL('./worker/engine.worker.ts', import.meta.url), {
     type: 'module',
     name: 'baton',
-  });
+    extendedLifetime: true,
+  } as WorkerOptions);
   const remote = wrap<EngineApi>(worker.port);
+  reportPageLifecycle(worker.port);
   try {
     return { remote, hello: await greet(remote, worker, sharedStartMs, 'shared engine worker') };
   } catch (error) {

@@ -33,6 +33,14 @@ export interface HostOptions {
 
 export interface EngineHost {
   api: Omit<EngineApi, 'hello'>;
+  /**
+   * No page is connected any more (a SharedWorker living on after its last tab): finish the run
+   * in flight, push what it wrote, then stop planning and syncing and give up the leader lock,
+   * so the relay (or another browser) takes the baton.
+   */
+  idle(): Promise<void>;
+  /** A page connected again (a reload): lead and plan again as before. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -194,9 +202,11 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
    * `firstPullMs`), so it never plans a slot the relay planned while no tab was open; offline,
    * the round fails at once and it plans as before.
    */
+  let idling = false;
+
   function setLeader(leading: boolean): void {
     tickLoop.stop();
-    if (leading) {
+    if (leading && !idling) {
       sync.start();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const pulled = new Promise<void>((resolve) => (timer = setTimeout(resolve, firstPullMs)));
@@ -210,17 +220,39 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
     announce();
   }
 
-  leadership = createLeadership({
-    db,
-    hostId,
-    locks: options.locks,
-    onChange: setLeader,
-    // Followers' pages treat a leader's status as current while it keeps arriving.
-    onHeartbeat: announce,
-  });
+  const lead = () =>
+    createLeadership({
+      db,
+      hostId,
+      locks: options.locks,
+      onChange: setLeader,
+      // Followers' pages treat a leader's status as current while it keeps arriving.
+      onHeartbeat: announce,
+    });
+  leadership = lead();
 
   return {
     api,
+    async idle() {
+      if (idling) return;
+      idling = true;
+      await tickLoop.drain();
+      if (!idling) return;
+      // What the last run wrote goes to the relay before the baton does.
+      await sync.syncNow().catch(() => undefined);
+      if (!idling) return;
+      sync.close();
+      const leaving = leadership;
+      leadership = undefined;
+      await leaving?.close();
+      announce();
+    },
+    resume() {
+      if (!idling) return;
+      idling = false;
+      if (leadership) setLeader(isLeader());
+      else leadership = lead();
+    },
     async close() {
       tickLoop.stop();
       sync.close();

@@ -8,6 +8,18 @@ import { createEngineHost } from './engine-host.ts';
  * immediately, every other call waits until the host has opened IndexedDB.
  */
 export function startHost(options: { host: EngineStatus['host']; origin: string }): EngineApi {
+  return startHostWithLifecycle(options).api;
+}
+
+/**
+ * `startHost`, with the SharedWorker's lifecycle: `idle` when its last page went away (it may
+ * live on a while, see engine.worker.ts), `resume` when a page connects again.
+ */
+export function startHostWithLifecycle(options: { host: EngineStatus['host']; origin: string }): {
+  api: EngineApi;
+  idle(): void;
+  resume(): void;
+} {
   const random = crypto.getRandomValues(new Uint8Array(6));
   const hostId = `${options.host}_${Array.from(random, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
   let version: string | null = null;
@@ -26,7 +38,7 @@ export function startHost(options: { host: EngineStatus['host']; origin: string 
       void ready.then((host) => host.api.networkChanged({ online })).catch(() => undefined);
     });
   }
-  return deferredApi({
+  const api = deferredApi({
     ready: ready.then((host) => host.api as EngineApi),
     hello: async (input) => {
       const parsed = inputSchemas.hello.safeParse(input);
@@ -35,4 +47,9 @@ export function startHost(options: { host: EngineStatus['host']; origin: string 
       return { ok: true, value: { host: options.host, hostId } };
     },
   });
+  return {
+    api,
+    idle: () => void ready.then((host) => host.idle()).catch(() => undefined),
+    resume: () => void ready.then((host) => host.resume()).catch(() => undefined),
+  };
 }

@@ -16,6 +16,8 @@ export interface TickLoop {
   start(): void;
   /** Stops ticking and aborts the tick in flight (this host stopped leading). */
   stop(): void;
+  /** Stops ticking but lets the tick in flight finish; resolves when it has (no page is left). */
+  drain(): Promise<void>;
 }
 
 /**
@@ -98,6 +100,11 @@ export function createTickLoop(options: {
       clearInterval(timer);
       timer = undefined;
       current?.abort();
+    },
+    async drain() {
+      clearInterval(timer);
+      timer = undefined;
+      await queue;
     },
   };
 }
