@@ -31,12 +31,16 @@ test('a SharedWorker that never answers: after a few seconds the tab runs its ow
   relay,
 }) => {
   const context = await browser.newContext();
+  // A same-origin script that loads and never answers (the page's CSP allows workers only from
+  // the relay's origin, so not from a blob: URL).
+  await context.route('**/silent-shared-worker.js', (route) =>
+    route.fulfill({ contentType: 'text/javascript', body: '// never answers' }),
+  );
   await context.addInitScript(() => {
     const Original = window.SharedWorker;
-    const silent = URL.createObjectURL(new Blob(['// never answers'], { type: 'text/javascript' }));
     window.SharedWorker = class extends Original {
       constructor(_url: string | URL, options?: string | WorkerOptions) {
-        super(silent, options);
+        super('/silent-shared-worker.js', options);
       }
     };
   });
