@@ -103,15 +103,24 @@ describeOnEachDatabase('relay app', (kind) => {
     ).toBeNull();
   });
 
-  it('tells each signed-in user who they are', async () => {
+  it('tells each signed-in user who they are, and whether the relay has a model', async () => {
     relay = await createRelay();
     expect(await (await relay.call('/v1/me')).json()).toEqual({
       userId: relay.users.alice,
       name: 'alice',
+      model: { configured: false, name: null },
     });
     expect(await (await relay.call('/v1/me', { token: bobToken })).json()).toEqual({
       userId: relay.users.bob,
       name: 'bob',
+      model: { configured: false, name: null },
+    });
+    await relay.close();
+    relay = await createRelay({
+      model: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', name: 'llama3.1', timeoutMs: 1_000 },
+    });
+    expect(await (await relay.call('/v1/me')).json()).toMatchObject({
+      model: { configured: true, name: 'llama3.1' },
     });
     expect((await relay.call('/v1/me', { token: null })).status).toBe(401);
     expect((await relay.call('/v1/me', { token: 'wrong-token-0123456789' })).status).toBe(401);
