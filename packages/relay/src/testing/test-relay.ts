@@ -4,7 +4,7 @@
  */
 import { formatHlc, type Change } from '@baton/engine';
 import { createSequentialIds } from '@baton/engine/testing';
-import { createApp, type RelayApp } from '../app.ts';
+import { createApp, type AppOptions, type RelayApp } from '../app.ts';
 import { createUser } from '../auth/users.ts';
 import { defaultProxySettings, type ProxySettings, type RelayConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
@@ -49,17 +49,7 @@ export async function createTestRelay(
     /** Silent by default. */
     logger?: Logger;
     /** More of the app's config (metrics token, CORS origins, limits…). */
-    config?: Partial<
-      Pick<
-        RelayConfig,
-        | 'metricsToken'
-        | 'corsOrigins'
-        | 'maxRequestsInFlight'
-        | 'maxUserRequestsInFlight'
-        | 'userMaxChanges'
-        | 'userMaxBytes'
-      >
-    >;
+    config?: Omit<Partial<AppOptions['config']>, 'model' | 'webappDir' | 'proxy'>;
   } = {},
 ): Promise<TestRelay> {
   const db = await createTestDatabase(options.kind ?? 'pglite');
