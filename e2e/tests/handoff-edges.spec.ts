@@ -7,6 +7,7 @@
 import { formatHlc, type Change } from '@baton/engine';
 import { createSequentialIds } from '@baton/engine/testing';
 import { defaultModelScript, type ChatRequestBody, type ModelServer } from '@baton/relay/testing';
+import type { Page } from '@playwright/test';
 import {
   debugState,
   expect,
@@ -119,6 +120,24 @@ async function iterationsOf(relay: Relay, missionId: string) {
   return (await relayMergedRows(relay, 'iterations')).filter((row) => row.missionId === missionId);
 }
 
+/** Creates a mission due in 3 s and waits until this page's device is mid-plan of its slot. */
+async function deviceMidPlan(page: Page, conversations: Conversations, title: string) {
+  const mission = await createMissionDueSoon(page, {
+    title,
+    objective: 'Propose one small task',
+    dueInMs: 3_000,
+    everyMs: hour,
+    runOn: 'any',
+  });
+  const slot = slotKey(title, mission.slotMs);
+  await expect.poll(() => conversations.count(slot), { timeout: 30_000 }).toBe(1);
+  expect((await debugState(page))['planning']).toMatchObject({
+    iterationId: mission.iterationId,
+    phase: 'planning',
+  });
+  return { mission, slot };
+}
+
 test.describe('the relay planned while every tab was closed', () => {
   test.use({ relayEnv: { MODEL_TIMEOUT_MS: '5000', CLAIM_TTL_MS: '10000' } });
   const claimTtlMs = 10_000;
@@ -211,19 +230,7 @@ test.describe('a planning device goes away mid-plan', () => {
     const before = await debugState(page);
     expect(before['leader']).toBe(true);
     const title = 'Reload mid-plan';
-    const mission = await createMissionDueSoon(page, {
-      title,
-      objective: 'Propose one small task',
-      dueInMs: 3_000,
-      everyMs: hour,
-      runOn: 'any',
-    });
-    const slot = slotKey(title, mission.slotMs);
-    await expect.poll(() => conversations.count(slot), { timeout: 30_000 }).toBe(1);
-    expect((await debugState(page))['planning']).toMatchObject({
-      iterationId: mission.iterationId,
-      phase: 'planning',
-    });
+    const { mission, slot } = await deviceMidPlan(page, conversations, title);
 
     await page.reload();
     // Pages start the SharedWorker with `extendedLifetime`: the reloaded page reaches the same
@@ -265,19 +272,7 @@ test.describe('a planning device goes away mid-plan', () => {
     const page = await context.newPage();
     await signIn(page, relay);
     const title = 'Closed mid-plan';
-    const mission = await createMissionDueSoon(page, {
-      title,
-      objective: 'Propose one small task',
-      dueInMs: 3_000,
-      everyMs: hour,
-      runOn: 'any',
-    });
-    const slot = slotKey(title, mission.slotMs);
-    await expect.poll(() => conversations.count(slot), { timeout: 30_000 }).toBe(1);
-    expect((await debugState(page))['planning']).toMatchObject({
-      iterationId: mission.iterationId,
-      phase: 'planning',
-    });
+    const { mission, slot } = await deviceMidPlan(page, conversations, title);
 
     const closedAt = Date.now();
     await context.close();
