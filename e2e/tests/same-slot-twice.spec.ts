@@ -12,6 +12,9 @@ import {
 } from '../fixtures.ts';
 import { nameDevice, relayMergedRows } from '../ui-helpers.ts';
 
+/** How long the SharedWorker goes on after its last page closed (engine.worker.ts). */
+const workerIdleAfterMs = 3_000;
+
 /** The relay's plan differs from the device's: two steps instead of one. */
 const relayScript: ModelScript = (body) => {
   const called = body.messages.flatMap((message) => message.tool_calls ?? []);
@@ -60,9 +63,12 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   expect(planningRuns(model)).toHaveLength(1);
   await expect(page.getByTestId('outbox')).toContainText('waiting to sync');
 
-  // The device's tabs close before it could tell anyone; the relay comes back, sees no device,
-  // and plans the same slot too (differently).
+  // The device's tabs close before it could tell anyone: its worker tries once more to sync
+  // and stops leading once no page came back for a few seconds (engine.worker.ts,
+  // pagesGoneGraceMs). Only then does the relay come back, see no device, and plan the same
+  // slot too (differently).
   await page.close();
+  await new Promise((resolve) => setTimeout(resolve, workerIdleAfterMs + 2_000));
   model.setScript(relayScript);
   await relay.start();
   await expect.poll(() => planningRuns(model).length, { timeout: 30_000 }).toBe(2);

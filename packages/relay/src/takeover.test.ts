@@ -132,6 +132,10 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
     });
     const now = Date.now();
     const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
+    // The device is online before its mission reaches the relay, so the relay leaves it the slot.
+    const tab = await connectLive({ url: relay.url, token });
+    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
+    await tab.next((message) => message.type === 'status' && message.covered === true);
     const anchor = now - 5_000;
     const missionId = await device.createMission({
       schedule: { kind: 'interval', everyMs: hour, anchor },
@@ -148,9 +152,6 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
 
     // A tab's host claims the slot (it is planning) and its connection blips: back within the
     // grace, it keeps the claim.
-    const tab = await connectLive({ url: relay.url, token });
-    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
-    await tab.next((message) => message.type === 'status' && message.covered === true);
     expect((await claim('dev_a.h1')).status).toBe(200);
     await tab.close();
     const back = await connectLive({ url: relay.url, token });
