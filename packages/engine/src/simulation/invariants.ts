@@ -337,6 +337,23 @@ export async function checkInvariants(options: {
     );
   // 10. Transient failures are retried within the slot's lateness window (the engine's rule).
   const healthyUntil = options.healedAt + options.healMs;
+  /** When the relay first held `iteration`'s failure (its last attempt), true time. */
+  const failureKnownAt = (iteration: RowOf<'iterations'>) =>
+    Math.min(
+      ...[...ledger.entries.values()]
+        .filter(
+          ({ change }) =>
+            change.table === 'iterations' &&
+            change.rowId === iteration.id &&
+            change.fields.status === 'failed' &&
+            change.fields.attempts === iteration.attempts,
+        )
+        .map(
+          (entry) =>
+            server.arrivals.get(entry.change.id) ??
+            (entry.deviceId === undefined ? entry.at : Infinity),
+        ),
+    );
   for (const iteration of iterations) {
     const mission = missions.get(iteration.missionId);
     const row = serverRows.get(`missions/${iteration.missionId}`);
@@ -347,6 +364,10 @@ export async function checkInvariants(options: {
     const slot = Date.parse(iteration.slot);
     // A slot of a schedule since edited away is no slot any more.
     if (slot <= scheduleSince(row) || nextSlot(mission.schedule, slot - 1) !== slot) continue;
+    // Only its writer knew of the failure until it reached the relay: a device that failed
+    // offline and closed before it could sync leaves the retry to others only from then on, and
+    // nobody can retry once the slot's lateness window has closed.
+    if (failureKnownAt(iteration) > slot + mission.catchUp.maxLateMs - 5 * 60_000) continue;
     // Under `latest` and `none` a newer slot makes the retry moot (dueSlots).
     const newer = nextSlot(mission.schedule, slot);
     if (mission.catchUp.mode !== 'all' && newer !== undefined && newer <= healthyUntil) continue;

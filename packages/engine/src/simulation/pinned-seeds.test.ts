@@ -53,6 +53,19 @@ const pinned: {
     found:
       'a lost execution undone over a field another step of the winning plan wrote the same way',
   },
+  // Not bugs of the core: invariant 10 asked for retries nobody could make in time.
+  {
+    seed: 28364,
+    found:
+      'invariant 10: a failure made offline reached the relay only after its slot’s lateness window closed',
+    shows: [/claims m_1@\S+ unclaimed \(relay unreachable\)/],
+  },
+  {
+    seed: 24572,
+    found:
+      'invariant 10: a failure made while the relay was down reached it after the slot’s window closed',
+    shows: [/claims m_4@\S+T12:00:00.000Z unclaimed \(relay unreachable\)/],
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,
