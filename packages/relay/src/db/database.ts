@@ -4,7 +4,8 @@
  * both drivers send them alike; arrays and batches travel as one JSON parameter
  * (`jsonb_to_recordset($1::jsonb)`). Times are stored as bigint epoch ms and read as `::float8`.
  */
-export type SqlValue = string | number | boolean | null;
+/** A parameter: a scalar, or a list of strings for `= any($n::text[])`. */
+export type SqlValue = string | number | boolean | null | readonly string[];
 
 export interface SqlRunner {
   /** Runs one statement and returns its rows (jsonb columns parsed). */

@@ -151,7 +151,10 @@ const toEntry = (record: unknown): DueEntry => {
   };
 };
 
-/** Entries whose next slot is at or before `now`, oldest first, at most `limit` (read only). */
+/**
+ * Entries whose next slot is at or before `now`, oldest first, at most `limit` (read only).
+ * Ordered by the column, not by its `::float8` alias, so the index gives the order.
+ */
 export async function listDue(
   runner: SqlRunner,
   options: { now: number; limit: number },
@@ -159,7 +162,7 @@ export async function listDue(
   const records = await runner.query(
     `select user_id, mission_id, run_on, next_slot_at::float8 as next_slot_at from due
      where next_slot_at is not null and next_slot_at <= $1::bigint
-     order by next_slot_at limit $2::int`,
+     order by due.next_slot_at limit $2::int`,
     [options.now, options.limit],
   );
   return records.map(toEntry);
