@@ -32,6 +32,14 @@ export interface StoreReader {
 
 /** Writes inside one transaction; reads in it see its own writes. */
 export interface StoreWriter extends StoreReader {
+  /**
+   * Many rows in one read, in the order of `keys` (undefined where a row is missing): IndexedDB's
+   * `bulkGet`, SQL's `= any(...)`. A pulled page is merged with one read and one write, not a
+   * round trip per change.
+   */
+  getMany(
+    keys: ReadonlyArray<{ table: TableName; id: string }>,
+  ): Promise<(StoredRow | undefined)[]>;
   /** Replaces whole rows (already merged by the engine). */
   put(rows: StoredRow[]): Promise<void>;
   /**

@@ -28,6 +28,19 @@ function iterationIdOfProposal(proposalId: string): string {
   return proposalId.slice(0, proposalId.lastIndexOf('#'));
 }
 
+/** The rows `changes` touch, by `rowKey`, in one `getMany`. */
+async function readRows(
+  writer: StoreWriter,
+  changes: readonly Change[],
+): Promise<Map<string, StoredRow | undefined>> {
+  const keys = new Map<string, { table: Change['table']; id: string }>();
+  for (const change of changes)
+    keys.set(rowKey(change.table, change.rowId), { table: change.table, id: change.rowId });
+  const wanted = [...keys.values()];
+  const rows = await writer.getMany(wanted);
+  return new Map([...keys.keys()].map((key, index) => [key, rows[index]]));
+}
+
 /**
  * Merges changes received from elsewhere into their rows inside the caller's transaction (they
  * are not recorded again), and returns the edits that must follow in the same transaction:
@@ -53,8 +66,12 @@ export async function mergeRemoteChanges(options: {
     if (!byStamp) executions.set(proposalId, (byStamp = new Map()));
     byStamp.set(outcome.decision.at, outcome);
   };
+  // One batched read of every row the page touches, one merge pass over them in memory, one
+  // write of the merged rows: a pulled page costs two store round trips, not two per change.
+  const merged = await readRows(writer, changes);
   for (const change of changes) {
-    const current = await writer.get(change.table, change.rowId);
+    const key = rowKey(change.table, change.rowId);
+    const current = merged.get(key);
     if (change.table === 'iterations') touchedIterations.add(change.rowId);
     if (change.table === 'proposals') {
       touchedIterations.add(iterationIdOfProposal(change.rowId));
@@ -65,8 +82,9 @@ export async function mergeRemoteChanges(options: {
       }
       noteExecution(change.rowId, decidedOutcome(change.fields));
     }
-    await writer.put([mergeChange(current, change)]);
+    merged.set(key, mergeChange(current, change));
   }
+  await writer.put([...merged.values()].filter((row): row is StoredRow => row !== undefined));
   const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
   const losses: LostDecision[] = [];
   const lossIds = new Set<string>();

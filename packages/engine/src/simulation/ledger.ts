@@ -117,6 +117,7 @@ export function createLedger(world: World): Ledger {
             const before = new Map<string, StoredRow | undefined>();
             const observed: StoreWriter = {
               get: (table, id) => writer.get(table, id),
+              getMany: (keys) => writer.getMany(keys),
               list: (table, filter) => writer.list(table, filter),
               latestStamp: () => writer.latestStamp(),
               async put(rows) {

@@ -96,11 +96,13 @@ export function createMemoryStore(): MemoryStore {
       const run = async () => {
         const pending = new Map<string, StoredRow>();
         const pendingChanges: Change[] = [];
+        const read = (table: TableName, id: string) => {
+          const row = pending.get(rowKey(table, id)) ?? tables.get(table)?.get(id);
+          return row && clone(row);
+        };
         const writer: StoreWriter = {
-          get: async (table, id) => {
-            const row = pending.get(rowKey(table, id)) ?? tables.get(table)?.get(id);
-            return row && clone(row);
-          },
+          get: async (table, id) => read(table, id),
+          getMany: async (keys) => keys.map((key) => read(key.table, key.id)),
           list: async (table, filter) => {
             const merged = new Map<string, StoredRow>();
             for (const row of await list(table, filter)) merged.set(row.id, row);

@@ -96,6 +96,25 @@ export function describeStoreContract(
       });
     });
 
+    it('reads many rows at once in the order asked, its own writes included', async () => {
+      await withStore(async (store) => {
+        await store.transaction((writer) =>
+          writer.put([taskRow('t1', 'Committed'), taskRow('t2', 'Also committed')]),
+        );
+        const seen = await store.transaction(async (writer) => {
+          await writer.put([taskRow('t3', 'Inside')]);
+          const rows = await writer.getMany([
+            { table: 'tasks', id: 't3' },
+            { table: 'notes', id: 't1' },
+            { table: 'tasks', id: 'missing' },
+            { table: 'tasks', id: 't1' },
+          ]);
+          return rows.map((row) => row?.fields.title);
+        });
+        expect(seen).toEqual(['Inside', undefined, undefined, 'Committed']);
+      });
+    });
+
     it('writes nothing when a transaction throws', async () => {
       await withStore(async (store, recorded) => {
         await expect(

@@ -49,6 +49,7 @@ export function createDexieStore(db: BatonDatabase): Store {
         let latest = before;
         const writer: StoreWriter = {
           get,
+          getMany: (keys) => db.rows.bulkGet(keys.map((key) => [key.table, key.id])),
           list: (table, filter) => listRows(db, table, filter).then((rows) => rows.sort(byId)),
           latestStamp: async () => latest,
           put: async (rows) => {
