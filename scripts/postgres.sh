@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=15 cluster=main port=5432
-role=baton password=baton database=baton_test
+# A database per checkout (clone or worktree), so two checkouts testing at once on one server
+# never empty each other's tables.
+role=baton password=baton database="baton_test_$(pwd -P | sha256sum | cut -c1-12)"
 url="postgres://$role:$password@127.0.0.1:$port/$database"
 marker=.tmp/postgres-started-by-script
 

@@ -72,6 +72,7 @@ export function createEngine(options: EngineOptions) {
   // this host's clock never received.
   const store: Store = {
     get: (table, id) => options.store.get(table, id),
+    getMany: (keys) => options.store.getMany(keys),
     list: (table, filter) => options.store.list(table, filter),
     transaction: (fn) =>
       options.store.transaction(async (writer) => {
@@ -227,6 +228,8 @@ export function createEngine(options: EngineOptions) {
         now?: number;
         signal?: AbortSignal;
         missionFilter?: MissionFilter;
+        /** Only these missions (read by id instead of listing every active one). */
+        missionIds?: ReadonlySet<string>;
         concurrency?: number;
       } = {},
     ): Promise<TickReport> {
@@ -234,6 +237,7 @@ export function createEngine(options: EngineOptions) {
         now: request.now ?? clock.now(),
         signal: request.signal ?? new AbortController().signal,
         missionFilter: request.missionFilter,
+        missionIds: request.missionIds,
         concurrency: request.concurrency,
       });
     },

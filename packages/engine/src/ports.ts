@@ -26,20 +26,20 @@ export interface RowFilter {
 /** Reads of merged rows. Reads see only committed writes; deleted rows are returned too (`_deleted`). */
 export interface StoreReader {
   get(table: TableName, id: string): Promise<StoredRow | undefined>;
+  /**
+   * Many rows in one read, in the order of `keys` (undefined where a row is missing): IndexedDB's
+   * `bulkGet`, SQL's `= any(...)`. A pulled page is merged with one read and one write, not a
+   * round trip per change, and a relay tick reads just the missions it plans.
+   */
+  getMany(
+    keys: ReadonlyArray<{ table: TableName; id: string }>,
+  ): Promise<(StoredRow | undefined)[]>;
   /** Rows of a table, optionally those whose field equals a value; in id order. */
   list(table: TableName, filter?: RowFilter): Promise<StoredRow[]>;
 }
 
 /** Writes inside one transaction; reads in it see its own writes. */
 export interface StoreWriter extends StoreReader {
-  /**
-   * Many rows in one read, in the order of `keys` (undefined where a row is missing): IndexedDB's
-   * `bulkGet`, SQL's `= any(...)`. A pulled page is merged with one read and one write, not a
-   * round trip per change.
-   */
-  getMany(
-    keys: ReadonlyArray<{ table: TableName; id: string }>,
-  ): Promise<(StoredRow | undefined)[]>;
   /** Replaces whole rows (already merged by the engine). */
   put(rows: StoredRow[]): Promise<void>;
   /**

@@ -168,6 +168,10 @@ describe('the claim rule', () => {
         reader: {
           get: async (table, id) =>
             [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+          getMany: async (keys) =>
+            keys.map((key) =>
+              [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
+            ),
           list: async (table) => rows.filter((row) => row.table === table),
         },
         iterationId: 'm1@b',

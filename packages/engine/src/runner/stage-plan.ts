@@ -129,6 +129,12 @@ function createAppliedEdits(base: StoreReader) {
   };
   const reader: StoreReader = {
     get: async (table, id) => overlay(await base.get(table, id), table, id),
+    getMany: async (keys) =>
+      Promise.all(
+        (await base.getMany(keys)).map((row, index) =>
+          overlay(row, keys[index]!.table, keys[index]!.id),
+        ),
+      ),
     async list(table, filter) {
       const rows = new Map((await base.list(table)).map((row) => [row.id, row]));
       for (const edit of byRow.values())

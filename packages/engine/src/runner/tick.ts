@@ -73,6 +73,8 @@ export interface PlanSlotOptions {
   trigger: 'schedule' | 'manual';
   signal: AbortSignal;
   report: TickReport;
+  /** The mission's iterations as the caller just read them (spares the budget a read). */
+  iterations?: StoredRow[];
 }
 
 /**
@@ -104,7 +106,9 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   const { mission, slotMs, report } = options;
   const { store } = deps;
   const iterationId = iterationIdOf(mission.id, slotMs);
-  const iterations = await store.list('iterations', { field: 'missionId', equals: mission.id });
+  const iterations =
+    options.iterations ??
+    (await store.list('iterations', { field: 'missionId', equals: mission.id }));
   const block = budgetBlock({
     mission,
     // A retry is the run its failed attempt already counted, not one more.
@@ -359,9 +363,20 @@ async function tickMission(
       await commitEdits({ writer, edits, stamp, ids: deps.ids, deviceId: deps.nodeId });
     });
   }
-  for (const slot of due.plan) {
+  for (const [index, slot] of due.plan.entries()) {
     if (signal.aborted) return;
-    await planSlot(deps, { mission, slotMs: slot, now, trigger: 'schedule', signal, report });
+    await planSlot(deps, {
+      mission,
+      slotMs: slot,
+      now,
+      trigger: 'schedule',
+      signal,
+      report,
+      // Read just now, and nothing was written since unless skipped slots were (the budget
+      // does not count those) or an earlier slot was planned.
+      ...(index === 0 ? { iterations } : {}),
+    });
+    if (index === due.plan.length - 1) return;
     // The budget may have paused it (or the person, meanwhile): plan no further slots then.
     const fresh = await deps.store.get('missions', mission.id);
     if (readField('missions', fresh, 'state') !== 'active') return;
@@ -381,12 +396,19 @@ export async function tick(
     now: number;
     signal: AbortSignal;
     missionFilter?: MissionFilter | undefined;
+    /** Only these missions, read by id (a relay tick plans a few of a user's many). */
+    missionIds?: ReadonlySet<string> | undefined;
     concurrency?: number | undefined;
   },
 ): Promise<TickReport> {
   const report = emptyReport();
   const missions: { mission: RowOf<'missions'>; since: number }[] = [];
-  for (const row of await deps.store.list('missions', { field: 'state', equals: 'active' })) {
+  const rows = options.missionIds
+    ? (
+        await deps.store.getMany([...options.missionIds].map((id) => ({ table: 'missions', id })))
+      ).filter((row): row is StoredRow => row?.fields.state === 'active')
+    : await deps.store.list('missions', { field: 'state', equals: 'active' });
+  for (const row of rows) {
     if (row.fields._deleted === true) continue;
     const read = readRow('missions', row);
     if (read.ok) missions.push({ mission: read.row, since: scheduleSince(row) });

@@ -105,6 +105,10 @@ export function createLedger(world: World): Ledger {
           await node.gate();
           return inner.get(table, id);
         },
+        async getMany(keys) {
+          await node.gate();
+          return inner.getMany(keys);
+        },
         async list(table, filter) {
           await node.gate();
           return inner.list(table, filter);

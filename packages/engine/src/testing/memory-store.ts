@@ -91,6 +91,11 @@ export function createMemoryStore(): MemoryStore {
       const row = tables.get(table)?.get(id);
       return row && clone(row);
     },
+    getMany: async (keys) =>
+      keys.map((key) => {
+        const row = tables.get(key.table)?.get(key.id);
+        return row && clone(row);
+      }),
     list,
     transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
       const run = async () => {

@@ -16,7 +16,7 @@ import {
 import { z } from 'zod';
 import type { Database, SqlRunner } from '../db/database.ts';
 import { userTransaction } from '../store/user-writes.ts';
-import { getRow, listRows } from '../store/rows-table.ts';
+import { rowReader } from '../store/rows-table.ts';
 
 const LeaseRecordSchema = z.object({
   iteration_id: z.string(),
@@ -67,10 +67,7 @@ export async function claimIteration(
       };
     });
     const decision = await decideClaimFromStore({
-      reader: {
-        get: (table, id) => getRow(runner, userId, table, id),
-        list: (table, filter) => listRows(runner, userId, table, filter),
-      },
+      reader: rowReader(runner, userId),
       iterationId,
       holder: options.holder,
       ttlMs: options.ttlMs,

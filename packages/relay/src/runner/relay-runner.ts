@@ -130,6 +130,8 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     const result: TickReport = await engine.tick({
       now: tickNow,
       signal: abort.signal,
+      // Only this chunk's missions are read, not all the user's active ones for each chunk.
+      missionIds,
       missionFilter: (mission, { since }) =>
         missionIds.has(mission.id) &&
         plansHere({ mission, since, covered, now: tickNow, graceMs: options.graceMs }),

@@ -8,8 +8,10 @@ import {
   EngineError,
   isHlcStamp,
   tableNames,
+  rowKey,
   type RowFilter,
   type StoredRow,
+  type StoreReader,
   type TableName,
 } from '@baton/engine';
 import { z } from 'zod';
@@ -142,4 +144,16 @@ export async function putRows(runner: SqlRunner, userId: string, rows: StoredRow
       ),
     ],
   );
+}
+
+/** The engine's reads of one user's rows through `runner` (a pool or a transaction). */
+export function rowReader(runner: SqlRunner, userId: string): StoreReader {
+  return {
+    get: (table, id) => getRow(runner, userId, table, id),
+    async getMany(keys) {
+      const found = await getRowsByKeys(runner, userId, [...keys]);
+      return keys.map((key) => found.get(rowKey(key.table, key.id)));
+    },
+    list: (table, filter) => listRows(runner, userId, table, filter),
+  };
 }

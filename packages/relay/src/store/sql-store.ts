@@ -3,11 +3,11 @@
  * user's advisory lock first (see change-log.ts), keeps the due index in step with missions and
  * iterations, and after commit reports the new log position through `onCommit` (live pokes).
  */
-import { rowKey, type Change, type Store, type StoredRow, type StoreWriter } from '@baton/engine';
+import type { Change, Store, StoredRow, StoreWriter } from '@baton/engine';
 import type { Database } from '../db/database.ts';
 import { appendChanges, lastStampOf } from './change-log.ts';
 import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
-import { getRow, getRowsByKeys, listRows, putRows } from './rows-table.ts';
+import { putRows, rowReader } from './rows-table.ts';
 import { userTransaction } from './user-writes.ts';
 
 export interface SqlStoreOptions {
@@ -28,20 +28,14 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
   return {
     forUser(userId) {
       return {
-        get: (table, id) => getRow(db, userId, table, id),
-        list: (table, filter) => listRows(db, userId, table, filter),
+        ...rowReader(db, userId),
         async transaction(fn) {
           let lastSeq: string | undefined;
           // One write per user at a time in this process, pushes and claims included (user-writes.ts).
           const result = await userTransaction(db, userId, async (runner) => {
             const touched: StoredRow[] = [];
             const writer: StoreWriter = {
-              get: (table, id) => getRow(runner, userId, table, id),
-              async getMany(keys) {
-                const found = await getRowsByKeys(runner, userId, [...keys]);
-                return keys.map((key) => found.get(rowKey(key.table, key.id)));
-              },
-              list: (table, filter) => listRows(runner, userId, table, filter),
+              ...rowReader(runner, userId),
               // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
               latestStamp: () => lastStampOf(runner, userId),
               async put(rows) {

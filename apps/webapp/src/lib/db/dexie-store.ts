@@ -39,8 +39,11 @@ async function listRows(
  */
 export function createDexieStore(db: BatonDatabase): Store {
   const get = async (table: TableName, id: string) => db.rows.get([table, id]);
+  const getMany = (keys: ReadonlyArray<{ table: TableName; id: string }>) =>
+    db.rows.bulkGet(keys.map((key) => [key.table, key.id]));
   return {
     get,
+    getMany,
     list: (table, filter) => listRows(db, table, filter),
     transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
       return db.transaction('rw', db.rows, db.outbox, db.meta, async () => {
@@ -49,7 +52,7 @@ export function createDexieStore(db: BatonDatabase): Store {
         let latest = before;
         const writer: StoreWriter = {
           get,
-          getMany: (keys) => db.rows.bulkGet(keys.map((key) => [key.table, key.id])),
+          getMany,
           list: (table, filter) => listRows(db, table, filter).then((rows) => rows.sort(byId)),
           latestStamp: async () => latest,
           put: async (rows) => {
