@@ -6,13 +6,7 @@
  * this process's, and on PostgreSQL the revocation is published to every instance.
  */
 import { EngineError } from '@baton/engine';
-import {
-  addToken,
-  deleteToken,
-  listTokens,
-  newToken,
-  replaceTokenSecret,
-} from '../auth/tokens.ts';
+import { addToken, deleteToken, listTokens, newToken, replaceTokenSecret } from '../auth/tokens.ts';
 import { createUser, findUserByName, listUsers, type User } from '../auth/users.ts';
 import type { Database } from '../db/database.ts';
 import { publishRevokedToken, type RevokedToken } from '../live/token-revocations.ts';

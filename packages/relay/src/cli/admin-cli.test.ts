@@ -72,9 +72,7 @@ describeOnEachDatabase('admin commands while the relay runs', (kind) => {
   it('adds a user whose token the running relay accepts at once, and says where it acted', async () => {
     const added = await cli(env, 'user', 'add', 'bob');
     expect(added.code, added.err).toBe(0);
-    expect(added.err).toContain(
-      kind === 'pglite' ? `PGlite in ${env.DATA_DIR}` : 'PostgreSQL at',
-    );
+    expect(added.err).toContain(kind === 'pglite' ? `PGlite in ${env.DATA_DIR}` : 'PostgreSQL at');
     const response = await fetch(`${relay.url}/v1/me`, {
       headers: { authorization: `Bearer ${secretOf(added.out)}` },
     });

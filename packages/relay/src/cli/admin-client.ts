@@ -42,7 +42,10 @@ async function call<Schema extends z.ZodType>(
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success)
-    throw new EngineError('unavailable', `The relay's answer at ${path} is not one this CLI reads.`);
+    throw new EngineError(
+      'unavailable',
+      `The relay's answer at ${path} is not one this CLI reads.`,
+    );
   return parsed.data;
 }
 

@@ -30,9 +30,7 @@ export type AdminTarget =
 
 function otherDatabase(url: string, theirs: DatabaseInfo, ours: DatabaseInfo): string {
   const setting =
-    theirs.kind === 'pglite'
-      ? `DATA_DIR=${theirs.location}`
-      : 'DATABASE_URL to its database';
+    theirs.kind === 'pglite' ? `DATA_DIR=${theirs.location}` : 'DATABASE_URL to its database';
   return (
     `The relay at ${url} uses ${describeDatabase(theirs)}, but this command would use ` +
     `${describeDatabase(ours)}. Set ${setting} to manage that relay's users, ` +
@@ -62,7 +60,8 @@ export async function openAdmin(
             `at ${holder.url}. Try again when it answers, or stop it (remove ` +
             `${adminFilePath(config.dataDir)} only if no relay runs).`,
         };
-      if (!sameDatabase(theirs, ours)) return { ok: false, problem: otherDatabase(holder.url, theirs, ours) };
+      if (!sameDatabase(theirs, ours))
+        return { ok: false, problem: otherDatabase(holder.url, theirs, ours) };
       return {
         ok: true,
         actions: createAdminClient({ url: holder.url, secret: holder.secret }),

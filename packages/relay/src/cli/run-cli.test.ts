@@ -15,7 +15,12 @@ import { runCli } from './run-cli.ts';
 async function cli(args: string[], env: Record<string, string> = { PORT: '0' }) {
   let out = '';
   let err = '';
-  const code = await runCli({ args, env, out: (text) => (out += text), err: (text) => (err += text) });
+  const code = await runCli({
+    args,
+    env,
+    out: (text) => (out += text),
+    err: (text) => (err += text),
+  });
   return { code, out, err };
 }
 
@@ -31,7 +36,10 @@ describe('npm run relay', () => {
   it('prints each command’s own help and exits 0', async () => {
     for (const [command, help] of Object.entries(commandHelp)) {
       const words = command.split(' ');
-      for (const args of [[...words, '--help'], ['help', ...words]]) {
+      for (const args of [
+        [...words, '--help'],
+        ['help', ...words],
+      ]) {
         const result = await cli(args);
         expect(result.code, args.join(' ')).toBe(0);
         expect(result.out).toBe(`${help}\n`);

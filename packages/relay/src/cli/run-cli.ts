@@ -75,7 +75,9 @@ async function runCommand(
     }
     case 'token add': {
       const created = await actions.addToken({ user: argument, name: flags.name });
-      out(`New token ${created.token.id} for "${created.user.name}"${shownOnce(created.token.secret)}`);
+      out(
+        `New token ${created.token.id} for "${created.user.name}"${shownOnce(created.token.secret)}`,
+      );
       return;
     }
     case 'token revoke': {
@@ -152,7 +154,9 @@ export async function runCli(options: CliOptions): Promise<number> {
         ? TokenIdSchema
         : undefined;
   const checked = {
-    argument: argumentSchema && check(argumentSchema, argument, command === 'user add' ? 'NAME' : 'TOKEN_ID'),
+    argument:
+      argumentSchema &&
+      check(argumentSchema, argument, command === 'user add' ? 'NAME' : 'TOKEN_ID'),
     name: values.name === undefined ? undefined : check(TokenNameSchema, values.name, '--name'),
     tokenName:
       values['token-name'] === undefined

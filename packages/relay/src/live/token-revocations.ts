@@ -49,6 +49,9 @@ export async function listenForRevokedTokens(options: {
     }
     const closed = options.live.closeToken(parsed.data);
     if (closed > 0)
-      options.logger.info({ ...parsed.data, closed }, 'closed the live connections of a revoked token');
+      options.logger.info(
+        { ...parsed.data, closed },
+        'closed the live connections of a revoked token',
+      );
   });
 }
