@@ -51,12 +51,13 @@ describeOnEachDatabase('admin commands while the relay runs', (kind) => {
       PORT: '0',
       USER_NAME: 'ada',
     });
-    relay = await startRelayProcess({ env: relayEnv });
+    // A fresh PGlite folder runs initdb: on a busy machine that takes far more than the usual 30 s.
+    relay = await startRelayProcess({ env: relayEnv, timeoutMs: 90_000 });
     // The CLI gets the relay's settings (not the test process's environment).
     env = { PORT: new URL(relay.url).port };
     if (relayEnv.DATA_DIR) env.DATA_DIR = relayEnv.DATA_DIR;
     if (relayEnv.DATABASE_URL) env.DATABASE_URL = relayEnv.DATABASE_URL;
-  });
+  }, 120_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));
   });
@@ -194,7 +195,7 @@ describeOnEachDatabase('admin commands with no relay running', (kind) => {
   it('acts on the database directly, and says so', async () => {
     const relayEnv = await relayProcessEnv(kind, { PORT: '0', USER_NAME: 'ada' });
     // A relay ran once (it made the database) and stopped.
-    const relay = await startRelayProcess({ env: relayEnv });
+    const relay = await startRelayProcess({ env: relayEnv, timeoutMs: 90_000 });
     await relay.stop();
     const env: Record<string, string> = { PORT: '0' };
     if (relayEnv.DATA_DIR) env.DATA_DIR = relayEnv.DATA_DIR;
@@ -209,5 +210,6 @@ describeOnEachDatabase('admin commands with no relay running', (kind) => {
     } finally {
       if (env.DATA_DIR) rmSync(env.DATA_DIR, { recursive: true, force: true });
     }
-  });
+    // A relay process, then PGlite opened twice in this one: each runs recovery on a busy machine.
+  }, 120_000);
 });

@@ -95,7 +95,10 @@ export async function openAdmin(
   return {
     ok: true,
     actions: createAdminActions({ db }),
-    description: `${describeDatabase(ours)} (no relay holds it: acting on the database directly)`,
+    description:
+      ours.kind === 'pglite'
+        ? `${describeDatabase(ours)} (no relay holds it: acting on the database directly)`
+        : `${describeDatabase(ours)} (acting on the database directly; running relays hear of revoked tokens)`,
     close: () => db.close(),
   };
 }
