@@ -4,18 +4,20 @@
  * in the one `onError`. Nothing is written for a rejected request.
  */
 import { EngineError, type MeResponse } from '@baton/engine';
-import { timingSafeEqual } from 'node:crypto';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { defaultProxySettings, type ProxySettings, type RelayConfig } from './config.ts';
+import { createAdminActions } from './admin/admin-actions.ts';
+import type { DatabaseInfo } from './admin/admin-schemas.ts';
 import type { Database } from './db/database.ts';
+import { adminPath, adminRoutes } from './http/admin-routes.ts';
 import { addLiveRoute } from './http/live-route.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { requireUser } from './http/auth.ts';
 import { claimsRoutes } from './http/claims-routes.ts';
 import { admission } from './http/admission.ts';
 import { errorResponse, toEngineError } from './http/errors.ts';
+import { bearerIs, fromLoopback } from './http/request-origin.ts';
 import { baseSecurityHeaders } from './http/security-headers.ts';
 import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
@@ -45,29 +47,16 @@ export interface AppOptions {
   logger: Logger;
   /** Epoch ms; Date.now by default (tests pass a fixed clock). */
   now?: () => number;
+  /**
+   * Serves `/admin/v1` (users and tokens, loopback only) with this secret; main.ts writes it to
+   * DATA_DIR/admin.json for the CLI. Without it there are no admin routes.
+   */
+  admin?: { secret: string; database: DatabaseInfo };
   /** Called after a push appended changes; pokes `live` by default (main.ts adds other instances). */
   onAppended?: (commit: { userId: string; cursor: string }) => void;
 }
 
 export const livePath = '/v1/sync/live';
-
-const loopbackAddresses = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/** Whether the request came over a loopback socket (false when it did not come over one). */
-function fromLoopback(context: Context): boolean {
-  try {
-    return loopbackAddresses.has(getConnInfo(context).remote.address ?? '');
-  } catch {
-    return false;
-  }
-}
-
-function bearerIs(context: Context, secret: string | undefined): boolean {
-  if (!secret) return false;
-  const given = Buffer.from(context.req.header('authorization') ?? '');
-  const expected = Buffer.from(`Bearer ${secret}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 export function createApp(options: AppOptions) {
   const { db, live, metrics, logger } = options;
@@ -176,6 +165,11 @@ export function createApp(options: AppOptions) {
   app.all('/v1/*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });
+
+  if (options.admin) {
+    const actions = createAdminActions({ db, closeLocal: (revoked) => live.closeToken(revoked) });
+    app.route(adminPath, adminRoutes({ ...options.admin, actions }));
+  }
 
   addWebappRoutes({ app, webappDir: options.config.webappDir });
   app.notFound((context) =>

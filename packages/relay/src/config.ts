@@ -3,9 +3,11 @@
  * bad value gets its own line naming the variable; `main.ts` prints them and exits 1.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { UserNameSchema } from './auth/users.ts';
 import { redactUrlCredentials } from './proxy/redact.ts';
 
 /** The monorepo root: the nearest folder above this file with a package-lock.json. */
@@ -143,6 +145,7 @@ export const ConfigSchema = z.object({
     (value) => value === undefined || value.length >= 16,
     'must be at least 16 characters',
   ),
+  USER_NAME: optionalText.pipe(UserNameSchema.optional()),
   INSTANCE_ID: optionalText.refine(
     (value) => value === undefined || /^[A-Za-z0-9_.:]{1,64}$/.test(value),
     'must match [A-Za-z0-9_.:]{1,64}',
@@ -192,6 +195,8 @@ export interface RelayConfig {
   /** Absolute path of the built webapp. */
   webappDir: string;
   firstToken: string | undefined;
+  /** The name of the user a fresh database starts with (USER_NAME, default the OS user). */
+  firstUserName: string;
   /** Names this process in claims, HLC stamps and iteration runners. */
   instanceId: string | undefined;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
@@ -199,6 +204,16 @@ export interface RelayConfig {
 
 /** The OpenAI API, used when OPENAI_API_KEY is set without OPENAI_BASE_URL (as the SDK does). */
 export const openAiBaseUrl = 'https://api.openai.com/v1';
+
+/** This process's OS user name (the default first user), or "me" when it has none usable. */
+function osUserName(): string {
+  try {
+    const parsed = UserNameSchema.safeParse(userInfo().username);
+    return parsed.success ? parsed.data : 'me';
+  } catch {
+    return 'me';
+  }
+}
 
 export type ConfigResult =
   | {
@@ -289,6 +304,7 @@ export function readConfig(
           ? resolve(root, 'apps/webapp/build')
           : resolve(values.WEBAPP_DIR),
       firstToken: values.BATON_FIRST_TOKEN,
+      firstUserName: values.USER_NAME ?? osUserName(),
       instanceId: values.INSTANCE_ID,
       logLevel: values.LOG_LEVEL,
     },

@@ -5,7 +5,8 @@ export { startRelay, defaultInstanceId, type RunningRelay } from './start-relay.
 export { createSqlStore, type SqlStore } from './store/sql-store.ts';
 export { openDatabase } from './db/open-database.ts';
 export type { Database, SqlRunner } from './db/database.ts';
-export { createUser, listUsers, hashToken, type User } from './auth/users.ts';
+export { createUser, listUsers, type User } from './auth/users.ts';
+export { hashToken } from './auth/tokens.ts';
 export { createLiveHub, type LiveHub, type DevicePresence } from './live/live-hub.ts';
 export {
   createRelayRunner,

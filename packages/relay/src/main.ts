@@ -2,6 +2,18 @@
  * `npm start` / `node --import tsx src/main.ts`: reads the environment, starts the relay, prints
  * where it is (and the first user's token, once), and shuts down gracefully on SIGTERM/SIGINT.
  */
+import { mkdirSync } from 'node:fs';
+import {
+  adminFilePath,
+  loopbackUrl,
+  newAdminSecret,
+  processRuns,
+  readAdminFile,
+  removeAdminFile,
+  writeAdminFile,
+  type AdminFile,
+} from './admin/admin-file.ts';
+import { databaseInfo } from './admin/database-info.ts';
 import { readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startRelay } from './start-relay.ts';
@@ -18,9 +30,37 @@ const { config, notes } = parsed;
 for (const note of notes) process.stdout.write(`${note}\n`);
 const logger = createLogger({ level: config.logLevel });
 
+// With PGlite only this process may open the data folder: the CLI manages users through this
+// relay's admin endpoint, found (with its secret) in DATA_DIR/admin.json. The file is written
+// before the folder is opened, so a CLI started meanwhile waits instead of opening it too.
+const adminSecret = newAdminSecret();
+const adminFile: AdminFile | undefined =
+  config.databaseUrl === undefined
+    ? {
+        pid: process.pid,
+        url: null,
+        secret: adminSecret,
+        database: databaseInfo(config),
+        startedAt: Date.now(),
+      }
+    : undefined;
+// Removed on every exit but SIGKILL; a file left behind names a pid that no longer runs.
+if (adminFile) process.once('exit', () => removeAdminFile(config.dataDir, adminSecret));
+
 let relay: Awaited<ReturnType<typeof startRelay>>;
 try {
-  relay = await startRelay({ config, logger });
+  if (adminFile) {
+    mkdirSync(config.dataDir, { recursive: true });
+    const holder = readAdminFile(config.dataDir);
+    if (holder && processRuns(holder.pid))
+      throw new Error(
+        `another relay (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) uses ${config.dataDir}; PGlite allows one process per data folder. Stop it first (or remove ${adminFilePath(config.dataDir)} if no relay runs).`,
+      );
+    writeAdminFile(config.dataDir, adminFile);
+  }
+  relay = await startRelay({ config, logger, adminSecret });
+  if (adminFile)
+    writeAdminFile(config.dataDir, { ...adminFile, url: loopbackUrl(config.host, relay.port) });
 } catch (error) {
   logger.fatal({ err: error }, 'the relay could not start');
   process.stderr.write(`The relay could not start: ${(error as Error).message}\n`);
@@ -30,11 +70,11 @@ try {
 const lines = [''];
 if (relay.createdToken) {
   lines.push(
-    'A first user was created. Sign in with this token (it is shown only this once):',
+    `A first user, "${relay.firstUserName}", was created (USER_NAME names it). Sign in with this token (it is shown only this once):`,
     '',
     `    ${relay.createdToken}`,
     '',
-    `Open ${relay.url} and paste it into the sign-in form. More users: npm run relay -- user add NAME`,
+    `Open ${relay.url} and paste it into the sign-in form. More users and tokens: npm run relay -- --help`,
     '',
   );
 }

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
+import { databaseInfo } from './admin/database-info.ts';
 import { createApp } from './app.ts';
 import { ensureFirstUser } from './auth/first-user.ts';
 import { releaseUserHolder } from './claims/sql-claims.ts';
@@ -17,6 +18,7 @@ import type { Database } from './db/database.ts';
 import { openDatabase } from './db/open-database.ts';
 import { createLiveHub, type LiveHub } from './live/live-hub.ts';
 import { createPresenceBridge, type PresenceBridge } from './live/presence-bridge.ts';
+import { listenForRevokedTokens } from './live/token-revocations.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOpenAiModel } from './model/openai-model.ts';
@@ -39,6 +41,8 @@ export interface RunningRelay {
   metrics: Metrics;
   /** The first user's token when this start created it (print it once), else undefined. */
   createdToken: string | undefined;
+  /** The first user's name (the one just created, or the one the database had). */
+  firstUserName: string;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export async function startRelay(options: {
   db?: Database;
   /** Start the tick loop (default true). */
   tick?: boolean;
+  /** Serve `/admin/v1` with this secret (main.ts writes it to DATA_DIR/admin.json). */
+  adminSecret?: string;
 }): Promise<RunningRelay> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -94,10 +100,25 @@ export async function startRelay(options: {
     bridge?.publishPoke(commit);
   };
   let server: ServerType | undefined;
+  let stopRevocations: (() => Promise<void>) | undefined;
   try {
-    const first = await ensureFirstUser({ db, token: config.firstToken });
+    const first = await ensureFirstUser({
+      db,
+      name: config.firstUserName,
+      token: config.firstToken,
+    });
     const store = createSqlStore({ db, onCommit });
-    const app = createApp({ db, config, live, metrics, logger, onAppended: onCommit });
+    const app = createApp({
+      db,
+      config,
+      live,
+      metrics,
+      logger,
+      onAppended: onCommit,
+      ...(options.adminSecret
+        ? { admin: { secret: options.adminSecret, database: databaseInfo(config) } }
+        : {}),
+    });
     // ws's own types mark `noServer` optional, which exactOptionalPropertyTypes will not match.
     // Live messages are a hello or a ping: a frame past 64 KB closes the connection (1009)
     // instead of being buffered (ws would take 100 MB).
@@ -121,8 +142,11 @@ export async function startRelay(options: {
     const instanceId = config.instanceId ?? defaultInstanceId(listening.port);
     const holder = processHolder(instanceId);
     // Several instances can share PostgreSQL: join their pokes and presence.
-    if (db.kind === 'postgres')
+    if (db.kind === 'postgres') {
       bridge = await createPresenceBridge({ db, processId: holder, live: () => live, logger });
+      // A token revoked anywhere (another instance, the CLI) closes its connections here too.
+      stopRevocations = await listenForRevokedTokens({ db, live, logger });
+    }
     const model =
       config.model &&
       createOpenAiModel({
@@ -158,9 +182,11 @@ export async function startRelay(options: {
       runner,
       metrics,
       createdToken: first.createdToken,
+      firstUserName: first.userName,
       close() {
         closing ??= (async () => {
           await openRunner.close();
+          await stopRevocations?.();
           await bridge?.close();
           live.close();
           await new Promise<void>((resolve) => {
@@ -174,6 +200,7 @@ export async function startRelay(options: {
     };
   } catch (error) {
     await runner?.close().catch(() => undefined);
+    await stopRevocations?.().catch(() => undefined);
     await bridge?.close().catch(() => undefined);
     server?.close();
     await db.close();

@@ -1,32 +1,33 @@
 /**
- * Users and their bearer tokens. Tokens are random, shown once, and stored only as SHA-256
- * hashes, so a leaked database does not leak sign-ins.
+ * Users: an id, a unique name, and one or more bearer tokens (tokens.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
+import { z } from 'zod';
 import type { SqlRunner } from '../db/database.ts';
+import { addToken, newToken } from './tokens.ts';
 
 export interface User {
   id: string;
   name: string;
 }
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-/** A new token: 32 random bytes, base64url, prefixed so it is recognisable in a config file. */
-export function newToken(): string {
-  return `baton_${randomBytes(32).toString('base64url')}`;
-}
+/** A user's name, as `user add` and USER_NAME take it: 1–64 characters, no control characters. */
+export const UserNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
 
 /** Creates a user with one token (a new random one unless given) and returns both. */
 export async function createUser(options: {
   db: SqlRunner;
   name: string;
   token?: string;
+  tokenName?: string | null;
   now?: number;
-}): Promise<{ user: User; token: string }> {
+}): Promise<{ user: User; token: string; tokenId: string }> {
   const user = { id: `u_${ulid()}`, name: options.name };
   const token = options.token ?? newToken();
   const now = options.now ?? Date.now();
@@ -35,31 +36,14 @@ export async function createUser(options: {
     user.name,
     now,
   ]);
-  await addToken({ db: options.db, userId: user.id, token, now });
-  return { user, token };
-}
-
-export async function addToken(options: {
-  db: SqlRunner;
-  userId: string;
-  token: string;
-  now?: number;
-}): Promise<void> {
-  await options.db.query(
-    'insert into tokens (hash, user_id, created_at) values ($1, $2, $3::bigint) on conflict (hash) do nothing',
-    [hashToken(options.token), options.userId, options.now ?? Date.now()],
-  );
-}
-
-export async function findUserByToken(options: {
-  db: SqlRunner;
-  token: string;
-}): Promise<User | undefined> {
-  const rows = await options.db.query<User>(
-    'select users.id, users.name from tokens join users on users.id = tokens.user_id where tokens.hash = $1',
-    [hashToken(options.token)],
-  );
-  return rows[0];
+  const { tokenId } = await addToken({
+    db: options.db,
+    userId: user.id,
+    token,
+    name: options.tokenName ?? null,
+    now,
+  });
+  return { user, token, tokenId };
 }
 
 export async function findUserByName(options: {
@@ -72,6 +56,11 @@ export async function findUserByName(options: {
   return rows[0];
 }
 
-export async function listUsers(options: { db: SqlRunner }): Promise<User[]> {
-  return options.db.query<User>('select id, name from users order by created_at, id');
+/** Every user, oldest first, with when they were created (epoch ms). */
+export async function listUsers(options: {
+  db: SqlRunner;
+}): Promise<Array<User & { createdAt: number }>> {
+  return options.db.query<User & { createdAt: number }>(
+    'select id, name, created_at::float8 as "createdAt" from users order by created_at, id',
+  );
 }

@@ -15,6 +15,15 @@ export const schemaStatements: readonly string[] = [
      hash text primary key,
      user_id text not null references users (id) on delete cascade,
      created_at bigint not null)`,
+  // A token's public id (named in `token revoke`), an optional name, and when it was last used.
+  // Tokens from before get an id derived from their hash (it reveals nothing of the secret).
+  `alter table tokens add column if not exists id text`,
+  `alter table tokens add column if not exists name text`,
+  `alter table tokens add column if not exists last_used_at bigint`,
+  `update tokens set id = 'tok_' || substr(hash, 1, 16) where id is null`,
+  `alter table tokens alter column id set not null`,
+  `create unique index if not exists tokens_id on tokens (id)`,
+  `create index if not exists tokens_user on tokens (user_id)`,
   `create table if not exists changes (
      seq bigint generated always as identity primary key,
      user_id text not null,

@@ -4,7 +4,7 @@
  */
 import { EngineError } from '@baton/engine';
 import type { MiddlewareHandler } from 'hono';
-import { findUserByToken } from '../auth/users.ts';
+import { findUserByToken } from '../auth/tokens.ts';
 import type { SqlRunner } from '../db/database.ts';
 import type { AppEnv } from './app-env.ts';
 
@@ -24,9 +24,11 @@ export function requireUser(options: {
         'Sign in: send the header "Authorization: Bearer <token>".',
       );
     }
-    const user = await findUserByToken({ db: options.db, token });
-    if (!user) throw new EngineError('unauthorized', 'This token is not valid on this relay.');
-    context.set('user', user);
+    // Looked up on every request, so a revoked or rotated token is refused at once.
+    const found = await findUserByToken({ db: options.db, token });
+    if (!found) throw new EngineError('unauthorized', 'This token is not valid on this relay.');
+    context.set('user', found.user);
+    context.set('tokenId', found.tokenId);
     await next();
   };
 }

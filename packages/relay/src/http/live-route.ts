@@ -38,11 +38,13 @@ export function addLiveRoute(options: {
     upgradeWebSocket(
       (context) => {
         const userId = context.get('user').id;
+        const tokenId = context.get('tokenId');
         let session: LiveSession | undefined;
         return {
           onOpen(_event, socket) {
             session = live.connect({
               userId,
+              tokenId,
               socket: {
                 send: (text) => socket.send(text),
                 close: (code, reason) => socket.close(code, reason),

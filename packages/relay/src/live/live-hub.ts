@@ -37,7 +37,8 @@ export interface LiveSession {
 }
 
 export interface LiveHub {
-  connect(options: { userId: string; socket: LiveSocket }): LiveSession;
+  /** `tokenId` names the token the connection signed in with (see `closeToken`). */
+  connect(options: { userId: string; socket: LiveSocket; tokenId?: string }): LiveSession;
   /** Tells the user's connections on this instance that the log grew to `cursor`. */
   poke(options: { userId: string; cursor: string }): void;
   /** Devices connected to this instance for a user. */
@@ -52,6 +53,8 @@ export interface LiveHub {
   /** Presence of other instances changed for a user: re-send status to local connections. */
   presenceChanged(userId: string): void;
   connectionCount(): number;
+  /** Closes the user's connections made with this token (revoked or rotated: 4001); returns how many. */
+  closeToken(options: { userId: string; tokenId: string }): number;
   /** Closes every connection (shutdown). */
   close(): void;
 }
@@ -80,6 +83,7 @@ export interface LiveHubOptions {
 
 interface Connection {
   socket: LiveSocket;
+  tokenId: string | undefined;
   presence: DevicePresence | undefined;
   holder: string | undefined;
   end(): void;
@@ -180,7 +184,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   };
 
   return {
-    connect({ userId, socket }) {
+    connect({ userId, socket, tokenId }) {
       if (closed) {
         // A connection that completed its handshake during shutdown.
         closeSocket(socket, 1001, 'relay shutting down');
@@ -197,6 +201,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       }
       const connection: Connection = {
         socket,
+        tokenId,
         presence: undefined,
         holder: undefined,
         end: () => end(),
@@ -269,6 +274,16 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     },
     presenceChanged: sendStatus,
     connectionCount: () => count,
+    closeToken({ userId, tokenId }) {
+      const matching = [...(byUser.get(userId) ?? [])].filter(
+        (connection) => connection.tokenId === tokenId,
+      );
+      for (const connection of matching) {
+        connection.end();
+        closeSocket(connection.socket, 4001, 'token revoked');
+      }
+      return matching.length;
+    },
     close() {
       closed = true;
       for (const timer of goneTimers.values()) clearTimeout(timer);

@@ -17,6 +17,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     claimReleaseGraceMs: 10_000,
     webappDir: '/nonexistent/webapp/build',
     firstToken: 'first-token-0123456789abcdef',
+    firstUserName: 'me',
     instanceId: 'relay_test',
     logLevel: 'silent',
     ...overrides,

@@ -1,0 +1,45 @@
+/** The CLI's help: one overview, and one text per command (`COMMAND --help`). */
+
+export const commandHelp = {
+  'user add': `usage: npm run relay -- user add NAME [--token-name LABEL]
+
+Creates a user called NAME (1-64 characters) with one token, and prints the token once: give it
+to that person, who pastes it into Settings on each device. --token-name labels the token
+(e.g. "laptop") in user list.`,
+  'user list': `usage: npm run relay -- user list [--json]
+
+Lists every user with their tokens: the token id, its label, when it was created and when it was
+last used (to the minute). Token secrets are never shown: they are stored only as hashes.
+--json prints the same as JSON.`,
+  'token add': `usage: npm run relay -- token add USER [--name LABEL]
+
+Makes a new token for USER (a name or id) and prints it once, e.g. one per device, so each can
+be revoked on its own. --name labels it in user list.`,
+  'token revoke': `usage: npm run relay -- token revoke TOKEN_ID
+
+Deletes the token TOKEN_ID (tok_..., from user list). Requests with it are refused from now on
+and its open live connections are closed at once. The user's other tokens keep working.`,
+  'token rotate': `usage: npm run relay -- token rotate TOKEN_ID
+
+Gives the token TOKEN_ID a new secret and prints it once; the old secret is refused from now on
+and live connections made with it are closed. The id and label stay.`,
+} as const;
+
+export type CommandName = keyof typeof commandHelp;
+
+export const overview = `usage: npm run relay -- COMMAND [ARGS] [--help]
+
+Manages the relay's users and tokens.
+
+  user add NAME [--token-name LABEL]   create a user and print their first token once
+  user list [--json]                   users, with each token's id, label, created, last used
+  token add USER [--name LABEL]        print a new token for a user once
+  token revoke TOKEN_ID                refuse a token at once (its live connections too)
+  token rotate TOKEN_ID                a new secret for a token; the old one is refused
+  help [COMMAND]                       this text, or one command's
+
+Where it acts: the same settings as the relay (DATA_DIR, DATABASE_URL, PORT; a relative
+DATA_DIR is relative to where you run npm). While a relay runs on PGlite, the commands go
+through its admin endpoint (loopback only, with the secret it keeps in DATA_DIR/admin.json);
+otherwise they act on the database directly. Every command first says which database it used,
+and refuses when the relay running on PORT uses another one.`;
