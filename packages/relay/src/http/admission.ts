@@ -36,15 +36,24 @@ export function admission(
       'Retry-After': '1',
     });
   };
+  /** Before authentication a request is known by its credential: one token's flood is a 429. */
+  const byCredential = new Map<string, number>();
   return {
     async relay(context, next) {
       if (context.req.method === 'OPTIONS' || options.skip?.(context.req.path)) return next();
+      const credential = context.req.header('authorization') ?? '';
+      const sent = byCredential.get(credential) ?? 0;
+      if (credential && sent >= limits.perUser) return refuse(context, 'user');
       if (inFlight >= limits.total) return refuse(context, 'relay');
       inFlight += 1;
+      byCredential.set(credential, sent + 1);
       try {
         await next();
       } finally {
         inFlight -= 1;
+        const left = (byCredential.get(credential) ?? 1) - 1;
+        if (left <= 0) byCredential.delete(credential);
+        else byCredential.set(credential, left);
       }
     },
     async user(context, next) {
