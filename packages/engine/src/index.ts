@@ -131,6 +131,7 @@ export {
   type LiveServerMessage,
   type ErrorBody,
 } from './sync/protocol.ts';
+export { applyPresence, emptyPresence, type PresenceView } from './sync/presence.ts';
 export {
   createHlc,
   hostNodeId,

@@ -116,20 +116,20 @@ export function createApp(options: AppOptions) {
       exposeHeaders: ['content-type', 'retry-after'],
     }),
   );
-  app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
-  app.use(
-    '/v1/*',
-    admission(
-      {
-        total: options.config.maxRequestsInFlight ?? 64,
-        perUser: options.config.maxUserRequestsInFlight ?? 16,
-      },
-      {
-        skip: (path) => path === livePath,
-        onRefused: (scope) => metrics.httpErrors.inc({ kind: `shed_${scope}` }),
-      },
-    ),
+  const shed = admission(
+    {
+      total: options.config.maxRequestsInFlight ?? 64,
+      perUser: options.config.maxUserRequestsInFlight ?? 16,
+    },
+    {
+      skip: (path) => path === livePath,
+      onRefused: (scope) => metrics.httpErrors.inc({ kind: `shed_${scope}` }),
+    },
   );
+  // The relay-wide limit counts requests from before their token lookup; a user's, after it.
+  app.use('/v1/*', shed.relay);
+  app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
+  app.use('/v1/*', shed.user);
 
   app.get('/v1/me', (context) => {
     const user = context.get('user');

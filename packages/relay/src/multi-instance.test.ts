@@ -54,8 +54,19 @@ describeOn('postgres', 'several relay instances on one PostgreSQL', () => {
     clients.push(phone);
     phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
     await phone.next((message) => message.type === 'status' && message.covered === true);
+    // A change on one instance reaches the other as that one device.
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true, name: 'Renamed' });
+    expect(await phone.next((message) => message.type === 'device')).toEqual({
+      type: 'device',
+      device: { deviceId: 'dev_a', canPlan: true, name: 'Renamed' },
+      covered: true,
+    });
     await tab.close();
-    await phone.next((message) => message.type === 'status' && message.covered === false);
+    await phone.next((message) => message.type === 'device-left' && message.covered === false);
+    expect(phone.presence()).toEqual({
+      devices: [{ deviceId: 'dev_b', canPlan: false }],
+      covered: false,
+    });
     await expect.poll(() => second.live.isCovered(userId)).toBe(false);
   });
 

@@ -148,16 +148,25 @@ export const ErrorBodySchema = z.object({
   }),
 });
 
-/** What the relay sends on `/v1/sync/live`. */
+/**
+ * What the relay sends on `/v1/sync/live`. Presence comes as a whole list once, then as changes:
+ * `status` answers a connection's first hello; after it, `device` and `device-left` say what
+ * changed (see `applyPresence`), so a hello costs the user's other connections one small message
+ * each, not the whole list. `covered` on each is the user's coverage after the change.
+ */
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   /** Something new was committed for this user: pull. */
   z.object({ type: z.literal('poke'), cursor: CursorSchema }),
-  /** The user's connected devices; `covered` when one of them can plan. */
+  /** All the user's connected devices (sorted by id); `covered` when one of them can plan. */
   z.object({
     type: z.literal('status'),
     devices: z.array(DevicePresenceSchema),
     covered: z.boolean(),
   }),
+  /** A device joined, or changed what it says (`canPlan`, `name`): it replaces its entry. */
+  z.object({ type: z.literal('device'), device: DevicePresenceSchema, covered: z.boolean() }),
+  /** A device has no live connection left. */
+  z.object({ type: z.literal('device-left'), deviceId: NodeIdSchema, covered: z.boolean() }),
   z.object({ type: z.literal('pong') }),
   z.object({ type: z.literal('error'), error: ErrorBodySchema.shape.error }),
 ]);

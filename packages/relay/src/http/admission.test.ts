@@ -7,12 +7,16 @@ import type { AppEnv } from './app-env.ts';
 function appWithGate(limits: { total: number; perUser: number }) {
   const gates: Array<() => void> = [];
   const app = new Hono<AppEnv>();
+  const shed = admission(limits, { skip: (path) => path === '/live' });
+  app.use('*', shed.relay);
+  // Authentication; a user named `slow-auth` waits in it until let go (a token lookup queued).
   app.use('*', async (context, next) => {
     const user = context.req.header('x-user') ?? 'alice';
+    if (user === 'slow-auth') await new Promise<void>((resolve) => gates.push(resolve));
     context.set('user', { id: user, name: user } as never);
     await next();
   });
-  app.use('*', admission(limits, { skip: (path) => path === '/live' }));
+  app.use('*', shed.user);
   app.get('/slow', async (context) => {
     await new Promise<void>((resolve) => gates.push(resolve));
     return context.json({ ok: true });
@@ -45,6 +49,19 @@ describe('admission (load shedding)', () => {
     await settle();
     gates.splice(0).forEach((open) => open());
     expect((await again).status).toBe(200);
+  });
+
+  it('counts requests still being authenticated against the relay-wide limit', async () => {
+    const { call, gates, settle } = appWithGate({ total: 2, perUser: 2 });
+    const held = [call('slow-auth', '/live'), call('slow-auth'), call('slow-auth')];
+    await settle();
+    expect(gates).toHaveLength(3);
+    const bob = await call('bob');
+    expect(bob.status).toBe(503);
+    gates.splice(0).forEach((open) => open());
+    await settle();
+    gates.splice(0).forEach((open) => open());
+    expect((await Promise.all(held)).map((answer) => answer.status)).toEqual([200, 200, 200]);
   });
 
   it('answers past the relay-wide limit with 503, and never counts skipped paths', async () => {

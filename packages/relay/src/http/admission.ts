@@ -4,6 +4,11 @@
  * share, 503 for the relay's) with `Retry-After`, so the requests that are served stay fast and
  * none waits for a minute in a queue. Live connections are long-lived and counted apart
  * (`LIVE_MAX_PER_USER`).
+ *
+ * Two middlewares: `relay` goes before authentication, so requests waiting for their token to be
+ * looked up count too (on PGlite a token lookup waits its turn on the one database thread: before,
+ * a flood queued there unbounded, past the limit that only counted authenticated requests);
+ * `user` goes after it, since it needs the user.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.ts';
@@ -18,7 +23,7 @@ export interface AdmissionLimits {
 export function admission(
   limits: AdmissionLimits,
   options: { skip?: (path: string) => boolean; onRefused?: (scope: 'user' | 'relay') => void } = {},
-): MiddlewareHandler<AppEnv> {
+): { relay: MiddlewareHandler<AppEnv>; user: MiddlewareHandler<AppEnv> } {
   let inFlight = 0;
   const byUser = new Map<string, number>();
   const refuse = (context: Parameters<MiddlewareHandler<AppEnv>>[0], scope: 'user' | 'relay') => {
@@ -31,21 +36,39 @@ export function admission(
       'Retry-After': '1',
     });
   };
-  return async (context, next) => {
-    if (options.skip?.(context.req.path)) return next();
-    const userId = context.get('user').id;
-    const mine = byUser.get(userId) ?? 0;
-    if (mine >= limits.perUser) return refuse(context, 'user');
-    if (inFlight >= limits.total) return refuse(context, 'relay');
-    inFlight += 1;
-    byUser.set(userId, mine + 1);
-    try {
-      await next();
-    } finally {
-      inFlight -= 1;
-      const left = (byUser.get(userId) ?? 1) - 1;
-      if (left <= 0) byUser.delete(userId);
-      else byUser.set(userId, left);
-    }
+  /** Before authentication a request is known by its credential: one token's flood is a 429. */
+  const byCredential = new Map<string, number>();
+  return {
+    async relay(context, next) {
+      if (context.req.method === 'OPTIONS' || options.skip?.(context.req.path)) return next();
+      const credential = context.req.header('authorization') ?? '';
+      const sent = byCredential.get(credential) ?? 0;
+      if (credential && sent >= limits.perUser) return refuse(context, 'user');
+      if (inFlight >= limits.total) return refuse(context, 'relay');
+      inFlight += 1;
+      byCredential.set(credential, sent + 1);
+      try {
+        await next();
+      } finally {
+        inFlight -= 1;
+        const left = (byCredential.get(credential) ?? 1) - 1;
+        if (left <= 0) byCredential.delete(credential);
+        else byCredential.set(credential, left);
+      }
+    },
+    async user(context, next) {
+      if (context.req.method === 'OPTIONS' || options.skip?.(context.req.path)) return next();
+      const userId = context.get('user').id;
+      const mine = byUser.get(userId) ?? 0;
+      if (mine >= limits.perUser) return refuse(context, 'user');
+      byUser.set(userId, mine + 1);
+      try {
+        await next();
+      } finally {
+        const left = (byUser.get(userId) ?? 1) - 1;
+        if (left <= 0) byUser.delete(userId);
+        else byUser.set(userId, left);
+      }
+    },
   };
 }

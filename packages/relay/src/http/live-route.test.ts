@@ -90,12 +90,11 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
     expect(relay.live.devices(bob.id)).toEqual([{ deviceId: 'dev_bob', canPlan: false }]);
     // Alice's later changes of presence never reach Bob.
     alice.send({ type: 'hello', deviceId: 'dev_alice', canPlan: false });
-    await alice.next((message) => message.type === 'status' && message.covered === false);
+    await alice.next((message) => message.type === 'device' && message.covered === false);
     await alice.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const seenByBob = bobTab.messages.filter((message) => message.type === 'status');
-    expect(JSON.stringify(seenByBob)).not.toContain('dev_alice');
-    expect(seenByBob).toHaveLength(1);
+    expect(JSON.stringify(bobTab.messages)).not.toContain('dev_alice');
+    expect(bobTab.messages).toEqual([bobStatus]);
   });
 
   it('reports presence: covered while a device that can plan is connected', async () => {
@@ -117,15 +116,70 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
 
     const phone = await connect();
     phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
-    await tab.next(
-      (message) => message.type === 'status' && (message.devices as unknown[]).length === 2,
-    );
+    await tab.next((message) => message.type === 'device' && message.covered === true);
+    expect(tab.presence().devices.map((device) => device.deviceId)).toEqual(['dev_a', 'dev_b']);
     await tab.close();
-    const status = await phone.next(
-      (message) => message.type === 'status' && message.covered === false,
-    );
-    expect(status.devices).toEqual([{ deviceId: 'dev_b', canPlan: false }]);
+    await phone.next((message) => message.type === 'device-left' && message.covered === false);
+    expect(phone.presence()).toEqual({
+      devices: [{ deviceId: 'dev_b', canPlan: false }],
+      covered: false,
+    });
     await expect.poll(() => relay.live.isCovered(userId)).toBe(false);
+  });
+
+  it('tells a new connection every device once, and the others only what changed', async () => {
+    const connections = 40;
+    await relay.close();
+    relay = await startRelay({
+      config: testConfig({ liveMaxPerUser: connections + 2 }),
+      db: await createTestDatabase(kind),
+      tick: false,
+    });
+    const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
+    const tabs: LiveClient[] = [];
+    for (let index = 0; index < connections; index += 1) {
+      const tab = await connect();
+      tab.send({ type: 'hello', deviceId: `dev_${index}`, canPlan: index === 0 });
+      const status = await tab.next((message) => message.type === 'status');
+      expect((status.devices as unknown[]).length).toBe(index + 1);
+      tabs.push(tab);
+    }
+    const charsBefore = tabs.map((tab) => tab.receivedChars());
+    const countsBefore = tabs.map((tab) => tab.messages.length);
+
+    // One more device says hello: each open connection hears one short message about it.
+    const late = await connect();
+    late.send({ type: 'hello', deviceId: 'dev_late', canPlan: false, name: 'Late phone' });
+    await late.next((message) => message.type === 'status');
+    await Promise.all(
+      tabs.map((tab) => tab.next((message) => JSON.stringify(message).includes('dev_late'))),
+    );
+    tabs.forEach((tab, index) => {
+      expect(tab.messages.length - countsBefore[index]!).toBe(1);
+      expect(tab.receivedChars() - charsBefore[index]!).toBeLessThan(200);
+    });
+
+    // A second tab of a device already listed changes nothing the others see.
+    const twin = await connect();
+    twin.send({ type: 'hello', deviceId: 'dev_late', canPlan: false, name: 'Late phone' });
+    await twin.next((message) => message.type === 'status');
+    // Leaving, gaining and losing the ability to plan: every view follows.
+    await tabs[0]!.close();
+    tabs[1]!.send({ type: 'hello', deviceId: 'dev_1', canPlan: true, name: 'Now planning' });
+    await tabs[5]!.close();
+    await late.close();
+    await twin.next(
+      (message) => message.type === 'device' && JSON.stringify(message).includes('Now planning'),
+    );
+    await twin.next((message) => message.type === 'device-left' && message.deviceId === 'dev_5');
+    await expect.poll(() => relay.live.connectionCount()).toBe(connections - 1);
+    const open = [...tabs.slice(1).filter((_, index) => index !== 4), twin];
+    const expected = relay.live.devices(userId);
+    expect(expected).toHaveLength(connections - 1);
+    expect(expected.find((device) => device.deviceId === 'dev_late')).toBeDefined();
+    for (const tab of open)
+      await expect.poll(() => tab.presence()).toEqual({ devices: expected, covered: true });
+    expect(tabs[2]!.messages.filter((message) => message.type === 'status')).toHaveLength(1);
   });
 
   it('refuses a device name longer than 64 characters', async () => {

@@ -5,7 +5,11 @@
  *
  * Server → client messages (the engine's `LiveServerMessageSchema`):
  *   `{type:'poke', cursor}` after every new change in the user's log,
- *   `{type:'status', devices:[{deviceId, canPlan, name?}], covered}` whenever presence changes,
+ *   `{type:'status', devices:[{deviceId, canPlan, name?}], covered}` once, to a connection's first
+ *   hello; after it, only what changed: `{type:'device', device, covered}` (a device joined or
+ *   changed `canPlan` or `name`) and `{type:'device-left', deviceId, covered}`. So a hello costs
+ *   each other connection of the user one small message, not the whole list (500 connections of
+ *   one user opened one after another sent 500 lists to 500 sockets before),
  *   `{type:'error', error:{kind, message}}` for a message it could not use.
  *
  * A connection that sends nothing for `idleMs` (clients ping every 20 s) is closed, so a device
@@ -50,7 +54,7 @@ export interface LiveHub {
   coveredUserIds(): Set<string>;
   /** Called when a user's local presence changes (the bridge publishes it to other instances). */
   onLocalPresence(listener: (userId: string) => void): () => void;
-  /** Presence of other instances changed for a user: re-send status to local connections. */
+  /** Presence of other instances changed for a user: tell local connections what changed. */
   presenceChanged(userId: string): void;
   connectionCount(): number;
   /** Closes the user's connections made with this token (revoked or rotated: 4001); returns how many. */
@@ -99,11 +103,17 @@ function mergePresence(known: DevicePresence | undefined, next: DevicePresence):
   };
 }
 
+/** Whether `a` says the same as `b` about the device (so telling it again would change nothing). */
+export const samePresence = (a: DevicePresence | undefined, b: DevicePresence) =>
+  a !== undefined && a.canPlan === b.canPlan && a.name === b.name;
+
 export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   const idleMs = options.idleMs ?? 60_000;
   const closeGraceMs = options.closeGraceMs ?? 1_000;
   const holderGraceMs = options.holderGraceMs ?? 10_000;
   const byUser = new Map<string, Set<Connection>>();
+  /** Per user, the devices as the user's greeted connections were last told (by device id). */
+  const told = new Map<string, Map<string, DevicePresence>>();
   /** Holders whose connection ended, by user and holder, until the grace runs out. */
   const goneTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const goneKey = (userId: string, holder: string) => JSON.stringify([userId, holder]);
@@ -137,13 +147,15 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     setTimeout(() => socket.terminate(), closeGraceMs).unref?.();
   };
 
-  const send = (connection: Connection, message: LiveServerMessage) => {
+  const sendText = (connection: Connection, text: string) => {
     try {
-      connection.socket.send(JSON.stringify(message));
+      connection.socket.send(text);
     } catch {
       // A socket that closed mid-send ends through its close event.
     }
   };
+  const send = (connection: Connection, message: LiveServerMessage) =>
+    sendText(connection, JSON.stringify(message));
 
   function localDevices(userId: string): DevicePresence[] {
     const devices = new Map<string, DevicePresence>();
@@ -162,19 +174,41 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     return [...merged.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
   }
 
-  function sendStatus(userId: string): void {
+  /**
+   * Tells the user's greeted connections what changed in their devices since they were last
+   * told, and `greeted` (a connection whose first hello this is) the whole list instead.
+   */
+  function sendChanges(userId: string, greeted?: Connection): void {
+    const connections = byUser.get(userId);
+    if (!connections) {
+      told.delete(userId);
+      return;
+    }
     const current = devices(userId);
-    const status: LiveServerMessage = {
-      type: 'status',
-      devices: current,
-      covered: current.some((device) => device.canPlan),
-    };
-    for (const connection of byUser.get(userId) ?? [])
-      if (connection.presence) send(connection, status);
+    const covered = current.some((device) => device.canPlan);
+    const before = told.get(userId) ?? new Map<string, DevicePresence>();
+    const now = new Map(current.map((device) => [device.deviceId, device]));
+    told.set(userId, now);
+    const changes: string[] = [];
+    for (const device of current)
+      if (!samePresence(before.get(device.deviceId), device))
+        changes.push(
+          JSON.stringify({ type: 'device', device, covered } satisfies LiveServerMessage),
+        );
+    for (const deviceId of before.keys())
+      if (!now.has(deviceId))
+        changes.push(
+          JSON.stringify({ type: 'device-left', deviceId, covered } satisfies LiveServerMessage),
+        );
+    if (changes.length > 0)
+      for (const connection of connections)
+        if (connection.presence && connection !== greeted)
+          for (const text of changes) sendText(connection, text);
+    if (greeted) send(greeted, { type: 'status', devices: current, covered });
   }
 
-  function localChanged(userId: string): void {
-    sendStatus(userId);
+  function localChanged(userId: string, greeted?: Connection): void {
+    sendChanges(userId, greeted);
     for (const listener of listeners) listener(userId);
   }
 
@@ -235,6 +269,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       return {
         hello(presence) {
           if (ended) return;
+          const first = connection.presence === undefined;
           connection.presence = {
             deviceId: presence.deviceId,
             canPlan: presence.canPlan,
@@ -250,7 +285,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
           // Another host took the connection over (a new leader on the device): the one before
           // is gone unless it is connected elsewhere.
           if (previous && previous !== presence.holder) holderLeft(userId, previous);
-          localChanged(userId);
+          localChanged(userId, first ? connection : undefined);
         },
         heard,
         end,
@@ -272,7 +307,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    presenceChanged: sendStatus,
+    presenceChanged: (userId) => sendChanges(userId),
     connectionCount: () => count,
     closeToken({ userId, tokenId }) {
       const matching = [...(byUser.get(userId) ?? [])].filter(

@@ -3,16 +3,19 @@
  * channel: pokes reach a user's connections on every instance, and each instance learns which
  * devices are connected elsewhere (so "covered" means covered on any instance).
  *
- * Messages (JSON): `poke {userId, cursor}`, `presence {userId, devices}` (on every local change,
- * and for every user with devices every `heartbeatMs`), `hello` (a new instance asks the others
- * to publish their presence now) and `bye` (an instance stopping). A peer's presence older than
- * `expiryMs` is ignored, so an instance that died without `bye` stops covering its users.
+ * Messages (JSON): `poke {userId, cursor}`, `presence-change {userId, set, left}` (on a local
+ * change: only the devices that joined or changed, and the ids of those that left),
+ * `presence {userId, devices}` (the instance's whole list for a user: for every user with devices
+ * every `heartbeatMs`, which also mends a change lost or reordered on the way), `hello` (a new
+ * instance asks the others to publish their presence now) and `bye` (an instance stopping). A
+ * peer's presence older than `expiryMs` is ignored, so an instance that died without `bye` stops
+ * covering its users.
  */
 import { CursorSchema, DevicePresenceSchema } from '@baton/engine';
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import type { DevicePresence, LiveHub, PeerPresence } from './live-hub.ts';
+import { samePresence, type DevicePresence, type LiveHub, type PeerPresence } from './live-hub.ts';
 
 export const liveChannel = 'baton_live';
 
@@ -24,6 +27,13 @@ export const BridgeMessageSchema = z.discriminatedUnion('kind', [
     from: z.string(),
     userId: z.string(),
     devices: z.array(DevicePresenceSchema),
+  }),
+  z.object({
+    kind: z.literal('presence-change'),
+    from: z.string(),
+    userId: z.string(),
+    set: z.array(DevicePresenceSchema),
+    left: z.array(z.string()),
   }),
   z.object({ kind: z.literal('hello'), from: z.string() }),
   z.object({ kind: z.literal('bye'), from: z.string() }),
@@ -53,22 +63,28 @@ export async function createPresenceBridge(options: {
   const now = options.now ?? Date.now;
   /** instance → user → devices, with when it was heard. */
   const remote = new Map<string, Map<string, { devices: DevicePresence[]; heardAt: number }>>();
-  const announced = new Set<string>();
+  /** Per user, this instance's devices as last published (by device id). */
+  const published = new Map<string, Map<string, DevicePresence>>();
 
   const publish = (message: BridgeMessage) => {
     db.notify(liveChannel, JSON.stringify(message)).catch((error: unknown) =>
       logger.warn({ err: error }, 'live notify failed'),
     );
   };
-  const publishPresence = (userId: string) => {
+  const publishChange = (userId: string) => {
     const devices = options.live().localDevices(userId);
-    if (devices.length === 0 && !announced.has(userId)) return;
-    if (devices.length > 0) announced.add(userId);
-    else announced.delete(userId);
-    publish({ kind: 'presence', from: processId, userId, devices });
+    const before = published.get(userId) ?? new Map<string, DevicePresence>();
+    const current = new Map(devices.map((device) => [device.deviceId, device]));
+    if (current.size > 0) published.set(userId, current);
+    else published.delete(userId);
+    const set = devices.filter((device) => !samePresence(before.get(device.deviceId), device));
+    const left = [...before.keys()].filter((deviceId) => !current.has(deviceId));
+    if (set.length > 0 || left.length > 0)
+      publish({ kind: 'presence-change', from: processId, userId, set, left });
   };
   const publishAll = () => {
-    for (const userId of announced) publishPresence(userId);
+    for (const [userId, devices] of published)
+      publish({ kind: 'presence', from: processId, userId, devices: [...devices.values()] });
   };
 
   function receive(payload: string): void {
@@ -97,6 +113,22 @@ export async function createPresenceBridge(options: {
         live.presenceChanged(message.userId);
         break;
       }
+      case 'presence-change': {
+        let users = remote.get(message.from);
+        if (!users) remote.set(message.from, (users = new Map()));
+        const entry = users.get(message.userId);
+        // An expired list is not revived by a change: start from what the change says.
+        const known = entry && entry.heardAt >= now() - expiryMs ? entry.devices : [];
+        const changed = new Set([...message.left, ...message.set.map((device) => device.deviceId)]);
+        const devices = [
+          ...known.filter((device) => !changed.has(device.deviceId)),
+          ...message.set,
+        ];
+        if (devices.length > 0) users.set(message.userId, { devices, heardAt: now() });
+        else users.delete(message.userId);
+        live.presenceChanged(message.userId);
+        break;
+      }
       case 'hello':
         publishAll();
         break;
@@ -110,7 +142,7 @@ export async function createPresenceBridge(options: {
   }
 
   const unlisten = await db.listen(liveChannel, receive);
-  const stopLocal = options.live().onLocalPresence(publishPresence);
+  const stopLocal = options.live().onLocalPresence(publishChange);
   const heartbeat = setInterval(publishAll, heartbeatMs);
   heartbeat.unref();
   publish({ kind: 'hello', from: processId });

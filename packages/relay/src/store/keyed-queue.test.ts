@@ -27,6 +27,17 @@ describe('keyed queue', () => {
     expect(events).toEqual(['a1 start', 'b1', 'a1 end', 'a2']);
   });
 
+  it("lets other work (a request being read) run between one key's tasks", async () => {
+    const queue = createKeyedQueue();
+    const events: string[] = [];
+    const tasks = [1, 2, 3].map((index) =>
+      queue.run('alice', async () => void events.push(`a${index}`)),
+    );
+    setImmediate(() => events.push('other'));
+    await Promise.all(tasks);
+    expect(events.slice(0, events.indexOf('a3'))).toContain('other');
+  });
+
   it('goes on with the next task after one fails, and passes the failure to its caller', async () => {
     const queue = createKeyedQueue();
     const failed = queue.run('alice', async () => {

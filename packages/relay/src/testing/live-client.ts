@@ -1,8 +1,18 @@
+import {
+  LiveServerMessageSchema,
+  applyPresence,
+  emptyPresence,
+  type PresenceView,
+} from '@baton/engine';
 import { WebSocket } from 'ws';
 
 /** A test client for `/v1/sync/live` that collects what the server sends. */
 export interface LiveClient {
   messages: Array<Record<string, unknown>>;
+  /** Characters received, over all messages. */
+  receivedChars(): number;
+  /** The user's devices as this client knows them from what it received (as a device would). */
+  presence(): PresenceView;
   send(message: unknown): void;
   /** Resolves with the first message (already received or later) that matches. */
   next(
@@ -18,12 +28,15 @@ export async function connectLive(options: { url: string; token: string }): Prom
   const address = `${options.url.replace(/^http/, 'ws')}/v1/sync/live?token=${encodeURIComponent(options.token)}`;
   const socket = new WebSocket(address);
   const messages: Array<Record<string, unknown>> = [];
+  let chars = 0;
   const waiters = new Set<() => void>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
   );
   socket.on('message', (data) => {
-    messages.push(JSON.parse(String(data)) as Record<string, unknown>);
+    const text = String(data);
+    chars += text.length;
+    messages.push(JSON.parse(text) as Record<string, unknown>);
     for (const waiter of waiters) waiter();
   });
   await new Promise<void>((resolve, reject) => {
@@ -35,6 +48,12 @@ export async function connectLive(options: { url: string; token: string }): Prom
   });
   return {
     messages,
+    receivedChars: () => chars,
+    presence: () =>
+      messages.reduce<PresenceView>(
+        (view, message) => applyPresence(view, LiveServerMessageSchema.parse(message)),
+        emptyPresence,
+      ),
     closed,
     send: (message) => socket.send(JSON.stringify(message)),
     next(match, timeoutMs = 5_000) {

@@ -1,5 +1,6 @@
 import {
   LiveServerMessageSchema,
+  applyPresence,
   isEngineError,
   syncRound,
   type ApplyReport,
@@ -254,8 +255,12 @@ export function createSyncClient(options: {
       }
       const message = parsed.data;
       if (message.type === 'poke') void syncNow();
-      else if (message.type === 'status')
-        set({ devices: message.devices, covered: message.covered });
+      else if (
+        message.type === 'status' ||
+        message.type === 'device' ||
+        message.type === 'device-left'
+      )
+        set(applyPresence({ devices: state.devices, covered: state.covered }, message));
       else if (message.type === 'error')
         set({ lastError: `The relay refused a live message: ${message.error.message}` });
     };
