@@ -137,6 +137,8 @@ export async function createMission(
   options: { title: string; objective: string; cron?: string },
 ): Promise<Locator> {
   await page.getByRole('link', { name: 'Missions', exact: true }).click();
+  // The form is open for a first mission and closed after each one: "New mission" opens it.
+  await page.getByRole('button', { name: 'New mission' }).click();
   await page.getByLabel('Title').fill(options.title);
   await page.getByLabel('Objective').fill(options.objective);
   if (options.cron) {

@@ -64,6 +64,8 @@ test('with every tab closed the relay plans the due slot; reopening shows it wai
   await expect(notice).toContainText('While you were away, the relay planned 1 run');
   await expect(notice).toContainText('Morning sweep');
   await expect(notice).not.toContainText('Relay digest');
+  // On the Inbox it does not link to the Inbox; elsewhere it does.
+  await expect(notice.getByRole('link', { name: /Inbox/ })).toHaveCount(0);
   const proposal = proposalCard(again, 'Review open tasks');
   await expect(proposal).toHaveCount(2, { timeout: 20_000 });
   await expect(
@@ -81,6 +83,7 @@ test('with every tab closed the relay plans the due slot; reopening shows it wai
   await expect(iteration).toHaveAttribute('id', iterationId);
   await expect(iteration.getByTestId('planned-by')).toContainText('planned by the relay');
   await expect(notice).toBeVisible();
+  await expect(notice.getByRole('link', { name: 'See what waits in the Inbox' })).toBeVisible();
   await notice.getByRole('button', { name: /Dismiss/ }).click();
   await expect(notice).toHaveCount(0);
 

@@ -244,7 +244,8 @@ export function createEngine(options: EngineOptions) {
 
     /**
      * "Run now": a manual slot at the current time, planned here whatever the schedule. `runOn`
-     * governs scheduled slots only: a manual run plans where the person pressed it. Refused
+     * is not checked here: the host decides whether its person may run the mission here (the
+     * browser refuses relay-only missions, docs/decisions/0008). Refused
      * (nothing written) with EngineError('conflict') for a mission that is done or archived,
      * and EngineError('budget') with the reason when its budget would be passed; a paused
      * mission may be run by hand.

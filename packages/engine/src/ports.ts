@@ -86,6 +86,11 @@ export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   tools: ToolDefinition[];
+  /**
+   * Where the mission may be planned (its `runOn`). A host must not send a `device` mission's
+   * prompt off the person's devices: in the browser, never through the relay's model proxy.
+   */
+  runOn?: 'any' | 'device' | 'relay' | undefined;
 }
 
 export interface ChatResponse {

@@ -82,6 +82,20 @@ describe('schedules and zones are checked by the schema itself', () => {
     });
   });
 
+  it('asks for five cron parts, as the form hints, and still takes a seconds field or a year', () => {
+    const exprProblem = (expr: string) =>
+      ScheduleSchema.safeParse({ kind: 'cron', expr, tz: 'UTC' }).error?.issues[0]?.message;
+    expect(exprProblem('0 9 * *')).toBe(
+      'invalid cron expression "0 9 * *": has 4 parts; a cron expression has five: minute hour ' +
+        'day-of-month month weekday, such as 30 7 * * 1-5 (a seconds field first and a year last ' +
+        'are allowed too)',
+    );
+    expect(exprProblem('0 0 9 * * 1 2030 5')).toMatch(/has 8 parts; a cron expression has five/);
+    expect(exprProblem('')).toBe('cron expression is required');
+    for (const expr of ['30 7 * * 1-5', '0 30 7 * * 1-5', '0 30 7 * * 1-5 2030'])
+      expect(exprProblem(expr), expr).toBeUndefined();
+  });
+
   it('refuses a synced mission with an unusable schedule on arrival, so no tick ever trips on it', async () => {
     const { engine, store } = replica();
     const base = { title: 'Synced', objective: 'o', state: 'active' };

@@ -97,6 +97,15 @@ describe('runPlanner', () => {
     expect(second.messages.some((message) => message.role === 'assistant')).toBe(true);
   });
 
+  it('tells the model port where the mission may run, so a host keeps a device mission on the device', async () => {
+    const { model } = await plan({
+      mission: mission({ runOn: 'device' }),
+      replies: [{ toolCalls: [{ name: 'list_tasks', arguments: {} }] }],
+      final: { content: 'Nothing to add.' },
+    });
+    expect(model.requests.map((request) => request.runOn)).toEqual(['device', 'device']);
+  });
+
   it('turns write-tool calls into steps with their rationale, without executing them', async () => {
     const { result } = await plan({
       replies: [

@@ -84,7 +84,7 @@ export async function runPlanner(options: {
     usage.rounds += 1;
     try {
       reply = await model.complete(
-        { model: options.modelName, messages, tools: definitions },
+        { model: options.modelName, messages, tools: definitions, runOn: mission.runOn },
         { signal },
       );
     } catch (error) {

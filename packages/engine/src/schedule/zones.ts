@@ -26,6 +26,15 @@ export const isTimeZone = memo((zone: string): boolean => {
 
 const cronProblemOf = memo((key: string): string | undefined => {
   const [expr = '', zone = ''] = JSON.parse(key) as [string, string];
+  // croner's own message ("exactly five, six, or seven space separated parts") reads as if six
+  // were as usual as five; people write five, so say five and name the optional extras.
+  const parts = expr.trim().split(/\s+/).length;
+  if (!expr.trim().startsWith('@') && (parts < 5 || parts > 7))
+    return (
+      `has ${parts} part${parts === 1 ? '' : 's'}; a cron expression has five: minute hour ` +
+      'day-of-month month weekday, such as 30 7 * * 1-5 (a seconds field first and a year last ' +
+      'are allowed too)'
+    );
   try {
     new Cron(expr, { timezone: zone, paused: true }).stop();
   } catch (error) {

@@ -10,6 +10,7 @@ function compactGoal(goal: RowOf<'goals'>) {
 
 export const listGoals = defineReadTool({
   name: 'list_goals',
+  table: 'goals',
   description: "List the person's goals with their progress (0-100).",
   params: z.object({}),
   async execute(_params, context) {
@@ -20,6 +21,7 @@ export const listGoals = defineReadTool({
 
 export const createGoal = defineWriteTool({
   name: 'create_goal',
+  table: 'goals',
   description: 'Create a new goal.',
   params: GoalSchema.pick({ title: true, target: true }).partial({ target: true }),
   async execute(params, context) {
@@ -34,6 +36,7 @@ export const createGoal = defineWriteTool({
 
 export const logGoalProgress = defineWriteTool({
   name: 'log_goal_progress',
+  table: 'goals',
   description: "Set a goal's progress (0-100 percent).",
   params: z.object({ goalId: z.string().min(1), progress: z.number().min(0).max(100) }),
   async execute(params, context) {
@@ -51,6 +54,7 @@ export const logGoalProgress = defineWriteTool({
 
 export const getGoal = defineReadTool({
   name: 'get_goal',
+  table: 'goals',
   description: 'Read one goal by id.',
   params: z.object({ goalId: z.string().min(1) }),
   async execute(params, context) {
@@ -61,6 +65,7 @@ export const getGoal = defineReadTool({
 
 export const searchGoals = defineReadTool({
   name: 'search_goals',
+  table: 'goals',
   description: 'Find goals whose title or target contains the query (case-insensitive).',
   params: z.object({ query: z.string().trim().min(1).max(200) }),
   async execute(params, context) {
@@ -75,6 +80,7 @@ export const searchGoals = defineReadTool({
 
 export const updateGoal = defineWriteTool({
   name: 'update_goal',
+  table: 'goals',
   description: 'Change the title or the target (what done looks like) of an existing goal.',
   params: z.object({
     goalId: z.string().min(1),
@@ -101,6 +107,7 @@ export const updateGoal = defineWriteTool({
 
 export const completeGoal = defineWriteTool({
   name: 'complete_goal',
+  table: 'goals',
   description: 'Mark a goal as reached (progress 100%).',
   params: z.object({ goalId: z.string().min(1) }),
   async execute({ goalId }, context) {

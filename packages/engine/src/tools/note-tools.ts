@@ -10,6 +10,7 @@ function noteExcerpt(note: RowOf<'notes'>) {
 
 export const listNotes = defineReadTool({
   name: 'list_notes',
+  table: 'notes',
   description: "List the person's notes (titles and the start of each body).",
   params: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
   async execute(params, context) {
@@ -20,6 +21,7 @@ export const listNotes = defineReadTool({
 
 export const readNote = defineReadTool({
   name: 'read_note',
+  table: 'notes',
   description: 'Read one note in full by id.',
   params: z.object({ noteId: z.string().min(1) }),
   async execute(params, context) {
@@ -32,6 +34,7 @@ export const readNote = defineReadTool({
 
 export const createNote = defineWriteTool({
   name: 'create_note',
+  table: 'notes',
   description: 'Create a new note.',
   params: NoteSchema.pick({ title: true, body: true }).partial({ body: true }),
   async execute(params, context) {
@@ -46,6 +49,7 @@ export const createNote = defineWriteTool({
 
 export const appendNote = defineWriteTool({
   name: 'append_note',
+  table: 'notes',
   description: 'Append a paragraph to the end of an existing note.',
   params: z.object({ noteId: z.string().min(1), text: z.string().min(1).max(20_000) }),
   async execute(params, context) {
@@ -64,6 +68,7 @@ export const appendNote = defineWriteTool({
 
 export const searchNotes = defineReadTool({
   name: 'search_notes',
+  table: 'notes',
   description: 'Find notes whose title or body contains the query (case-insensitive).',
   params: z.object({
     query: z.string().trim().min(1).max(200),
@@ -81,6 +86,7 @@ export const searchNotes = defineReadTool({
 
 export const updateNote = defineWriteTool({
   name: 'update_note',
+  table: 'notes',
   description:
     'Replace the title and/or the whole body of an existing note (to add to it, use append_note).',
   params: z.object({

@@ -17,6 +17,7 @@ function compactTask(task: RowOf<'tasks'>) {
 
 export const listTasks = defineReadTool({
   name: 'list_tasks',
+  table: 'tasks',
   description: "List the person's tasks. filter: open (not done, default), done, or all.",
   params: z.object({
     filter: z.enum(['open', 'done', 'all']).default('open'),
@@ -33,6 +34,7 @@ export const listTasks = defineReadTool({
 
 export const searchTasks = defineReadTool({
   name: 'search_tasks',
+  table: 'tasks',
   description: 'Find tasks whose title or notes contain the query (case-insensitive).',
   params: z.object({ query: z.string().min(1).max(200) }),
   async execute(params, context) {
@@ -47,6 +49,7 @@ export const searchTasks = defineReadTool({
 
 export const getTask = defineReadTool({
   name: 'get_task',
+  table: 'tasks',
   description: 'Read one task by id.',
   params: z.object({ taskId: z.string().min(1) }),
   async execute(params, context) {
@@ -57,6 +60,7 @@ export const getTask = defineReadTool({
 
 export const createTask = defineWriteTool({
   name: 'create_task',
+  table: 'tasks',
   description: 'Create a new task for the person.',
   params: TaskSchema.pick({ title: true, notes: true, due: true, priority: true }).partial({
     notes: true,
@@ -84,6 +88,7 @@ const TaskPatchSchema = z.object({
 
 export const updateTask = defineWriteTool({
   name: 'update_task',
+  table: 'tasks',
   description: 'Change the title, notes, due date or priority of an existing task.',
   params: TaskPatchSchema,
   async execute({ taskId, ...patch }, context) {
@@ -106,6 +111,7 @@ export const updateTask = defineWriteTool({
 
 export const completeTask = defineWriteTool({
   name: 'complete_task',
+  table: 'tasks',
   description: 'Mark a task as done.',
   params: z.object({ taskId: z.string().min(1) }),
   async execute({ taskId }, context) {

@@ -27,6 +27,8 @@ export type WriteOutcome =
 
 interface ToolBase<P> {
   name: string;
+  /** The data the tool reads or changes: what a mission must read for the tool to make sense. */
+  table: DomainTable;
   description: string;
   params: z.ZodType<P>;
 }

@@ -84,7 +84,9 @@ describe('buildSchedule', () => {
       time: 'enter a time, such as 07:30',
     });
     expect(check({ kind: 'cron', cronExpr: '0 9 * *' })['cronExpr']).toBe(
-      'invalid cron expression "0 9 * *": exactly five, six, or seven space separated parts are required.',
+      'invalid cron expression "0 9 * *": has 4 parts; a cron expression has five: minute hour ' +
+        'day-of-month month weekday, such as 30 7 * * 1-5 (a seconds field first and a year last ' +
+        'are allowed too)',
     );
     expect(check({ kind: 'once', onceAt: '2020-01-01T08:00' })).toEqual({
       onceAt: 'pick a time in the future',

@@ -119,6 +119,11 @@ export const EngineStatusSchema = z.object({
   covered: z.boolean(),
   /** Who plans due slots right now. */
   baton: BatonHolderSchema,
+  /**
+   * This device has a model endpoint of its own (Settings), so it can plan without the relay and
+   * run device-only missions. Optional: a host of an older build does not say.
+   */
+  deviceModel: z.boolean().optional(),
   /** The iteration this host is planning now, if any. */
   planning: z
     .object({ missionId: z.string(), iterationId: z.string(), phase: z.string() })

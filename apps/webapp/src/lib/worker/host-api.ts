@@ -1,4 +1,12 @@
-import type { Actor, Decision, Engine, MissionDraft } from '@baton/engine';
+import {
+  EngineError,
+  readRows,
+  type Actor,
+  type Decision,
+  type Engine,
+  type MissionDraft,
+} from '@baton/engine';
+import { runNowGate } from '../run-now-gate.ts';
 import type { BatonDatabase } from '../db/database.ts';
 import { createApiCall, safely } from './api-call.ts';
 import type { DebugState, EngineApi, EngineStatus } from './engine-api.ts';
@@ -59,6 +67,17 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
       }),
     runNow: (input) =>
       call('runNow', input, async ({ missionId }) => {
+        // Where a mission may plan is the mission's rule, checked here too (not only on the page).
+        const stored = await context.db.rows.get(['missions', missionId]);
+        const [mission] = stored ? readRows('missions', [stored]) : [];
+        if (mission) {
+          const gate = runNowGate({
+            runOn: mission.runOn,
+            deviceModel: Boolean(context.settings.modelEndpoint),
+          });
+          if (!gate.ok)
+            throw new EngineError(mission.runOn === 'relay' ? 'conflict' : 'no_model', gate.reason);
+        }
         const { iterationId, report } = await serial(() => engine.runNow({ missionId }));
         tickLoop.countPlanned(report.planned.length);
         const failure = report.failed.find((failed) => failed.iterationId === iterationId);

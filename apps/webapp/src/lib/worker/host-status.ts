@@ -85,6 +85,7 @@ export function createHostStatus(options: {
         covered: state.covered,
         devices: state.devices,
       }),
+      deviceModel: Boolean(settings.modelEndpoint),
       planning: options.planning(),
       lastTickAt: options.lastTickAt(),
       host: options.host,

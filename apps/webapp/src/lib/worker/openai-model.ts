@@ -19,6 +19,10 @@ export const noModelHelp =
   'No model is configured. Sign in to a relay that has a model (start it with OPENAI_BASE_URL, ' +
   'OPENAI_API_KEY and BATON_MODEL), or set a model endpoint and name for this device in Settings.';
 
+export const deviceOnlyHelp =
+  'This mission runs only on your devices, so its prompt never goes through the relay’s model: ' +
+  'set a model endpoint for this device in Settings.';
+
 /**
  * Adapts the `openai` SDK to the engine's LanguageModel port. Settings are read per call, so a
  * change in Settings applies to the next planning run. Runs inside the worker (no window), so the
@@ -68,6 +72,9 @@ export function createOpenAiModel(options: {
     async complete(request, { signal }): Promise<ChatResponse> {
       const current = target();
       if (!current) throw new EngineError('no_model', noModelHelp);
+      // A device-only mission's prompt never leaves the person's devices (design §2).
+      if (request.runOn === 'device' && current.viaRelay)
+        throw new EngineError('no_model', deviceOnlyHelp);
       const client = clientFor(current.baseURL, current.apiKey);
       try {
         const response = await client.chat.completions.create(
@@ -115,7 +122,10 @@ function toEngineError(error: unknown, viaRelay: boolean): EngineError {
   if (error instanceof OpenAI.APIConnectionError) {
     return new EngineError(
       'unavailable',
-      `the model endpoint is unreachable${viaRelay ? ' (relay proxy)' : ''}: ${error.message}`,
+      viaRelay
+        ? 'The relay is unreachable, and this device has no model endpoint of its own: offline, ' +
+            'planning needs one (set it in Settings), or wait until the relay is back.'
+        : `the model endpoint is unreachable: ${error.message}`,
     );
   }
   if (error instanceof OpenAI.APIError) {
