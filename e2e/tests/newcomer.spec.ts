@@ -198,6 +198,9 @@ test('runOn: a device-only mission never reaches the relay’s model; a relay-on
       'Run now: runs on the relay only.',
     );
     await relayCard.getByRole('link', { name: 'Relay digest' }).click();
+    // The list stays on screen until the mission page has loaded: wait for the page itself.
+    await expect(page.getByRole('heading', { level: 1, name: 'Relay digest' })).toBeVisible();
+    await expect(page.getByTestId('run-now-blocked')).toHaveCount(1);
     await expect(page.getByTestId('run-now-blocked')).toContainText('runs only on the relay');
 
     // With a model of its own, the device plans the private mission, at its own model only.
