@@ -55,8 +55,15 @@ export const schemaStatements: readonly string[] = [
   // Lists filtered on these fields (a mission's iterations and proposals, an iteration's
   // proposals) read through these instead of scanning the user's table (rows-table.ts).
   `drop index if exists rows_iterations_by_mission`,
-  `create index if not exists rows_by_mission on rows (user_id, table_name, (fields ->> 'missionId'))`,
-  `create index if not exists rows_by_iteration on rows (user_id, table_name, (fields ->> 'iterationId'))`,
+  // Partial: only rows that have the field (iterations, proposals) are in them, so a push of tasks
+  // or notes does not write two index entries per row for nothing. A filter `fields ->> f = $n`
+  // implies `is not null`, so those lists still read through them.
+  `drop index if exists rows_by_mission`,
+  `drop index if exists rows_by_iteration`,
+  `create index if not exists rows_with_mission on rows (user_id, table_name, (fields ->> 'missionId'))
+     where (fields ->> 'missionId') is not null`,
+  `create index if not exists rows_with_iteration on rows (user_id, table_name, (fields ->> 'iterationId'))
+     where (fields ->> 'iterationId') is not null`,
   `create table if not exists claims (
      user_id text not null,
      iteration_id text not null,

@@ -8,7 +8,7 @@
  * flight. PGlite runs one transaction at a time, which gives the same order without the lock.
  */
 import { ChangeSchema, EngineError, type Change } from '@baton/engine';
-import { jsonParam, type Database, type SqlRunner } from '../db/database.ts';
+import type { Database, SqlRunner } from '../db/database.ts';
 
 /** Serialises one user's writing transactions until commit (PostgreSQL; see above). */
 export async function lockUser(
@@ -34,42 +34,47 @@ export function readChange(body: unknown, seq: string): Change {
 
 /**
  * Appends changes in order; a change id already in the user's log is skipped. Returns the ids
- * that were new, and the highest seq appended (undefined when none were).
+ * that were new, the highest seq appended (undefined when none were) and the new changes' size
+ * as JSON text (bytes).
  */
 export async function appendChanges(
   runner: SqlRunner,
   options: { userId: string; changes: Change[]; now: number },
-): Promise<{ inserted: Set<string>; lastSeq: string | undefined }> {
-  if (options.changes.length === 0) return { inserted: new Set(), lastSeq: undefined };
-  // Numbered in the user's own sequence (`user_seq`), after the user's last change: the caller
-  // holds the user's lock, so numbers are given and committed in one order, without gaps (ids
-  // already in the log are left out before numbering).
-  const records = await runner.query<{ id: string; user_seq: string }>(
-    `with given as (
-       select body, position from jsonb_array_elements($2::jsonb) with ordinality as given (body, position)
-     ), fresh as (
-       select body, row_number() over (order by position) as n from given
-       where not exists (select 1 from changes where user_id = $1 and id = given.body ->> 'id')
-     ), top as (
-       select coalesce(max(user_seq), 0) as top from changes where user_id = $1
-     )
-     insert into changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
-     select $1, top.top + fresh.n, fresh.body ->> 'id', fresh.body ->> 'table', fresh.body ->> 'rowId', fresh.body ->> 'hlc', fresh.body, $3::bigint
-     from fresh, top
-     order by fresh.n
-     on conflict (user_id, id) do nothing
-     returning id, user_seq::text as user_seq`,
-    [options.userId, jsonParam(options.changes), options.now],
+): Promise<{ inserted: Set<string>; lastSeq: string | undefined; bytes: number }> {
+  if (options.changes.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
+  // Ids already in the log are left out before numbering (one index probe each, by the unique
+  // (user_id, id)); the rest are numbered in the user's own sequence (`user_seq`) after the
+  // user's last change. The caller holds the user's lock, so numbers are given and committed in
+  // one order, without gaps, and no other transaction can add one of these ids meanwhile.
+  const known = await runner.query<{ id: string }>(
+    'select id from changes where user_id = $1 and id = any($2::text[])',
+    [options.userId, options.changes.map((change) => change.id)],
   );
-  let lastSeq: bigint | undefined;
-  for (const record of records) {
-    const seq = BigInt(record.user_seq);
-    if (lastSeq === undefined || seq > lastSeq) lastSeq = seq;
+  const inserted = new Set<string>();
+  const skip = new Set(known.map((record) => record.id));
+  const fresh: Change[] = [];
+  for (const change of options.changes) {
+    if (skip.has(change.id) || inserted.has(change.id)) continue;
+    inserted.add(change.id);
+    fresh.push(change);
   }
-  return {
-    inserted: new Set(records.map((record) => record.id)),
-    lastSeq: lastSeq === undefined ? undefined : userCursor(lastSeq.toString()),
-  };
+  if (fresh.length === 0) return { inserted, lastSeq: undefined, bytes: 0 };
+  const [top] = await runner.query<{ top: string }>(
+    'select coalesce(max(user_seq), 0)::text as top from changes where user_id = $1',
+    [options.userId],
+  );
+  const after = BigInt(top?.top ?? '0');
+  // Each change serialised once: the parameter, and its size for the user's quota.
+  const texts = fresh.map((change) => JSON.stringify(change));
+  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  await runner.query(
+    `insert into changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
+     select $1, $3::bigint + given.n, given.body ->> 'id', given.body ->> 'table',
+            given.body ->> 'rowId', given.body ->> 'hlc', given.body, $4::bigint
+     from jsonb_array_elements($2::jsonb) with ordinality as given (body, n)`,
+    [options.userId, `[${texts.join(',')}]`, after.toString(), options.now],
+  );
+  return { inserted, lastSeq: userCursor((after + BigInt(fresh.length)).toString()), bytes };
 }
 
 /**

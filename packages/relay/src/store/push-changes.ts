@@ -26,20 +26,23 @@ export interface PushResult {
  */
 async function chargeQuota(
   runner: SqlRunner,
-  options: { userId: string; fresh: Change[]; quota: { changes: number; bytes: number } },
+  options: { userId: string; fresh: number; bytes: number; quota: { changes: number; bytes: number } },
 ): Promise<void> {
-  const bytes = options.fresh.reduce(
-    (sum, change) => sum + Buffer.byteLength(JSON.stringify(change)),
-    0,
-  );
-  const [usage] = await runner.query<{ changes: string; bytes: string }>(
-    `insert into user_usage (user_id, changes, bytes)
-       select $1, count(*), coalesce(sum(octet_length(body::text)), 0) from changes where user_id = $1
-     on conflict (user_id) do update
-       set changes = user_usage.changes + $2, bytes = user_usage.bytes + $3
+  const { bytes } = options;
+  // The common case touches one row; the user's first push after the quota came in counts the
+  // log once (the fresh changes are in it already).
+  let [usage] = await runner.query<{ changes: string; bytes: string }>(
+    `update user_usage set changes = changes + $2, bytes = bytes + $3 where user_id = $1
      returning changes::text as changes, bytes::text as bytes`,
-    [options.userId, options.fresh.length, bytes],
+    [options.userId, options.fresh, bytes],
   );
+  if (!usage)
+    [usage] = await runner.query<{ changes: string; bytes: string }>(
+      `insert into user_usage (user_id, changes, bytes)
+         select $1, count(*), coalesce(sum(octet_length(body::text)), 0) from changes where user_id = $1
+       returning changes::text as changes, bytes::text as bytes`,
+      [options.userId],
+    );
   const changes = Number(usage?.changes ?? 0);
   const stored = Number(usage?.bytes ?? 0);
   if (changes > options.quota.changes || stored > options.quota.bytes)
@@ -63,14 +66,14 @@ export async function pushChanges(options: {
   const unique = new Map<string, Change>();
   for (const change of options.changes) if (!unique.has(change.id)) unique.set(change.id, change);
   return userTransaction(options.db, userId, async (runner) => {
-    const { inserted } = await appendChanges(runner, {
+    const { inserted, lastSeq, bytes } = await appendChanges(runner, {
       userId,
       changes: [...unique.values()],
       now: options.now,
     });
     const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
     if (options.quota && fresh.length > 0)
-      await chargeQuota(runner, { userId, fresh, quota: options.quota });
+      await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
     if (fresh.length > 0) {
       const keys = new Map(
         fresh.map((change) => [
@@ -85,13 +88,15 @@ export async function pushChanges(options: {
         const next = mergeChange(merged.get(key) ?? rows.get(key), change);
         merged.set(key, next);
       }
-      await putRows(runner, userId, [...merged.values()]);
+      await putRows(runner, userId, [...merged.values()], {
+        isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+      });
       await refreshDue(runner, userId, missionIdsTouchedBy(merged.values()));
     }
     return {
       accepted: fresh.length,
       duplicates: options.changes.length - fresh.length,
-      cursor: await lastSeqOf(runner, userId),
+      cursor: lastSeq ?? (await lastSeqOf(runner, userId)),
       appended: fresh.length > 0,
     };
   });

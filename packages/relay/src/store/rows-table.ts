@@ -122,28 +122,45 @@ export async function getRowsByKeys(
   return found;
 }
 
-/** Replaces whole rows in one statement; of two puts of one row in `rows`, the later wins. */
-export async function putRows(runner: SqlRunner, userId: string, rows: StoredRow[]): Promise<void> {
+/**
+ * Writes whole rows in one statement; of two puts of one row in `rows`, the later wins. `isNew`
+ * names rows the caller knows are not stored yet (it read them under the user's lock): those are
+ * inserted without the conflict check an upsert pays for each row.
+ */
+export async function putRows(
+  runner: SqlRunner,
+  userId: string,
+  rows: StoredRow[],
+  options: { isNew?: (row: StoredRow) => boolean } = {},
+): Promise<void> {
   if (rows.length === 0) return;
   const latest = new Map<string, StoredRow>();
   for (const row of rows) latest.set(`${row.table}/${row.id}`, row);
-  await runner.query(
-    `insert into rows (user_id, table_name, row_id, fields, stamps)
-     select $1, given.table_name, given.row_id, given.fields, given.stamps
-     from jsonb_to_recordset($2::jsonb) as given (table_name text, row_id text, fields jsonb, stamps jsonb)
-     on conflict (user_id, table_name, row_id) do update set fields = excluded.fields, stamps = excluded.stamps`,
-    [
-      userId,
-      jsonParam(
-        [...latest.values()].map((row) => ({
-          table_name: row.table,
-          row_id: row.id,
-          fields: row.fields,
-          stamps: row.stamps,
-        })),
-      ),
-    ],
-  );
+  const inserts: StoredRow[] = [];
+  const upserts: StoredRow[] = [];
+  for (const row of latest.values()) (options.isNew?.(row) ? inserts : upserts).push(row);
+  const records = (list: StoredRow[]) =>
+    jsonParam(
+      list.map((row) => ({
+        table_name: row.table,
+        row_id: row.id,
+        fields: row.fields,
+        stamps: row.stamps,
+      })),
+    );
+  const select = `select $1, given.table_name, given.row_id, given.fields, given.stamps
+     from jsonb_to_recordset($2::jsonb) as given (table_name text, row_id text, fields jsonb, stamps jsonb)`;
+  if (inserts.length > 0)
+    await runner.query(
+      `insert into rows (user_id, table_name, row_id, fields, stamps) ${select}`,
+      [userId, records(inserts)],
+    );
+  if (upserts.length > 0)
+    await runner.query(
+      `insert into rows (user_id, table_name, row_id, fields, stamps) ${select}
+       on conflict (user_id, table_name, row_id) do update set fields = excluded.fields, stamps = excluded.stamps`,
+      [userId, records(upserts)],
+    );
 }
 
 /** The engine's reads of one user's rows through `runner` (a pool or a transaction). */
