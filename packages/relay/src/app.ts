@@ -14,6 +14,7 @@ import { adminPath, adminRoutes } from './http/admin-routes.ts';
 import { addLiveRoute } from './http/live-route.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { requireUser } from './http/auth.ts';
+import { createTokenCache } from './auth/token-cache.ts';
 import { claimsRoutes } from './http/claims-routes.ts';
 import { admission } from './http/admission.ts';
 import { errorResponse, toEngineError } from './http/errors.ts';
@@ -128,7 +129,17 @@ export function createApp(options: AppOptions) {
   );
   // The relay-wide limit counts requests from before their token lookup; a user's, after it.
   app.use('/v1/*', shed.relay);
-  app.use('/v1/*', requireUser({ db, allowQueryToken: (path) => path === livePath }));
+  // On PGlite every change to tokens goes through this process (its admin routes below), which
+  // empties the cache on each revocation; on PostgreSQL every request asks the database.
+  const tokenCache = db.kind === 'pglite' ? createTokenCache() : undefined;
+  app.use(
+    '/v1/*',
+    requireUser({
+      db,
+      allowQueryToken: (path) => path === livePath,
+      ...(tokenCache ? { cache: tokenCache } : {}),
+    }),
+  );
   app.use('/v1/*', shed.user);
 
   app.get('/v1/me', (context) => {
@@ -167,7 +178,13 @@ export function createApp(options: AppOptions) {
   });
 
   if (options.admin) {
-    const actions = createAdminActions({ db, closeLocal: (revoked) => live.closeToken(revoked) });
+    const actions = createAdminActions({
+      db,
+      closeLocal: (revoked) => {
+        tokenCache?.forgetToken(revoked.tokenId);
+        return live.closeToken(revoked);
+      },
+    });
     app.route(adminPath, adminRoutes({ ...options.admin, actions }));
   }
 

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SqlRunner } from '../db/database.ts';
+import type { TokenCache } from './token-cache.ts';
 import type { User } from './users.ts';
 
 /** `last_used_at` moves only when it is older than this (ms). */
@@ -60,33 +61,48 @@ export async function addToken(options: {
 
 /**
  * The user a token signs in as, and the token's id; undefined for an unknown (or revoked)
- * token. Marks the token used when its last use is older than `lastUsedEveryMs`.
+ * token. Marks the token used when its last use is older than `lastUsedEveryMs`. With a `cache`
+ * (PGlite only, see token-cache.ts) a sign-in already looked up costs no query.
  */
 export async function findUserByToken(options: {
   db: SqlRunner;
   token: string;
   now?: number;
+  cache?: TokenCache;
 }): Promise<{ user: User; tokenId: string } | undefined> {
-  const rows = await options.db.query<{
-    id: string;
-    name: string;
-    token_id: string;
-    last_used_at: number | null;
-  }>(
-    `select users.id, users.name, tokens.id as token_id, tokens.last_used_at::float8 as last_used_at
-       from tokens join users on users.id = tokens.user_id where tokens.hash = $1`,
-    [hashToken(options.token)],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
+  const { cache } = options;
+  const hash = hashToken(options.token);
   const now = options.now ?? Date.now();
-  if (row.last_used_at === null || row.last_used_at <= now - lastUsedEveryMs) {
+  let signIn = cache?.get(hash);
+  if (!signIn) {
+    const generation = cache?.generation() ?? 0;
+    const rows = await options.db.query<{
+      id: string;
+      name: string;
+      token_id: string;
+      last_used_at: number | null;
+    }>(
+      `select users.id, users.name, tokens.id as token_id, tokens.last_used_at::float8 as last_used_at
+         from tokens join users on users.id = tokens.user_id where tokens.hash = $1`,
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    signIn = {
+      user: { id: row.id, name: row.name },
+      tokenId: row.token_id,
+      lastUsedAt: row.last_used_at,
+    };
+    cache?.set(hash, signIn, generation);
+  }
+  if (signIn.lastUsedAt === null || signIn.lastUsedAt <= now - lastUsedEveryMs) {
     await options.db.query('update tokens set last_used_at = $2::bigint where id = $1', [
-      row.token_id,
+      signIn.tokenId,
       now,
     ]);
+    signIn.lastUsedAt = now;
   }
-  return { user: { id: row.id, name: row.name }, tokenId: row.token_id };
+  return { user: signIn.user, tokenId: signIn.tokenId };
 }
 
 /** Every token (never its secret), oldest first. */

@@ -26,7 +26,12 @@ export interface PushResult {
  */
 async function chargeQuota(
   runner: SqlRunner,
-  options: { userId: string; fresh: number; bytes: number; quota: { changes: number; bytes: number } },
+  options: {
+    userId: string;
+    fresh: number;
+    bytes: number;
+    quota: { changes: number; bytes: number };
+  },
 ): Promise<void> {
   const { bytes } = options;
   // The common case touches one row; the user's first push after the quota came in counts the

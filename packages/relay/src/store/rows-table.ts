@@ -151,10 +151,10 @@ export async function putRows(
   const select = `select $1, given.table_name, given.row_id, given.fields, given.stamps
      from jsonb_to_recordset($2::jsonb) as given (table_name text, row_id text, fields jsonb, stamps jsonb)`;
   if (inserts.length > 0)
-    await runner.query(
-      `insert into rows (user_id, table_name, row_id, fields, stamps) ${select}`,
-      [userId, records(inserts)],
-    );
+    await runner.query(`insert into rows (user_id, table_name, row_id, fields, stamps) ${select}`, [
+      userId,
+      records(inserts),
+    ]);
   if (upserts.length > 0)
     await runner.query(
       `insert into rows (user_id, table_name, row_id, fields, stamps) ${select}
