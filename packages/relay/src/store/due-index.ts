@@ -175,6 +175,8 @@ export async function listDue(
  * queueing on it. An entry under a live lease is not taken again, not even by its own holder;
  * an expired lease (its holder died) is free. Entries of `coveredUserIds` are left alone unless
  * they run on the relay or are overdue by more than `graceMs`. Give them back with `releaseDue`.
+ * The update finds each picked row by its physical place (`ctid`), which cannot move while the
+ * row is locked, instead of looking it up again by key.
  */
 export async function takeDue(
   runner: SqlRunner,
@@ -189,7 +191,7 @@ export async function takeDue(
 ): Promise<DueEntry[]> {
   const records = await runner.query(
     `with picked as (
-       select user_id, mission_id from due
+       select ctid as row_at from due
        where next_slot_at is not null and next_slot_at <= $1::bigint
          and (taken_until is null or taken_until < $1::bigint)
          and (run_on = 'relay' or next_slot_at < $1::bigint - $6::bigint
@@ -198,7 +200,7 @@ export async function takeDue(
        limit $2::int
        for update skip locked)
      update due set taken_by = $3, taken_until = $1::bigint + $4::bigint
-     from picked where due.user_id = picked.user_id and due.mission_id = picked.mission_id
+     from picked where due.ctid = picked.row_at
      returning due.user_id, due.mission_id, due.run_on, due.next_slot_at::float8 as next_slot_at`,
     [
       options.now,
