@@ -15,11 +15,19 @@ import { createOpenAiModel } from '../src/model/openai-model.ts';
 import { createRelayRunner } from '../src/runner/relay-runner.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import { createTestDevice } from '../src/testing/test-device.ts';
+import type { Figures } from './figures.ts';
 import { secondsSince, type Recorder } from './record.ts';
 
 const missions = 200;
 const modelDelayMs = 200;
 const concurrency = 32;
+
+/** What issue 10 measured from outside (1 user / 50 users; with a 0 ms model the same). */
+const baselines: Record<string, string> = { pglite: '35 / 48', postgres: '54 / 51' };
+const goals: Record<string, Record<number, string>> = {
+  pglite: { 200: '≥ 100 / ≥ 120' },
+  postgres: { 200: '≥ 120 / ≥ 140', 0: '≥ 400' },
+};
 
 export async function measurePlanning(options: {
   name: string;
@@ -27,6 +35,9 @@ export async function measurePlanning(options: {
   modelUrl: string;
   recorder: Recorder;
   users: number;
+  /** How long the model behind `modelUrl` takes to answer (ms), for the figures. */
+  modelDelayMs: number;
+  figures: Figures;
 }): Promise<void> {
   const { name, db, recorder, users } = options;
   const logger = createLogger({ level: 'silent' });
@@ -85,11 +96,20 @@ export async function measurePlanning(options: {
       throw new Error(
         `planned ${report.planned.length} of ${missions}: ${report.errors.join('; ')}`,
       );
+    const delay = options.modelDelayMs;
+    const rate = missions / elapsed;
     recorder.record(
       name,
-      `planning (${missions} plans of ${users} user${users === 1 ? '' : 's'}, ${modelDelayMs} ms model, ${concurrency} at once)`,
-      `${(missions / elapsed).toFixed(1)} plans/s (model-bound ideal ${concurrency / (modelDelayMs / 1_000)})`,
+      `planning (${missions} plans of ${users} user${users === 1 ? '' : 's'}, ${delay} ms model, ${concurrency} at once)`,
+      `${rate.toFixed(1)} plans/s${delay > 0 ? ` (model-bound ideal ${concurrency / (delay / 1_000)})` : ''}`,
     );
+    options.figures.add({
+      storage: name,
+      figure: `relay plans/s, ${delay} ms model, ${concurrency} calls at once, ${users} user${users === 1 ? '' : 's'}`,
+      thisRun: `${rate.toFixed(1)} plans/s`,
+      baseline: `${baselines[name] ?? '–'} (1 user / 50 users)`,
+      goal: goals[name]?.[delay] ?? '–',
+    });
   } finally {
     server.close();
   }

@@ -1,21 +1,27 @@
 /**
- * `npm run bench -w @baton/relay [-- --quick] [-- --only=overload,neighbour] [-- --write-docs]`:
- * what one relay does on this machine, on PGlite and on PostgreSQL (a bench database of its own,
- * see bench-postgres.ts):
- *   sync        push ingest (changes/s through POST /v1/sync/push, and as a share of a raw
- *               INSERT of the same rows) and pull (changes/s, pages of 1,000); PGlite in memory
- *   due         time to find the due work among 100k missions of which 100 are due
- *   planning    plans/s with a scripted model answering in 200 ms, 32 calls at once, for one
- *               user with 200 due missions and for 50 users with 4 each
+ * `npm run bench -w @baton/relay [-- --quick] [--only=GROUPS] [--storage=NAMES] [--write-docs]`:
+ * what one relay does on this machine, each figure beside its baseline (measured before) and
+ * its goal. Storages: `pglite` (on disk in a temp DATA_DIR, as `npm start` runs it),
+ * `pglite-memory`, `postgres` (a bench database of its own, see bench-postgres.ts). Groups:
+ *   sync        push ingest through POST /v1/sync/push until the user holds 200,000 rows, beside a
+ *               raw INSERT of the same rows; the rate near 1k rows vs near 100k; the slowest push;
+ *               pull (pages of 1,000)
+ *   due         listDue and takeDue of 1,000 due among 1,000,000 missions
+ *   planning    plans/s, 200 due missions, 32 model calls at once: a 200 ms model for 1 user and
+ *               for 50 users, an instant model for 1 user
  *   live        connections of one user opened one after another, each saying hello (PGlite)
- *   overload    200 req/s offered open-loop to a relay process (PGlite on disk in a temp
- *               DATA_DIR, as `npm start` runs it, or PostgreSQL) — see measure-overload.ts
+ *   rss         the relay process's memory: idle, peak at 100,000 pushed changes, after restart
+ *   overload    200 req/s offered open-loop to a relay process — see measure-overload.ts
  *   neighbour   bob's /me + pull alone, then while alice floods — see measure-neighbour.ts
- * `--storage=pglite` (or `postgres`) measures one storage. `--quick` runs shorter loads (a few seconds each). `--write-docs` adds the load figures, with
- * date, load average and commit, to docs/benchmarks.md. Everything it writes is dropped at the
- * end. BENCH_ARGS in the environment is read as more arguments (`npm run bench` at the root
- * runs two scripts, so flags after `--` reach only the last).
+ * `--quick` runs smaller sizes and shorter loads (20k rows, 100k missions, a few seconds of load).
+ * `--write-docs` adds the table, with date, load average and commit, to docs/benchmarks.md.
+ * Everything it writes is dropped at the end. BENCH_ARGS in the environment is read as more
+ * arguments (`npm run bench` at the root runs several scripts, so flags after `--` reach only the
+ * last).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPglite } from '../src/db/pglite-database.ts';
@@ -30,7 +36,9 @@ import { measurePlanning, modelDelayMs } from './measure-planning.ts';
 import { measureSync } from './measure-sync.ts';
 import { startModelProcess } from './model-process.ts';
 import { createRecorder } from './record.ts';
-import { loadTable, runContext, writeBenchDoc, type LoadFigures } from './summary.ts';
+import { createFigures, figuresTable } from './figures.ts';
+import { measureRss } from './measure-rss.ts';
+import { loadTableRows, runContext, writeBenchDoc, type LoadFigures } from './summary.ts';
 
 const args = [...process.argv.slice(2), ...(process.env.BENCH_ARGS ?? '').split(/\s+/)];
 const quick = args.includes('--quick');
@@ -42,26 +50,41 @@ const runs = (group: string) => !only || only.includes(group);
 const storages = args
   .find((arg) => arg.startsWith('--storage='))
   ?.slice('--storage='.length)
-  .split(',') ?? ['pglite', 'postgres'];
+  .split(',') ?? ['pglite', 'pglite-memory', 'postgres'];
 const load = quick
   ? { rate: 200, seconds: 4, neighbourSeconds: 3, liveConnections: 100 }
   : { rate: 200, seconds: 15, neighbourSeconds: 8, liveConnections: 500 };
+const sizes = quick
+  ? { syncRows: 20_000, dueMissions: 100_000, rssChanges: 20_000 }
+  : { syncRows: 200_000, dueMissions: 1_000_000, rssChanges: 100_000 };
 const floodWorkers = 30;
 const loadUsers = 20;
 
 const recorder = createRecorder();
+const figures = createFigures();
 const context = runContext();
 process.stdout.write(`${context}${quick ? ' (quick)' : ''}\n`);
-const loadFigures: LoadFigures[] = [];
+
+interface Models {
+  /** Answers after `modelDelayMs`, and at once. */
+  slow: string;
+  instant: string;
+}
 
 /** Each measure on a fresh, migrated database, closed afterwards. */
-async function measureAll(name: string, open: () => Promise<Database>, modelUrl: string) {
+async function measureAll(name: string, open: () => Promise<Database>, models: Models | undefined) {
+  const planning = (users: number, delay: number, modelUrl: string) => (db: Database) =>
+    measurePlanning({ name, db, recorder, figures, modelUrl, users, modelDelayMs: delay });
   const measures: Array<[string, (db: Database) => Promise<void>]> = [
-    ['sync', (db) => measureSync({ name, db, recorder })],
-    ['due', (db) => measureDue({ name, db, recorder })],
-    ['planning', (db) => measurePlanning({ name, db, recorder, modelUrl, users: 1 })],
-    ['planning', (db) => measurePlanning({ name, db, recorder, modelUrl, users: 50 })],
+    ['sync', (db) => measureSync({ name, db, recorder, figures, total: sizes.syncRows })],
+    ['due', (db) => measureDue({ name, db, recorder, figures, missions: sizes.dueMissions })],
   ];
+  if (models)
+    measures.push(
+      ['planning', planning(1, modelDelayMs, models.slow)],
+      ['planning', planning(50, modelDelayMs, models.slow)],
+      ['planning', planning(1, 0, models.instant)],
+    );
   if (name === 'pglite')
     measures.push([
       'live',
@@ -90,7 +113,7 @@ async function measureLoad(name: string, postgresUrl?: string): Promise<void> {
     ...(postgresUrl ? { postgresUrl } : {}),
     userNames: [...users, 'alice', 'bob'],
   });
-  const figures: LoadFigures = { storage: name };
+  const figuresOfLoad: LoadFigures = { storage: name };
   try {
     if (runs('overload')) {
       const overload = await measureOverload({
@@ -101,10 +124,10 @@ async function measureLoad(name: string, postgresUrl?: string): Promise<void> {
         seconds: load.seconds,
         recorder,
       });
-      figures.overload = { rate: load.rate, seconds: load.seconds, figures: overload };
+      figuresOfLoad.overload = { rate: load.rate, seconds: load.seconds, figures: overload };
     }
     if (runs('neighbour'))
-      figures.neighbour = await measureNeighbour({
+      figuresOfLoad.neighbour = await measureNeighbour({
         name,
         url: relay.url,
         bob: relay.users.get('bob')!,
@@ -116,47 +139,75 @@ async function measureLoad(name: string, postgresUrl?: string): Promise<void> {
   } finally {
     await relay.close();
   }
-  loadFigures.push(figures);
+  for (const row of loadTableRows([figuresOfLoad])) figures.add(row);
+}
+
+/** PGlite on disk in a temp DATA_DIR, as `npm start` runs it; the folder goes with the database. */
+async function openPgliteOnDisk(): Promise<Database> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
+  const db = await openPglite({ dataDir });
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 const needsModel = runs('planning');
-const model = needsModel ? await startModelProcess({ delayMs: modelDelayMs }) : undefined;
+const slowModel = needsModel ? await startModelProcess({ delayMs: modelDelayMs }) : undefined;
+const instantModel = needsModel ? await startModelProcess({ delayMs: 0 }) : undefined;
+const models =
+  slowModel && instantModel ? { slow: slowModel.url, instant: instantModel.url } : undefined;
 let postgres: BenchPostgres | undefined;
 try {
   if (storages.includes('pglite')) {
-    await measureAll('pglite', () => openPglite({ dataDir: undefined }), model?.url ?? '');
+    await measureAll('pglite', openPgliteOnDisk, models);
+    if (runs('rss'))
+      await measureRss({ name: 'pglite', changes: sizes.rssChanges, recorder, figures });
     await measureLoad('pglite');
   }
+  if (storages.includes('pglite-memory'))
+    await measureAll('pglite-memory', () => openPglite({ dataDir: undefined }), models);
   if (storages.includes('postgres')) postgres = await openBenchPostgres();
   if (postgres) {
     const url = postgres.url;
-    await measureAll(
-      'postgres',
-      async () => {
-        const db = openPostgres({ url });
-        // Each measure starts from empty tables.
-        await migrate(db);
-        await db.query('truncate users, tokens, changes, rows, claims, devices, due, user_usage');
-        return db;
-      },
-      model?.url ?? '',
-    );
+    const emptied = async () => {
+      const db = openPostgres({ url });
+      // Each measure starts from empty tables.
+      await migrate(db);
+      await db.query('truncate users, tokens, changes, rows, claims, devices, due, user_usage');
+      return db;
+    };
+    await measureAll('postgres', emptied, models);
+    if (runs('rss')) {
+      await (await emptied()).close();
+      await measureRss({
+        name: 'postgres',
+        postgresUrl: url,
+        changes: sizes.rssChanges,
+        recorder,
+        figures,
+      });
+    }
     await measureLoad('postgres', url);
   }
 } finally {
   await postgres?.close();
-  await model?.close();
+  await slowModel?.close();
+  await instantModel?.close();
 }
 
-if (loadFigures.length > 0) {
-  const table = loadTable(loadFigures);
+if (figures.figures.length > 0) {
+  const table = figuresTable(figures.figures);
   process.stdout.write(`\n${table}\n\n`);
   if (args.includes('--write-docs')) {
     const lines = recorder.results.map(
       (result) => `${result.database.padEnd(10)} ${result.measure.padEnd(58)} ${result.value}`,
     );
     const path = writeBenchDoc({
-      title: `Load: overload and noisy neighbour${quick ? ' (quick)' : ''}`,
+      title: `npm run bench -w @baton/relay${quick ? ' -- --quick' : ''}${only ? ` --only=${only.join(',')}` : ''}`,
       context,
       table,
       lines,

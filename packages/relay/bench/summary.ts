@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot } from '../src/config.ts';
 import { formatMs } from './http-load.ts';
+import type { Figure } from './figures.ts';
 import type { NeighbourFigures } from './measure-neighbour.ts';
 import type { OverloadFigures } from './measure-overload.ts';
 
@@ -35,27 +36,33 @@ const goals: Record<string, Record<string, string>> = {
   postgres: { overload: 'p99 < 1 s, none waits a minute', neighbour: 'bob p95 < 50 ms' },
 };
 
-export function loadTable(rows: readonly LoadFigures[]): string {
-  const lines = [
-    '| storage | figure | this run | baseline (issue 9) | goal |',
-    '| --- | --- | --- | --- | --- |',
-  ];
+/** The load figures as rows of the bench's table (figures.ts). */
+export function loadTableRows(rows: readonly LoadFigures[]): Figure[] {
+  const figures: Figure[] = [];
   for (const row of rows) {
     const { storage } = row;
     if (row.overload) {
-      const { rate, seconds, figures } = row.overload;
-      lines.push(
-        `| ${storage} | overload, ${rate} req/s offered for ${seconds} s | offered ${figures.offered.toFixed(0)}/s, served ${figures.served.toFixed(0)}/s; p50 ${formatMs(figures.p50)}, p95 ${formatMs(figures.p95)}, p99 ${formatMs(figures.p99)}; refused ${figures.refused}, failed ${figures.failed}; max ${formatMs(figures.max)} | ${baselines[storage]?.overload ?? '–'} | ${goals[storage]?.overload ?? '–'} |`,
-      );
+      const { rate, seconds, figures: measured } = row.overload;
+      figures.push({
+        storage,
+        figure: `overload, ${rate} req/s offered for ${seconds} s`,
+        thisRun: `offered ${measured.offered.toFixed(0)}/s, served ${measured.served.toFixed(0)}/s; p50 ${formatMs(measured.p50)}, p95 ${formatMs(measured.p95)}, p99 ${formatMs(measured.p99)}; refused ${measured.refused}, failed ${measured.failed}; max ${formatMs(measured.max)}`,
+        baseline: baselines[storage]?.overload ?? '–',
+        goal: goals[storage]?.overload ?? '–',
+      });
     }
     if (row.neighbour) {
       const { alone, flooded, flood } = row.neighbour;
-      lines.push(
-        `| ${storage} | noisy neighbour: bob's /me + pull | alone p50 ${formatMs(alone.p50)}, p95 ${formatMs(alone.p95)}; alice flooding p50 ${formatMs(flooded.p50)}, p95 ${formatMs(flooded.p95)} (${flooded.notServed} not served); alice stored ${Math.round(flood.changesPerSecond)} changes/s, ${flood.refused} pushes refused | ${baselines[storage]?.neighbour ?? '–'} | ${goals[storage]?.neighbour ?? '–'} |`,
-      );
+      figures.push({
+        storage,
+        figure: "noisy neighbour: bob's /me + pull",
+        thisRun: `alone p50 ${formatMs(alone.p50)}, p95 ${formatMs(alone.p95)}; alice flooding p50 ${formatMs(flooded.p50)}, p95 ${formatMs(flooded.p95)} (/me ${formatMs(flooded.meP95)}, pull ${formatMs(flooded.pullP95)}; ${flooded.notServed} not served); alice stored ${Math.round(flood.changesPerSecond)} changes/s, ${flood.refused} pushes refused`,
+        baseline: baselines[storage]?.neighbour ?? '–',
+        goal: goals[storage]?.neighbour ?? '–',
+      });
     }
   }
-  return lines.join('\n');
+  return figures;
 }
 
 /** Where and when: date, load average, commit (with `+dirt` when the tree has changes). */
