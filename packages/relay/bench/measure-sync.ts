@@ -161,7 +161,7 @@ export async function measureSync(options: {
     goal: '≥ 0.8×, no cliff up to 200k',
   });
 
-  let started = performance.now();
+  const started = performance.now();
   let cursor = '0';
   let pulled = 0;
   for (;;) {
