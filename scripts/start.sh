@@ -16,7 +16,20 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-deps.sh
 if [[ ${SKIP_BUILD:-} != 1 ]]; then
-  npm run build -w @baton/webapp
+  # The build's own output (file sizes, plugin timings) is for developers: it goes to a log, and
+  # is printed only when the build fails.
+  build_log=$(mktemp)
+  started=$SECONDS
+  printf 'Building the web app (SKIP_BUILD=1 reuses the last build)... '
+  if npm run build -w @baton/webapp >"$build_log" 2>&1; then
+    echo "done in $((SECONDS - started)) s."
+    rm -f "$build_log"
+  else
+    echo "failed:"
+    cat "$build_log"
+    rm -f "$build_log"
+    exit 1
+  fi
 fi
 
 # exec + `node --import tsx` (not `npm run`/`npx`) so the recorded pid is the server itself and a

@@ -90,6 +90,16 @@ describe('readConfig', () => {
     );
   });
 
+  it('reads LOG_FORMAT (pretty or json) and refuses anything else', () => {
+    const pretty = readConfig({ LOG_FORMAT: 'pretty' });
+    expect(pretty.ok && pretty.config.logFormat).toBe('pretty');
+    const unset = readConfig({});
+    expect(unset.ok && unset.config.logFormat).toBeUndefined();
+    const bad = readConfig({ LOG_FORMAT: 'yaml' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.problems.join('\n')).toContain('LOG_FORMAT="yaml"');
+  });
+
   it('reads the model proxy settings: extra models and per-user limits', () => {
     const result = readConfig({
       BATON_MODELS: ' llama3.2:latest , meta-llama/Llama-3-8B,,',

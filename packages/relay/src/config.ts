@@ -151,6 +151,7 @@ export const ConfigSchema = z.object({
     'must match [A-Za-z0-9_.:]{1,64}',
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });
 
 export interface RelayConfig {
@@ -200,6 +201,8 @@ export interface RelayConfig {
   /** Names this process in claims, HLC stamps and iteration runners. */
   instanceId: string | undefined;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+  /** `pretty` or `json`; unset: pretty on a terminal, JSON otherwise. */
+  logFormat: 'pretty' | 'json' | undefined;
 }
 
 /** The OpenAI API, used when OPENAI_API_KEY is set without OPENAI_BASE_URL (as the SDK does). */
@@ -307,6 +310,7 @@ export function readConfig(
       firstUserName: values.USER_NAME ?? osUserName(),
       instanceId: values.INSTANCE_ID,
       logLevel: values.LOG_LEVEL,
+      logFormat: values.LOG_FORMAT,
     },
     notes,
   };

@@ -15,7 +15,7 @@ import {
 } from './admin/admin-file.ts';
 import { databaseInfo } from './admin/database-info.ts';
 import { readConfig } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, defaultLogFormat } from './logger.ts';
 import { startRelay } from './start-relay.ts';
 
 const parsed = readConfig();
@@ -28,7 +28,10 @@ if (!parsed.ok) {
 }
 const { config, notes } = parsed;
 for (const note of notes) process.stdout.write(`${note}\n`);
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({
+  level: config.logLevel,
+  format: config.logFormat ?? defaultLogFormat(),
+});
 
 // With PGlite only this process may open the data folder: the CLI manages users through this
 // relay's admin endpoint, found (with its secret) in DATA_DIR/admin.json. The file is written

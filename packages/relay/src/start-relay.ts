@@ -19,7 +19,7 @@ import { openDatabase } from './db/open-database.ts';
 import { createLiveHub, type LiveHub } from './live/live-hub.ts';
 import { createPresenceBridge, type PresenceBridge } from './live/presence-bridge.ts';
 import { listenForRevokedTokens } from './live/token-revocations.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, defaultLogFormat, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOpenAiModel } from './model/openai-model.ts';
 import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
@@ -66,7 +66,9 @@ export async function startRelay(options: {
   adminSecret?: string;
 }): Promise<RunningRelay> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat ?? defaultLogFormat() });
   if (!options.db && config.databaseUrl === undefined)
     mkdirSync(config.dataDir, { recursive: true });
   const db =

@@ -206,7 +206,8 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     };
     if (!model) {
       if (!warnedNoModel)
-        logger.warn('no model configured (OPENAI_BASE_URL): the relay will not plan missions');
+        // The start banner says so already (main.ts); this is for logs read without it.
+        logger.debug('no model configured (OPENAI_BASE_URL): the relay will not plan missions');
       warnedNoModel = true;
       return report;
     }

@@ -20,6 +20,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     firstUserName: 'me',
     instanceId: 'relay_test',
     logLevel: 'silent',
+    logFormat: undefined,
     ...overrides,
   };
 }
