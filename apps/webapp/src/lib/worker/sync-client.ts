@@ -1,11 +1,13 @@
 import {
   LiveServerMessageSchema,
+  applyLiveChanges,
   applyPresence,
   isEngineError,
   syncRound,
   type ApplyReport,
   type CursorStore,
   type Outbox,
+  type PokeMessage,
 } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import { createDexieOutbox } from '../db/dexie-store.ts';
@@ -64,7 +66,9 @@ function refusedMessage(refused: ApplyReport['refused']): string | null {
 /**
  * The device side of the sync protocol: runs the engine's `syncRound` (push the outbox in order,
  * pull from the stored cursor until `more` is false) over the relay's HTTP API, and keeps one
- * live WebSocket to the relay (presence in, pokes out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
+ * live WebSocket to the relay (presence in, pokes out). A poke that carries a push's changes
+ * starting at the stored cursor is applied without a pull (`applyLiveChanges`); any other poke
+ * starts a round. Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
  * live in IndexedDB. Every relay answer and live message is checked with the protocol schemas
  * from @baton/engine; one that does not fit is a sync error (`connection: 'error'`), and nothing
  * of it is applied.
@@ -108,7 +112,10 @@ export function createSyncClient(options: {
   let pingTimer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
-  let again = false;
+  /** A full round is wanted (a kick, a plain poke, a gap before a poke's changes). */
+  let roundWanted = false;
+  /** Pokes with changes, in the order they came, waiting to be applied between rounds. */
+  const pokes: PokeMessage[] = [];
   let generation = 0;
   let closed = true;
 
@@ -190,21 +197,55 @@ export function createSyncClient(options: {
     }
   }
 
-  function syncNow(): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
+  /**
+   * Applies a poke's changes without a pull when they start at the stored cursor; otherwise (or
+   * when applying fails) asks for a round. What the merge wrote in turn (a superseded step, an
+   * undone execution) sits in the outbox: a round pushes it.
+   */
+  async function applyPoke(poke: PokeMessage): Promise<void> {
+    try {
+      const outcome = await applyLiveChanges({ poke, cursor, apply: options.applyRemote });
+      if (!outcome.applied) {
+        roundWanted = true;
+        return;
+      }
+      if (outcome.report.refused.length > 0)
+        set({ lastError: refusedMessage(outcome.report.refused) });
+      await refreshOutboxSize();
+      if (state.outboxSize > 0) roundWanted = true;
+    } catch (error) {
+      console.warn('[baton] could not apply a live poke’s changes; pulling instead', error);
+      roundWanted = true;
     }
+  }
+
+  /**
+   * Runs what is wanted, one thing at a time (rounds and pokes' changes both move the cursor):
+   * a round when one is wanted, else the next poke's changes. A round pulls everything the
+   * pokes that came before it carried, so it drops them; pokes that come during it wait.
+   */
+  function drain(): Promise<void> {
+    if (closed) return Promise.resolve();
+    if (running) return running;
     running = (async () => {
-      do {
-        again = false;
-        await round();
-      } while (again && !closed);
+      while (!closed && (roundWanted || pokes.length > 0)) {
+        if (roundWanted) {
+          roundWanted = false;
+          pokes.length = 0;
+          await round();
+        } else await applyPoke(pokes.shift()!);
+      }
     })().finally(() => {
       running = undefined;
+      if (!closed && (roundWanted || pokes.length > 0)) void drain();
     });
     return running;
+  }
+
+  function syncNow(): Promise<void> {
+    if (closed) return Promise.resolve();
+    roundWanted = true;
+    return drain();
   }
 
   function openLive(): void {
@@ -254,7 +295,12 @@ export function createSyncClient(options: {
         return;
       }
       const message = parsed.data;
-      if (message.type === 'poke') void syncNow();
+      if (message.type === 'poke') {
+        if (message.changes && state.connection === 'online') {
+          pokes.push(message);
+          void drain();
+        } else void syncNow();
+      }
       else if (
         message.type === 'status' ||
         message.type === 'device' ||
