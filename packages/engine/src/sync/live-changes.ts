@@ -31,14 +31,17 @@ export function pokeAfterAppend(options: {
 }
 
 export type LiveChangesOutcome =
-  | { applied: true; report: ApplyReport }
+  | { outcome: 'applied'; report: ApplyReport }
+  /** The stored cursor is the poke's own `cursor` already (a pull brought them): nothing to do. */
+  | { outcome: 'current' }
   /** The poke carries no changes, or they do not start at this device's cursor: pull. */
-  | { applied: false };
+  | { outcome: 'pull' };
 
 /**
  * Applies a poke's changes when they start exactly at the stored cursor (`since`), then stores
- * the poke's `cursor`, as one pulled page would. Otherwise applies nothing and says so: the
- * caller pulls. The caller runs this one at a time with its pulls (both move the cursor).
+ * the poke's `cursor`, as one pulled page would. A device already at the poke's `cursor` has
+ * nothing to do. Otherwise applies nothing and says so: the caller pulls. Cursors are only
+ * compared for equality (they are opaque to clients). The caller runs this one at a time with its pulls (both move the cursor).
  * Changes are checked one by one by `apply`, as pulled ones are.
  */
 export async function applyLiveChanges(options: {
@@ -47,9 +50,11 @@ export async function applyLiveChanges(options: {
   apply: (changes: unknown[]) => Promise<ApplyReport>;
 }): Promise<LiveChangesOutcome> {
   const { poke } = options;
-  if (!poke.changes || poke.since === undefined) return { applied: false };
-  if ((await options.cursor.get()) !== poke.since) return { applied: false };
+  const stored = await options.cursor.get();
+  if (stored === poke.cursor) return { outcome: 'current' };
+  if (!poke.changes || poke.since === undefined || stored !== poke.since)
+    return { outcome: 'pull' };
   const report = await options.apply(poke.changes);
   await options.cursor.set(poke.cursor);
-  return { applied: true, report };
+  return { outcome: 'applied', report };
 }

@@ -18,7 +18,8 @@ import { relayUrl, type RelayTargetSource } from './relay-http.ts';
 import { createRelayTransport } from './relay-transport.ts';
 
 const pushBatch = 500;
-const pullLimit = 500;
+/** The relay's largest page: fewer round trips on a long pull. */
+const pullLimit = 1_000;
 /** How often the live connection says it is alive; the relay closes one silent for 3× this. */
 export const livePingMs = 20_000;
 /** The relay refuses a longer device name in `hello`. */
@@ -145,10 +146,19 @@ export function createSyncClient(options: {
       await refreshOutboxSize();
     },
   };
+  /**
+   * The stored cursor as this client last read or wrote it: only the leading host syncs, so
+   * while it runs nothing else moves it (`start` reads it again).
+   */
+  let knownCursor: { value: string | undefined } | undefined;
   const cursor: CursorStore = {
-    get: () => metaCursor.get(),
+    async get() {
+      knownCursor ??= { value: await metaCursor.get() };
+      return knownCursor.value;
+    },
     async set(value) {
       await metaCursor.set(value);
+      knownCursor = { value };
       state.pulls += 1;
       set({ cursor: value });
     },
@@ -157,8 +167,10 @@ export function createSyncClient(options: {
   async function round(): Promise<void> {
     clearTimeout(retryTimer);
     if (closed) return;
-    await refreshOutboxSize();
+    // Counted beside the push rather than before it: the count is for the status bar.
+    const counted = refreshOutboxSize();
     if (!options.target().token) {
+      await counted;
       set({ connection: 'signed_out' });
       return;
     }
@@ -175,6 +187,7 @@ export function createSyncClient(options: {
         pushBatch,
         pullLimit,
       });
+      await counted;
       roundBackoff.reset();
       set({ connection: 'online', lastError: refusedMessage(report.refused) });
       // Back from offline: reconnect the live connection now rather than after its backoff.
@@ -184,6 +197,7 @@ export function createSyncClient(options: {
         openLive();
       }
     } catch (error) {
+      await counted.catch(() => undefined);
       if (closed) return;
       const unauthorized = isEngineError(error, 'unauthorized');
       const unreachable = isEngineError(error, 'unavailable');
@@ -205,7 +219,8 @@ export function createSyncClient(options: {
   async function applyPoke(poke: PokeMessage): Promise<void> {
     try {
       const outcome = await applyLiveChanges({ poke, cursor, apply: options.applyRemote });
-      if (!outcome.applied) {
+      if (outcome.outcome === 'current') return;
+      if (outcome.outcome === 'pull') {
         roundWanted = true;
         return;
       }
@@ -300,8 +315,7 @@ export function createSyncClient(options: {
           pokes.push(message);
           void drain();
         } else void syncNow();
-      }
-      else if (
+      } else if (
         message.type === 'status' ||
         message.type === 'device' ||
         message.type === 'device-left'
@@ -346,6 +360,7 @@ export function createSyncClient(options: {
     state,
     start() {
       closed = false;
+      knownCursor = undefined;
       stopLive();
       clearTimeout(retryTimer);
       roundBackoff.reset();
