@@ -10,6 +10,9 @@ import type {
 } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
 
+/** Rows per `bulkPut`: Dexie names the keys of a put of fewer than 50 rows to live queries. */
+const putSlice = 49;
+
 function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
   return filter === undefined || row.fields[filter.field] === filter.equals;
 }
@@ -59,7 +62,13 @@ export function createDexieStore(db: BatonDatabase): Store {
             for (const row of rows)
               for (const stamp of Object.values(row.stamps))
                 if (latest === undefined || stamp > latest) latest = stamp;
-            await db.rows.bulkPut(rows);
+            // Slices under 50 rows: for those Dexie tells pages which rows changed (its
+            // `storagemutated`), so an open page re-reads only them (table-watch.ts); for a
+            // larger put it says "everything". The slices go out at once, in one transaction.
+            const slices: StoredRow[][] = [];
+            for (let start = 0; start < rows.length; start += putSlice)
+              slices.push(rows.slice(start, start + putSlice));
+            await Promise.all(slices.map((slice) => db.rows.bulkPut(slice)));
           },
           record: async (changes: Change[]) => {
             for (const change of changes)
