@@ -24,15 +24,25 @@ export async function signIn(page: Page, relay: Relay): Promise<void> {
     .waitFor({ timeout: 30_000 });
 }
 
-/** Waits, polling inside the page, until the worker's stored cursor is `cursor`; epoch ms then. */
-export async function waitForCursor(page: Page, cursor: string, timeoutMs = 300_000) {
+/**
+ * Waits, polling inside the page every 10 ms, until the worker's stored cursor is `cursor`.
+ * Returns when (epoch ms) it first saw a stored cursor, which one, and when it saw `cursor`.
+ */
+export async function waitForCursor(
+  page: Page,
+  cursor: string,
+  timeoutMs = 300_000,
+): Promise<{ first: { at: number; cursor: string }; doneAt: number }> {
   return page.evaluate(
     async ({ cursor, timeoutMs }) => {
       const { baton } = window as unknown as DebugHandle;
       const deadline = Date.now() + timeoutMs;
+      let first: { at: number; cursor: string } | undefined;
       for (;;) {
         const state = await baton.debugState();
-        if (state.ok && state.value?.['cursor'] === cursor) return Date.now();
+        const stored = state.ok ? state.value?.['cursor'] : undefined;
+        if (typeof stored === 'string') first ??= { at: Date.now(), cursor: stored };
+        if (first && stored === cursor) return { first, doneAt: Date.now() };
         if (Date.now() > deadline) throw new Error(`cursor ${cursor} not reached`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

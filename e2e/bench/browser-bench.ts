@@ -2,7 +2,8 @@
  * `npm run bench -w @baton/e2e [-- --quick] [-- --write-docs] [-- --no-build]`: the browser
  * figures of issue 10, in Debian Chromium through the built app served by a real relay process
  * (PGlite on disk, as `npm start` runs it):
- *   apply     a new device pulls and applies 10,000 tasks (2,000 with --quick) into IndexedDB,
+ *   apply     a new device pulls and applies 10,000 tasks (2,000 with --quick) into IndexedDB
+ *             (rows/s from its first stored page to its last; and the time from Sign in),
  *             beside a raw IndexedDB put of the same rows in the same page (measure-apply.ts)
  *   latency   a task added on device B, and one pushed to the relay's API, until it shows on
  *             device A's open Tasks page: 20 trials each (5 with --quick), p50/p95
@@ -51,7 +52,7 @@ function table(options: {
   return [
     '| figure | this run | baseline (issue 10) | goal |',
     '| --- | --- | --- | --- |',
-    `| apply of ${apply.rows.toLocaleString('en')} pulled tasks vs raw IndexedDB put, same page | ${rate(apply.appRowsPerSecond)} vs ${rate(apply.rawRowsPerSecond)}: ${ratio.toFixed(2)}× | ${baselines.apply} | ≥ 0.5× |`,
+    `| apply of ${apply.rows.toLocaleString('en')} pulled tasks vs raw IndexedDB put, same page | ${rate(apply.appRowsPerSecond)} vs ${rate(apply.rawRowsPerSecond)}: ${ratio.toFixed(2)}× (all stored ${formatMs(apply.signInToDoneMs)} after Sign in) | ${baselines.apply} | ≥ 0.5× |`,
     `| task added on device B → on A's open Tasks page (${fromDevice.samples.length} trials) | ${spread(fromDevice)} | ${baselines.fromDevice} | p95 ≤ 50 ms |`,
     `| push to the relay's API → on A's open Tasks page (${fromApi.samples.length} trials) | ${spread(fromApi)} | ${baselines.fromApi} | p95 ≤ 50 ms |`,
   ].join('\n');
@@ -82,8 +83,13 @@ async function main(): Promise<void> {
     const apply = await measureApply({ browser, relay, rows: sizes.rows });
     recorder.record(
       'chromium',
-      `apply of ${apply.rows} pulled tasks (new device, from Sign in)`,
-      `${rate(apply.appRowsPerSecond)} (${formatMs(apply.appliedMs)})`,
+      `sign in on a new device until ${apply.rows} tasks are stored`,
+      formatMs(apply.signInToDoneMs),
+    );
+    recorder.record(
+      'chromium',
+      'apply, from the first stored page to the last',
+      `${rate(apply.appRowsPerSecond)} (${apply.steady.rows} rows in ${formatMs(apply.steady.ms)})`,
     );
     recorder.record(
       'chromium',
