@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './browser-options.ts';
 
 // Journeys start their own relay and model server through fixtures, so there is no webServer here.
 // One worker: the machines have 2 cores and every test runs a relay plus a browser.
@@ -13,17 +14,6 @@ export default defineConfig({
   use: {
     headless: true,
     actionTimeout: 15_000,
-    launchOptions: {
-      // Debian's chromium from apt (scripts/ensure-chromium.sh); Playwright never downloads one.
-      executablePath: '/usr/bin/chromium',
-      // Quiet the browser: no background traffic that could reach the network during a test.
-      args: [
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    },
+    launchOptions: chromiumLaunchOptions,
   },
 });

@@ -121,6 +121,8 @@ export {
   maxPushChanges,
   maxPushBytes,
   maxPullLimit,
+  maxLiveChanges,
+  maxLiveBytes,
   type PushRequest,
   type PushResponse,
   type PullResponse,
@@ -215,4 +217,10 @@ export {
   type SyncRoundReport,
   type RefusedChange,
 } from './sync/sync-session.ts';
+export {
+  applyLiveChanges,
+  pokeAfterAppend,
+  type LiveChangesOutcome,
+  type PokeMessage,
+} from './sync/live-changes.ts';
 export { pushStampProblem } from './sync/push-rules.ts';

@@ -24,7 +24,7 @@ import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
 import { usageRoute } from './http/usage-route.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
-import type { LiveHub } from './live/live-hub.ts';
+import type { LiveHub, LogCommit } from './live/live-hub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { createUserLimits } from './proxy/user-limits.ts';
@@ -54,7 +54,7 @@ export interface AppOptions {
    */
   admin?: { secret: string; database: DatabaseInfo };
   /** Called after a push appended changes; pokes `live` by default (main.ts adds other instances). */
-  onAppended?: (commit: { userId: string; cursor: string }) => void;
+  onAppended?: (commit: LogCommit) => void;
 }
 
 export const livePath = '/v1/sync/live';

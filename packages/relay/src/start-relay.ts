@@ -16,7 +16,7 @@ import { releaseUserHolder } from './claims/sql-claims.ts';
 import type { RelayConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { openDatabase } from './db/open-database.ts';
-import { createLiveHub, type LiveHub } from './live/live-hub.ts';
+import { createLiveHub, type LiveHub, type LogCommit } from './live/live-hub.ts';
 import { createPresenceBridge, type PresenceBridge } from './live/presence-bridge.ts';
 import { listenForRevokedTokens } from './live/token-revocations.ts';
 import { createLogger, defaultLogFormat, type Logger } from './logger.ts';
@@ -97,9 +97,10 @@ export async function startRelay(options: {
         logger.warn({ err: error }, 'could not release the claims of a device that went away'),
       ),
   });
-  const onCommit = (commit: { userId: string; cursor: string }) => {
+  const onCommit = (commit: LogCommit) => {
     live.poke(commit);
-    bridge?.publishPoke(commit);
+    // Other instances hear a plain poke (a NOTIFY payload stays under 8,000 bytes).
+    bridge?.publishPoke({ userId: commit.userId, cursor: commit.cursor });
   };
   let server: ServerType | undefined;
   let stopRevocations: (() => Promise<void>) | undefined;

@@ -11,7 +11,8 @@ import { createEngine, type Engine } from '../engine.ts';
 import { EngineError, isEngineError } from '../errors.ts';
 import type { Claims, Ids, Transport } from '../ports.ts';
 import { createHlc, hostNodeId, type Hlc } from '../sync/hlc.ts';
-import { syncRound, type Outbox } from '../sync/sync-session.ts';
+import { applyLiveChanges, type PokeMessage } from '../sync/live-changes.ts';
+import { syncRound, type CursorStore, type Outbox } from '../sync/sync-session.ts';
 import { createMemoryStore, type MemoryStore } from '../testing/memory-store.ts';
 import { createSimNode, type Ledger, type SimNode } from './ledger.ts';
 import type { SimModelService } from './model.ts';
@@ -110,6 +111,8 @@ export function createDevices(options: {
     {
       running: boolean;
       again: boolean;
+      /** Pokes with changes, waiting to be applied between rounds (sync-client.ts). */
+      pokes: PokeMessage[];
       retryMs: number;
       retryAt: number | undefined;
       waiting: (() => void)[];
@@ -264,11 +267,30 @@ export function createDevices(options: {
     };
   }
 
+  function cursorOf(device: SimDevice): CursorStore {
+    return {
+      get: async () => device.meta.cursor,
+      set: async (cursor) => {
+        device.meta.cursor = cursor;
+      },
+    };
+  }
+
   /**
-   * The sync client of a device (sync-client.ts): rounds on demand, retried with backoff.
-   * `settled` is called once the round asked for has ended (or at once when none can run).
+   * A poke reached the device's live connection: its changes are applied between rounds when
+   * they start at the device's cursor (sync-client.ts); a plain poke asks for a round.
    */
-  function syncNow(device: SimDevice, settled?: () => void): void {
+  function receivePoke(device: SimDevice, poke: PokeMessage): void {
+    if (poke.changes) syncNow(device, undefined, poke);
+    else syncNow(device);
+  }
+
+  /**
+   * The sync client of a device (sync-client.ts): rounds on demand, retried with backoff, and
+   * pokes' changes applied one at a time with them. `settled` is called once the round asked
+   * for has ended (or at once when none can run).
+   */
+  function syncNow(device: SimDevice, settled?: () => void, poke?: PokeMessage): void {
     const host = device.leader;
     if (!host || !host.node.alive || host.closed) {
       settled?.();
@@ -281,33 +303,51 @@ export function createDevices(options: {
         (state = {
           running: false,
           again: false,
+          pokes: [],
           retryMs: 1_000,
           retryAt: undefined,
           waiting: [],
         }),
       );
     if (settled) state.waiting.push(settled);
-    if (state.running) {
-      state.again = true;
-      return;
-    }
+    if (poke) state.pokes.push(poke);
+    else state.again = true;
+    if (state.running) return;
     state.running = true;
-    state.retryAt = undefined;
+    if (!poke) state.retryAt = undefined;
     const current = state;
     host.run('sync', async () => {
       try {
-        do {
+        while (
+          (current.again || current.pokes.length > 0) &&
+          host.node.alive &&
+          device.leader === host
+        ) {
+          if (!current.again) {
+            const next = current.pokes.shift()!;
+            const outcome = await applyLiveChanges({
+              poke: next,
+              cursor: cursorOf(device),
+              apply: (changes) => host.engine.applyRemote(changes),
+            });
+            if (outcome.outcome === 'applied')
+              world.log(host.node.name, `applied ${next.changes?.length} changes from a poke`);
+            // A gap before the changes, or what the merge wrote in turn: a round.
+            if (
+              outcome.outcome === 'pull' ||
+              (outcome.outcome === 'applied' && (await outboxOf(device).read(1)).length > 0)
+            )
+              current.again = true;
+            continue;
+          }
           current.again = false;
+          // A round pulls whatever the pokes that came before it carried.
+          current.pokes.length = 0;
           try {
             const report = await syncRound({
               transport: transportOf(host),
               outbox: outboxOf(device),
-              cursor: {
-                get: async () => device.meta.cursor,
-                set: async (cursor) => {
-                  device.meta.cursor = cursor;
-                },
-              },
+              cursor: cursorOf(device),
               deviceId: device.id,
               apply: (changes) => host.engine.applyRemote(changes),
             });
@@ -336,7 +376,7 @@ export function createDevices(options: {
             });
             return;
           }
-        } while (current.again && host.node.alive && device.leader === host);
+        }
       } finally {
         current.running = false;
         saveClock(host);
@@ -382,8 +422,8 @@ export function createDevices(options: {
         deviceId: device.id,
         holder: host.hlc.nodeId,
         instance: process,
-        poke: () => {
-          if (server.connections.has(connection)) syncNow(device);
+        poke: (message) => {
+          if (server.connections.has(connection)) receivePoke(device, message);
         },
       };
       server.connections.add(connection);

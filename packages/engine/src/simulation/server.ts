@@ -16,6 +16,7 @@ import {
 import { plansHere } from '../runner/plans-here.ts';
 import type { Change } from '../sync/change.ts';
 import { createHlc, hostNodeId, type Hlc } from '../sync/hlc.ts';
+import { pokeAfterAppend, type PokeMessage } from '../sync/live-changes.ts';
 import { mergeChange } from '../sync/merge.ts';
 import { PushRequestSchema } from '../sync/protocol.ts';
 import { pushStampProblem } from '../sync/push-rules.ts';
@@ -39,7 +40,8 @@ export interface LiveConnection {
   /** The host's claim holder, as its `hello` says. */
   holder: string;
   instance: RelayProcess;
-  poke: () => void;
+  /** The relay's live poke (`pokeAfterAppend`: with a small push's changes). */
+  poke: (message: PokeMessage) => void;
 }
 
 export interface RelayProcess {
@@ -209,8 +211,12 @@ export function createSimServer(options: {
     );
   }
 
-  function pokeAll(): void {
-    for (const connection of connections) world.after(random.int(5, 300), 'poke', connection.poke);
+  /** Pokes every live connection, each after its own delay (so pokes may arrive reordered). */
+  function pokeAll(
+    message: PokeMessage = { type: 'poke', cursor: String(store.recorded.length) },
+  ): void {
+    for (const connection of connections)
+      world.after(random.int(5, 300), 'poke', () => connection.poke(message));
   }
 
   function runLoop(process: RelayProcess): void {
@@ -314,7 +320,11 @@ export function createSimServer(options: {
         (change, index) =>
           !seen.has(change.id) && changes.findIndex((other) => other.id === change.id) === index,
       );
+      // The log's length before this commit, read inside the (serialised) transaction: the
+      // fresh changes are exactly those after it, as the relay's numbering under the user's lock.
+      let since = 0;
       await store.transaction(async (writer) => {
+        since = store.recorded.length;
         for (const change of fresh)
           await writer.put([mergeChange(await writer.get(change.table, change.rowId), change)]);
         await writer.record(fresh);
@@ -323,7 +333,14 @@ export function createSimServer(options: {
         seen.add(change.id);
         arrivals.set(change.id, world.now);
       }
-      if (fresh.length > 0) pokeAll();
+      if (fresh.length > 0)
+        pokeAll(
+          pokeAfterAppend({
+            since: String(since),
+            cursor: String(since + fresh.length),
+            changes: fresh,
+          }),
+        );
       return {
         accepted: fresh.length,
         duplicates: changes.length - fresh.length,

@@ -11,6 +11,9 @@ import { ChangeSchema } from './change.ts';
 export const maxPushChanges = 1_000;
 export const maxPushBytes = 5 * 1024 * 1024;
 export const maxPullLimit = 1_000;
+/** A live poke carries a push's changes only up to this many, and about this much JSON. */
+export const maxLiveChanges = 200;
+export const maxLiveBytes = 256 * 1024;
 
 /**
  * A relay cursor, opaque to clients: the relay issues `u` and the user's own sequence number
@@ -155,8 +158,20 @@ export const ErrorBodySchema = z.object({
  * each, not the whole list. `covered` on each is the user's coverage after the change.
  */
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
-  /** Something new was committed for this user: pull. */
-  z.object({ type: z.literal('poke'), cursor: CursorSchema }),
+  /**
+   * Something new was committed for this user: the log now ends at `cursor`; pull. After a small
+   * push the poke carries what it appended: `changes` are every change after `since` up to
+   * `cursor`, in commit order (at most `maxLiveChanges`, about `maxLiveBytes` of JSON). A device
+   * whose stored cursor is exactly `since` may apply them and store `cursor` without a pull
+   * (`applyLiveChanges`); any other device pulls as before. Clients that know only
+   * `{type, cursor}` ignore the two fields and pull.
+   */
+  z.object({
+    type: z.literal('poke'),
+    cursor: CursorSchema,
+    since: CursorSchema.optional(),
+    changes: z.array(z.record(z.string(), z.unknown())).max(maxLiveChanges).optional(),
+  }),
   /** All the user's connected devices (sorted by id); `covered` when one of them can plan. */
   z.object({
     type: z.literal('status'),

@@ -115,7 +115,9 @@ export async function pushOutbox(options: {
 
 /**
  * Pulls every page after the stored cursor and applies it; the cursor is stored after each
- * page is applied, so a reload resumes where it stopped.
+ * page is applied, so a reload resumes where it stopped. While a page is applied the next one
+ * is already on its way (pages are still applied one after another, in order): the relay's
+ * answer and the device's writes overlap instead of taking turns.
  */
 export async function pullAll(options: {
   transport: Transport;
@@ -126,15 +128,24 @@ export async function pullAll(options: {
   const refused: ApplyReport['refused'] = [];
   let cursor = await options.cursor.get();
   let pulled = 0;
+  const limit = options.limit ?? 500;
+  let next = options.transport.pull({ since: cursor, limit });
   for (;;) {
-    const page = await options.transport.pull({ since: cursor, limit: options.limit ?? 500 });
-    if (page.changes.length > 0) {
-      const report = await options.apply(page.changes);
-      refused.push(...report.refused);
-      pulled += page.changes.length;
+    const page = await next;
+    if (page.more) next = options.transport.pull({ since: page.cursor, limit });
+    try {
+      if (page.changes.length > 0) {
+        const report = await options.apply(page.changes);
+        refused.push(...report.refused);
+        pulled += page.changes.length;
+      }
+      cursor = page.cursor;
+      await options.cursor.set(cursor);
+    } catch (error) {
+      // The page fetched ahead is dropped with the round (its failure, too, is no news).
+      if (page.more) next.catch(() => undefined);
+      throw error;
     }
-    cursor = page.cursor;
-    await options.cursor.set(cursor);
     if (!page.more) return { pulled, refused, cursor };
   }
 }

@@ -1,3 +1,4 @@
+import { LiveServerMessageSchema, maxLiveChanges } from '@baton/engine';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createUser } from '../auth/users.ts';
@@ -226,12 +227,63 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
     const change = createChangeFactory({ wallMs: Date.now() });
     const response = await push([change('t1')]);
     const { cursor } = (await response.json()) as { cursor: string };
-    expect(await alice.next((message) => message.type === 'poke')).toEqual({
+    expect(await alice.next((message) => message.type === 'poke')).toMatchObject({
       type: 'poke',
       cursor,
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(bob.messages.some((message) => message.type === 'poke')).toBe(false);
+  });
+
+  const pull = async (since: string) => {
+    const response = await fetch(`${relay.url}/v1/sync/pull?since=${since}&limit=1000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return (await response.json()) as { changes: unknown[]; cursor: string; more: boolean };
+  };
+
+  it("carries a small push's changes in its poke, with the cursor range a pull would give", async () => {
+    const alice = await connect();
+    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    await alice.next((message) => message.type === 'status');
+    const change = createChangeFactory({ wallMs: Date.now() });
+    await push([change('t1')]);
+    const first = await alice.next((message) => message.type === 'poke');
+
+    const pushed = [change('t2'), change('t3', { title: 'Third', done: true })];
+    const { cursor } = (await (await push(pushed)).json()) as { cursor: string };
+    const poke = await alice.next(
+      (message) => message.type === 'poke' && message.cursor === cursor,
+    );
+    expect(LiveServerMessageSchema.parse(poke)).toEqual({
+      type: 'poke',
+      since: first.cursor,
+      cursor,
+      changes: pushed,
+    });
+    // Exactly what a device at `since` would pull: nothing skipped, nothing more.
+    expect(await pull(first.cursor as string)).toEqual({ changes: pushed, cursor, more: false });
+  });
+
+  it('only pokes after a push too large to carry, or one that repeats a change', async () => {
+    const alice = await connect();
+    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    await alice.next((message) => message.type === 'status');
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const many = Array.from({ length: maxLiveChanges + 1 }, (_, index) => change(`t${index}`));
+    const large = (await (await push(many)).json()) as { cursor: string };
+    expect(
+      await alice.next((message) => message.type === 'poke' && message.cursor === large.cursor),
+    ).toEqual({ type: 'poke', cursor: large.cursor });
+
+    const again = (await (await push([many[0], change('fresh')])).json()) as {
+      cursor: string;
+      duplicates: number;
+    };
+    expect(again.duplicates).toBe(1);
+    expect(
+      await alice.next((message) => message.type === 'poke' && message.cursor === again.cursor),
+    ).toEqual({ type: 'poke', cursor: again.cursor });
   });
 
   it('answers ping and explains an unusable message', async () => {

@@ -18,10 +18,16 @@ import {
 import { Hono } from 'hono';
 import type { Database } from '../db/database.ts';
 import type { Metrics } from '../metrics.ts';
-import { pullChanges } from '../store/change-log.ts';
+import type { LogCommit } from '../live/live-hub.ts';
+import { pullChanges, userCursor } from '../store/change-log.ts';
 import { pushChanges } from '../store/push-changes.ts';
 import type { AppEnv } from './app-env.ts';
 import { readJson } from './read-json.ts';
+
+/** The user's cursor `count` changes before `cursor` (both in the user's own sequence). */
+function cursorBefore(cursor: string, count: number): string {
+  return userCursor((BigInt(cursor.replace(/^u/, '')) - BigInt(count)).toString());
+}
 
 export function syncRoutes(options: {
   db: Database;
@@ -29,7 +35,8 @@ export function syncRoutes(options: {
   now: () => number;
   /** What one user may store (changes in the log, and their bytes). */
   quota?: { changes: number; bytes: number };
-  onAppended: (commit: { userId: string; cursor: string }) => void;
+  /** After a push appended changes: with them, when every pushed change was new (see below). */
+  onAppended: (commit: LogCommit) => void;
 }) {
   const routes = new Hono<AppEnv>();
 
@@ -60,7 +67,22 @@ export function syncRoutes(options: {
     options.metrics.pushBytes.observe(bytes);
     options.metrics.pushedChanges.inc({ result: 'accepted' }, result.accepted);
     options.metrics.pushedChanges.inc({ result: 'duplicate' }, result.duplicates);
-    if (result.appended) options.onAppended({ userId, cursor: result.cursor });
+    if (result.appended)
+      options.onAppended({
+        userId,
+        cursor: result.cursor,
+        // Every pushed change was new, so they were numbered in order just before `cursor`
+        // (one user's numbers are given without gaps, under the user's lock): the poke may
+        // carry them. With duplicates, which ones were appended is not known here: a plain poke.
+        ...(result.duplicates === 0
+          ? {
+              appended: {
+                since: cursorBefore(result.cursor, result.accepted),
+                changes: parsed.data.changes as Change[],
+              },
+            }
+          : {}),
+      });
     const body: PushResponse = {
       accepted: result.accepted,
       duplicates: result.duplicates,

@@ -4,7 +4,9 @@
  * `peers` (optional) adds presence reported by other instances (see presence-bridge.ts).
  *
  * Server → client messages (the engine's `LiveServerMessageSchema`):
- *   `{type:'poke', cursor}` after every new change in the user's log,
+ *   `{type:'poke', cursor}` after every new change in the user's log; after a small push also
+ *   `since` and the pushed `changes` (at most 200, about 256 KB), so a device at `since` applies
+ *   them without a pull (decision 9),
  *   `{type:'status', devices:[{deviceId, canPlan, name?}], covered}` once, to a connection's first
  *   hello; after it, only what changed: `{type:'device', device, covered}` (a device joined or
  *   changed `canPlan` or `name`) and `{type:'device-left', deviceId, covered}`. So a hello costs
@@ -19,9 +21,26 @@
  * hands that holder to `onHolderGone` once it ended and no connection of the user on this
  * instance has named the holder again for `holderGraceMs`: the relay then releases its claims.
  */
-import type { DevicePresence, LiveServerMessage } from '@baton/engine';
+import {
+  pokeAfterAppend,
+  type Change,
+  type DevicePresence,
+  type LiveServerMessage,
+} from '@baton/engine';
 
 export type { DevicePresence };
+
+/** A commit to a user's log, as the hub pokes about it. */
+export interface LogCommit {
+  userId: string;
+  /** The log's end after the commit. */
+  cursor: string;
+  /**
+   * What the commit appended, when the caller knows it whole: every change after `since` up to
+   * `cursor`, in commit order. A small one rides along in the poke (`pokeAfterAppend`).
+   */
+  appended?: { since: string; changes: readonly Change[] };
+}
 
 export interface LiveSocket {
   send(text: string): void;
@@ -43,8 +62,11 @@ export interface LiveSession {
 export interface LiveHub {
   /** `tokenId` names the token the connection signed in with (see `closeToken`). */
   connect(options: { userId: string; socket: LiveSocket; tokenId?: string }): LiveSession;
-  /** Tells the user's connections on this instance that the log grew to `cursor`. */
-  poke(options: { userId: string; cursor: string }): void;
+  /**
+   * Tells the user's connections on this instance that the log grew to `cursor`, with the
+   * appended changes when they are few (see `LogCommit`).
+   */
+  poke(commit: LogCommit): void;
   /** Devices connected to this instance for a user. */
   localDevices(userId: string): DevicePresence[];
   /** Devices for a user across instances (this one plus `peers`). */
@@ -291,8 +313,14 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
         end,
       };
     },
-    poke({ userId, cursor }) {
-      for (const connection of byUser.get(userId) ?? []) send(connection, { type: 'poke', cursor });
+    poke({ userId, cursor, appended }) {
+      const connections = byUser.get(userId);
+      if (!connections) return;
+      // One text for every connection: a poke with changes can be a few hundred KB.
+      const text = JSON.stringify(
+        pokeAfterAppend({ cursor, since: appended?.since, changes: appended?.changes ?? [] }),
+      );
+      for (const connection of connections) sendText(connection, text);
     },
     localDevices,
     devices,

@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describeStoreContract } from '@baton/engine/testing';
+import { mergeChange } from '@baton/engine';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
 import { createDexieOutbox, createDexieStore, readOutbox } from './dexie-store.ts';
@@ -45,6 +46,47 @@ describe('dexie outbox', () => {
     expect(await db.refused.toArray()).toEqual([
       { seq: 1, change: change(2), reason: 'changes.1.hlc: too far ahead', at: 42 },
     ]);
+    await db.delete();
+  });
+});
+
+describe('dexie store reads', () => {
+  it('reads many keys at once, stored or not, over several tables, in the order asked', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const row = (table: 'tasks' | 'notes', id: string) =>
+      mergeChange(undefined, { ...change(1), table, rowId: id, fields: { title: id } });
+    // Stored: every third task, one note, and many tasks outside the asked range.
+    const stored = [
+      ...Array.from({ length: 60 }, (_, index) =>
+        row('tasks', `b${String(index).padStart(3, '0')}`),
+      ).filter((_, index) => index % 3 === 0),
+      row('notes', 'n1'),
+      ...Array.from({ length: 300 }, (_, index) => row('tasks', `z${index}`)),
+    ];
+    await store.transaction((writer) => writer.put(stored));
+    const keys = [
+      ...Array.from({ length: 60 }, (_, index) => ({
+        table: 'tasks' as const,
+        id: `b${String(59 - index).padStart(3, '0')}`,
+      })),
+      { table: 'notes' as const, id: 'n1' },
+      { table: 'notes' as const, id: 'n2' },
+    ];
+    const expected = keys.map((key) =>
+      stored.find((item) => item.table === key.table && item.id === key.id),
+    );
+    expect(await store.getMany(keys)).toEqual(expected);
+    // A range with many more stored rows than asked for: read key by key, same answer.
+    const spread = [
+      { table: 'tasks' as const, id: 'b000' },
+      ...Array.from({ length: 40 }, (_, index) => ({ table: 'tasks' as const, id: `z${index}` })),
+      { table: 'tasks' as const, id: 'zz' },
+    ];
+    expect(await store.getMany(spread)).toEqual(
+      spread.map((key) => stored.find((item) => item.id === key.id)),
+    );
     await db.delete();
   });
 });

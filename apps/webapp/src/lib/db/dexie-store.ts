@@ -10,6 +10,9 @@ import type {
 } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
 
+/** Rows per `bulkPut`: Dexie names the keys of a put of fewer than 50 rows to live queries. */
+const putSlice = 49;
+
 function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
   return filter === undefined || row.fields[filter.field] === filter.equals;
 }
@@ -31,6 +34,49 @@ async function listRows(
   return rows.filter((row) => matches(row, filter));
 }
 
+/** Below this many keys a plain `bulkGet`; above, existing keys are looked up first. */
+const keyScanFrom = 32;
+
+/**
+ * The rows at `keys`, in order (undefined where none). For many keys, first one key-only read
+ * per table over the range the wanted ids span (bounded to a few times their number) says which
+ * exist, so rows not stored yet — most of a first pull — cost no read of their own: a `get` per
+ * key is one IndexedDB request each, a key range is one for all.
+ */
+async function readMany(
+  db: BatonDatabase,
+  keys: ReadonlyArray<{ table: TableName; id: string }>,
+): Promise<Array<StoredRow | undefined>> {
+  const asKey = (key: { table: TableName; id: string }): [TableName, string] => [key.table, key.id];
+  if (keys.length < keyScanFrom) return db.rows.bulkGet(keys.map(asKey));
+  const idsByTable = new Map<TableName, string[]>();
+  for (const key of keys) {
+    const ids = idsByTable.get(key.table);
+    if (ids) ids.push(key.id);
+    else idsByTable.set(key.table, [key.id]);
+  }
+  const existing = new Set<string>();
+  let unknown = false;
+  for (const [table, ids] of idsByTable) {
+    const sorted = [...ids].sort();
+    const bound = sorted.length * 4;
+    const found = await db.rows
+      .where('[table+id]')
+      .between([table, sorted[0]!], [table, sorted.at(-1)!], true, true)
+      .limit(bound + 1)
+      .primaryKeys();
+    // Too many other rows in between: asking for each key costs less than listing them.
+    if (found.length > bound) unknown = true;
+    for (const [, id] of found) existing.add(`${table}\u0000${id}`);
+  }
+  if (unknown) return db.rows.bulkGet(keys.map(asKey));
+  const wanted = keys.filter((key) => existing.has(`${key.table}\u0000${key.id}`));
+  const rows = new Map<string, StoredRow | undefined>();
+  const read = await db.rows.bulkGet(wanted.map(asKey));
+  wanted.forEach((key, index) => rows.set(`${key.table}\u0000${key.id}`, read[index]));
+  return keys.map((key) => rows.get(`${key.table}\u0000${key.id}`));
+}
+
 /**
  * The engine's Store port on Dexie. Rows live in `rows` keyed by [table+id]; `record` appends
  * to the `outbox`, which the sync client pushes in `seq` order. A transaction spans both
@@ -39,8 +85,7 @@ async function listRows(
  */
 export function createDexieStore(db: BatonDatabase): Store {
   const get = async (table: TableName, id: string) => db.rows.get([table, id]);
-  const getMany = (keys: ReadonlyArray<{ table: TableName; id: string }>) =>
-    db.rows.bulkGet(keys.map((key) => [key.table, key.id]));
+  const getMany = (keys: ReadonlyArray<{ table: TableName; id: string }>) => readMany(db, keys);
   return {
     get,
     getMany,
@@ -59,7 +104,13 @@ export function createDexieStore(db: BatonDatabase): Store {
             for (const row of rows)
               for (const stamp of Object.values(row.stamps))
                 if (latest === undefined || stamp > latest) latest = stamp;
-            await db.rows.bulkPut(rows);
+            // Slices under 50 rows: for those Dexie tells pages which rows changed (its
+            // `storagemutated`), so an open page re-reads only them (table-watch.ts); for a
+            // larger put it says "everything". The slices go out at once, in one transaction.
+            const slices: StoredRow[][] = [];
+            for (let start = 0; start < rows.length; start += putSlice)
+              slices.push(rows.slice(start, start + putSlice));
+            await Promise.all(slices.map((slice) => db.rows.bulkPut(slice)));
           },
           record: async (changes: Change[]) => {
             for (const change of changes)

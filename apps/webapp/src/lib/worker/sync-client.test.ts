@@ -228,4 +228,60 @@ describe('sync client', () => {
     expect(fetch).not.toHaveBeenCalled();
     await db.delete();
   });
+
+  it("applies a poke's changes at its cursor without a pull, and pulls when they start after a gap", async () => {
+    /** A live socket the test speaks through (Node has no WebSocket). */
+    class FakeSocket {
+      static OPEN = 1;
+      static last: FakeSocket | undefined;
+      readyState = 1;
+      onopen: (() => void) | undefined;
+      onmessage: ((event: { data: string }) => void) | undefined;
+      onclose: (() => void) | undefined;
+      onerror: (() => void) | undefined;
+      constructor() {
+        FakeSocket.last = this;
+        queueMicrotask(() => this.onopen?.());
+      }
+      send() {}
+      close() {
+        this.onclose?.();
+      }
+    }
+    vi.stubGlobal('WebSocket', FakeSocket);
+    const pulls: string[] = [];
+    vi.stubGlobal('fetch', async (url: string) => {
+      const since = new URL(url).searchParams.get('since') ?? '';
+      pulls.push(since);
+      if (since === '') return json(200, { changes: [change(1)], cursor: 'u1', more: false });
+      if (since === 'u2')
+        return json(200, { changes: [change(3), change(4)], cursor: 'u4', more: false });
+      return json(200, { changes: [], cursor: since, more: false });
+    });
+    const { db, meta, client, applied } = await setup();
+    await client.syncNow();
+    const until = async (done: () => boolean) => {
+      for (let attempt = 0; attempt < 200 && !done(); attempt += 1)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const poke = (message: Record<string, unknown>) =>
+      FakeSocket.last?.onmessage?.({ data: JSON.stringify({ type: 'poke', ...message }) });
+    const pullsBefore = pulls.length;
+
+    poke({ since: 'u1', cursor: 'u2', changes: [change(2)] });
+    await until(() => client.state.cursor === 'u2');
+    expect(applied.map((item) => item.rowId)).toEqual(['t1', 't2']);
+    expect(pulls.length).toBe(pullsBefore);
+    expect(await meta.get('cursor')).toBe('u2');
+
+    // Change 3's poke never came: change 4's starts after this device's cursor.
+    poke({ since: 'u3', cursor: 'u4', changes: [change(4)] });
+    await until(() => client.state.cursor === 'u4');
+    await client.syncNow();
+    client.close();
+    expect(pulls.slice(pullsBefore)[0]).toBe('u2');
+    expect(applied.map((item) => item.rowId)).toEqual(['t1', 't2', 't3', 't4']);
+    expect(await meta.get('cursor')).toBe('u4');
+    await db.delete();
+  });
 });

@@ -1,11 +1,13 @@
 import {
   LiveServerMessageSchema,
+  applyLiveChanges,
   applyPresence,
   isEngineError,
   syncRound,
   type ApplyReport,
   type CursorStore,
   type Outbox,
+  type PokeMessage,
 } from '@baton/engine';
 import type { BatonDatabase } from '../db/database.ts';
 import { createDexieOutbox } from '../db/dexie-store.ts';
@@ -16,7 +18,8 @@ import { relayUrl, type RelayTargetSource } from './relay-http.ts';
 import { createRelayTransport } from './relay-transport.ts';
 
 const pushBatch = 500;
-const pullLimit = 500;
+/** The relay's largest page: fewer round trips on a long pull. */
+const pullLimit = 1_000;
 /** How often the live connection says it is alive; the relay closes one silent for 3× this. */
 export const livePingMs = 20_000;
 /** The relay refuses a longer device name in `hello`. */
@@ -64,7 +67,9 @@ function refusedMessage(refused: ApplyReport['refused']): string | null {
 /**
  * The device side of the sync protocol: runs the engine's `syncRound` (push the outbox in order,
  * pull from the stored cursor until `more` is false) over the relay's HTTP API, and keeps one
- * live WebSocket to the relay (presence in, pokes out). Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
+ * live WebSocket to the relay (presence in, pokes out). A poke that carries a push's changes
+ * starting at the stored cursor is applied without a pull (`applyLiveChanges`); any other poke
+ * starts a round. Failures retry with exponential backoff; nothing is lost, since the outbox and the cursor
  * live in IndexedDB. Every relay answer and live message is checked with the protocol schemas
  * from @baton/engine; one that does not fit is a sync error (`connection: 'error'`), and nothing
  * of it is applied.
@@ -108,7 +113,10 @@ export function createSyncClient(options: {
   let pingTimer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
-  let again = false;
+  /** A full round is wanted (a kick, a plain poke, a gap before a poke's changes). */
+  let roundWanted = false;
+  /** Pokes with changes, in the order they came, waiting to be applied between rounds. */
+  const pokes: PokeMessage[] = [];
   let generation = 0;
   let closed = true;
 
@@ -138,10 +146,19 @@ export function createSyncClient(options: {
       await refreshOutboxSize();
     },
   };
+  /**
+   * The stored cursor as this client last read or wrote it: only the leading host syncs, so
+   * while it runs nothing else moves it (`start` reads it again).
+   */
+  let knownCursor: { value: string | undefined } | undefined;
   const cursor: CursorStore = {
-    get: () => metaCursor.get(),
+    async get() {
+      knownCursor ??= { value: await metaCursor.get() };
+      return knownCursor.value;
+    },
     async set(value) {
       await metaCursor.set(value);
+      knownCursor = { value };
       state.pulls += 1;
       set({ cursor: value });
     },
@@ -150,8 +167,10 @@ export function createSyncClient(options: {
   async function round(): Promise<void> {
     clearTimeout(retryTimer);
     if (closed) return;
-    await refreshOutboxSize();
+    // Counted beside the push rather than before it: the count is for the status bar.
+    const counted = refreshOutboxSize();
     if (!options.target().token) {
+      await counted;
       set({ connection: 'signed_out' });
       return;
     }
@@ -168,6 +187,7 @@ export function createSyncClient(options: {
         pushBatch,
         pullLimit,
       });
+      await counted;
       roundBackoff.reset();
       set({ connection: 'online', lastError: refusedMessage(report.refused) });
       // Back from offline: reconnect the live connection now rather than after its backoff.
@@ -177,6 +197,7 @@ export function createSyncClient(options: {
         openLive();
       }
     } catch (error) {
+      await counted.catch(() => undefined);
       if (closed) return;
       const unauthorized = isEngineError(error, 'unauthorized');
       const unreachable = isEngineError(error, 'unavailable');
@@ -190,21 +211,56 @@ export function createSyncClient(options: {
     }
   }
 
-  function syncNow(): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
+  /**
+   * Applies a poke's changes without a pull when they start at the stored cursor; otherwise (or
+   * when applying fails) asks for a round. What the merge wrote in turn (a superseded step, an
+   * undone execution) sits in the outbox: a round pushes it.
+   */
+  async function applyPoke(poke: PokeMessage): Promise<void> {
+    try {
+      const outcome = await applyLiveChanges({ poke, cursor, apply: options.applyRemote });
+      if (outcome.outcome === 'current') return;
+      if (outcome.outcome === 'pull') {
+        roundWanted = true;
+        return;
+      }
+      if (outcome.report.refused.length > 0)
+        set({ lastError: refusedMessage(outcome.report.refused) });
+      await refreshOutboxSize();
+      if (state.outboxSize > 0) roundWanted = true;
+    } catch (error) {
+      console.warn('[baton] could not apply a live poke’s changes; pulling instead', error);
+      roundWanted = true;
     }
+  }
+
+  /**
+   * Runs what is wanted, one thing at a time (rounds and pokes' changes both move the cursor):
+   * a round when one is wanted, else the next poke's changes. A round pulls everything the
+   * pokes that came before it carried, so it drops them; pokes that come during it wait.
+   */
+  function drain(): Promise<void> {
+    if (closed) return Promise.resolve();
+    if (running) return running;
     running = (async () => {
-      do {
-        again = false;
-        await round();
-      } while (again && !closed);
+      while (!closed && (roundWanted || pokes.length > 0)) {
+        if (roundWanted) {
+          roundWanted = false;
+          pokes.length = 0;
+          await round();
+        } else await applyPoke(pokes.shift()!);
+      }
     })().finally(() => {
       running = undefined;
+      if (!closed && (roundWanted || pokes.length > 0)) void drain();
     });
     return running;
+  }
+
+  function syncNow(): Promise<void> {
+    if (closed) return Promise.resolve();
+    roundWanted = true;
+    return drain();
   }
 
   function openLive(): void {
@@ -254,8 +310,12 @@ export function createSyncClient(options: {
         return;
       }
       const message = parsed.data;
-      if (message.type === 'poke') void syncNow();
-      else if (
+      if (message.type === 'poke') {
+        if (message.changes && state.connection === 'online') {
+          pokes.push(message);
+          void drain();
+        } else void syncNow();
+      } else if (
         message.type === 'status' ||
         message.type === 'device' ||
         message.type === 'device-left'
@@ -300,6 +360,7 @@ export function createSyncClient(options: {
     state,
     start() {
       closed = false;
+      knownCursor = undefined;
       stopLive();
       clearTimeout(retryTimer);
       roundBackoff.reset();

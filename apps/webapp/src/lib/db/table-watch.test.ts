@@ -1,0 +1,96 @@
+import 'fake-indexeddb/auto';
+import { mergeChange, type StoredRow } from '@baton/engine';
+import { afterEach, describe, expect, it } from 'vitest';
+import { taskChange } from '../testing/fixtures.ts';
+import { openDatabase, type BatonDatabase } from './database.ts';
+import { createDexieStore } from './dexie-store.ts';
+import { watchTable } from './table-watch.ts';
+
+let counter = 0;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function task(n: number, title = `Task ${n}`): StoredRow {
+  return mergeChange(undefined, { ...taskChange(n), fields: { title } });
+}
+
+/** A database, the worker's store on it, and a page's watch of its tasks. */
+async function setup() {
+  counter += 1;
+  const db = openDatabase(`baton-watch-${counter}`);
+  cleanups.push(() => db.delete());
+  const store = createDexieStore(db);
+  let seen: StoredRow[] = [];
+  let reads = 0;
+  const watch = watchTable({
+    db,
+    table: 'tasks',
+    onRows: (rows) => {
+      reads += 1;
+      seen = rows;
+    },
+    onError: (error) => {
+      throw error;
+    },
+  });
+  cleanups.push(() => watch.close());
+  const titles = () => seen.map((row) => row.fields['title']).sort();
+  /** Waits until the watch read what `done` looks for (or gives up after a second). */
+  const until = async (done: () => boolean) => {
+    for (let attempt = 0; attempt < 200 && !done(); attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  // Opening the database tells watchers "everything changed" once: wait for that read too.
+  await until(() => reads >= 2);
+  return { db, store, titles, until, reads: () => reads };
+}
+
+/** Writes a row straight into IndexedDB, unseen by Dexie (so no page is told of it). */
+async function writeBehindDexie(db: BatonDatabase, row: StoredRow): Promise<void> {
+  const transaction = db.backendDB().transaction('rows', 'readwrite');
+  transaction.objectStore('rows').put(row);
+  await new Promise((resolve) => (transaction.oncomplete = resolve));
+}
+
+describe('a page watching a table', () => {
+  it('after its first read, re-reads only the rows each write touched', async () => {
+    const { db, store, titles, until } = await setup();
+    const many = Array.from({ length: 120 }, (_, index) => task(index + 1));
+    await store.transaction((writer) => writer.put(many));
+    await until(() => titles().length === 120);
+    expect(titles()).toHaveLength(120);
+
+    // A row no write through Dexie touched stays as first read: the table is not read again.
+    await writeBehindDexie(db, task(500, 'Written behind Dexie'));
+    await store.transaction((writer) => writer.put([task(7, 'Seventh, renamed')]));
+    await until(() => titles().includes('Seventh, renamed'));
+    expect(titles()).toContain('Seventh, renamed');
+    expect(titles()).not.toContain('Written behind Dexie');
+    expect(titles()).toHaveLength(120);
+  });
+
+  it('drops a row that is gone, ignores other tables, and reads everything after a write it cannot narrow', async () => {
+    const { db, store, titles, until, reads } = await setup();
+    await store.transaction((writer) => writer.put([task(1), task(2)]));
+    await until(() => titles().length === 2);
+    await db.rows.delete(['tasks', 't1']);
+    await until(() => titles().length === 1);
+    expect(titles()).toEqual(['Task 2']);
+
+    const before = reads();
+    await store.transaction((writer) =>
+      writer.put([{ ...task(3), table: 'notes', fields: { title: 'A note' } }]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads()).toBe(before);
+
+    await writeBehindDexie(db, task(500, 'Written behind Dexie'));
+    // One bulkPut of 50 rows or more: Dexie says only "the table changed".
+    await db.rows.bulkPut(Array.from({ length: 60 }, (_, index) => task(index + 10)));
+    await until(() => titles().length === 62);
+    expect(titles()).toContain('Written behind Dexie');
+    expect(titles()).toHaveLength(62);
+  });
+});
