@@ -133,6 +133,12 @@ test('new mission: read tools only, presets, one cron message, closes after Crea
   await expect(page.getByRole('button', { name: 'Run now' })).toHaveAccessibleDescription(
     /Offline/,
   );
+  // Dry run plans on this device too: off by the same rule, described by the same note.
+  await expect(blocked).toContainText('Run now and Dry run are off.');
+  await expect(page.getByRole('button', { name: 'Dry run' })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Dry run' })).toHaveAccessibleDescription(
+    /Offline/,
+  );
   await page.setViewportSize(phone);
   await expect(baton).toBeInViewport();
   await expect(baton).toContainText('Baton: this browser');
@@ -144,6 +150,7 @@ test('new mission: read tools only, presets, one cron message, closes after Crea
     timeout: 30_000,
   });
   await expect(page.getByRole('button', { name: 'Run now' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Dry run' })).toBeEnabled();
   await expect(page.getByTestId('run-now-blocked')).toHaveCount(0);
   await context.close();
 });

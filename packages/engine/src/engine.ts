@@ -270,6 +270,45 @@ export function createEngine(options: EngineOptions) {
     },
 
     /**
+     * "Retry" of a failed run: plans the failed iteration's slot again, under the same id, as
+     * its next attempt (`attempts + 1`), whatever the automatic retry rule says (a permanent
+     * failure included: the person asks). One claim, which says it is a retry, so the relay
+     * grants it for a failed iteration. Like `runNow`, `runOn` is the host's to check.
+     * Refused (nothing written) with EngineError('not_found') for an unknown iteration,
+     * EngineError('conflict') for one that is not failed or whose mission is done or archived;
+     * a budget spent pauses the mission as a tick would (the retry counts as the run its
+     * failure already counted).
+     */
+    async retryIteration(request: {
+      iterationId: string;
+      signal?: AbortSignal;
+    }): Promise<{ iterationId: string; report: TickReport }> {
+      const iteration = await requireRow('iterations', request.iterationId);
+      if (iteration.status !== 'failed')
+        throw new EngineError(
+          'conflict',
+          `This run is ${iteration.status}: only a failed run can be retried.`,
+        );
+      const mission = await requireRow('missions', iteration.missionId);
+      if (mission.state === 'done' || mission.state === 'archived')
+        throw new EngineError(
+          'conflict',
+          `"${mission.title}" is ${mission.state}: set it to active or paused to retry its runs.`,
+        );
+      const report = emptyReport();
+      const iterationId = await planSlot(deps, {
+        mission,
+        slotMs: Date.parse(iteration.slot),
+        now: clock.now(),
+        trigger: iteration.trigger,
+        signal: request.signal ?? new AbortController().signal,
+        report,
+        retry: true,
+      });
+      return { iterationId, report };
+    },
+
+    /**
      * Plans without claiming or staging anything: what the mission would propose now. Refused
      * like `runNow` (done or archived missions, budget); its tokens are not counted afterwards.
      */

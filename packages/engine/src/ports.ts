@@ -145,6 +145,11 @@ export interface Claims {
     holder: string;
     ttlMs: number;
     now?: number | undefined;
+    /**
+     * The person asked to plan this failed iteration again ("Retry"): granted for a failed
+     * iteration whatever the automatic retry rule says (never for a planned or skipped one).
+     */
+    retry?: boolean | undefined;
   }): Promise<ClaimResult>;
   release(request: { iterationId: string; holder: string }): Promise<void>;
 }

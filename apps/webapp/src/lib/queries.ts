@@ -46,6 +46,18 @@ export async function rowTitles(): Promise<Map<string, string>> {
   return titles;
 }
 
+/** The person's tasks, notes and goals as choices (id and title) by table, newest title order. */
+export type RowChoices = Record<'tasks' | 'notes' | 'goals', Array<{ id: string; title: string }>>;
+
+export async function rowChoices(): Promise<RowChoices> {
+  const choices: RowChoices = { tasks: [], notes: [], goals: [] };
+  for (const table of ['tasks', 'notes', 'goals'] as const)
+    choices[table] = (await listRows(table))
+      .map((row) => ({ id: row.id, title: row.title }))
+      .sort((a, b) => a.title.localeCompare(b.title));
+  return choices;
+}
+
 export type MissionRow = RowOf<'missions'>;
 export type IterationRow = RowOf<'iterations'>;
 export type ProposalRow = RowOf<'proposals'>;

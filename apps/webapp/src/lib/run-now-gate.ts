@@ -13,7 +13,7 @@ export type RunNowGate =
     };
 
 /**
- * "Run now" plans on this device (docs/decisions/0008). Pure, so the page (to disable the button
+ * "Run now" plans on this device, and so do "Dry run" and "Retry": one gate for the three (docs/decisions/0008). Pure, so the page (to disable the button
  * and say why) and the worker (to refuse) decide alike. `connection` is unknown in the worker
  * (a follower does not sync): only the mission's own rules are checked then. `deviceModel` says
  * whether this device has its own model endpoint; undefined when not known.

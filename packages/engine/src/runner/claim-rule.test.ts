@@ -108,6 +108,29 @@ describe('the claim rule', () => {
     expect(renewal).toMatchObject({ granted: true });
   });
 
+  it('grants a person’s retry of a failed iteration, a permanent failure included, never of a planned one', () => {
+    const failed = iteration('m1@x', {
+      status: 'failed',
+      error: { code: 'model', message: '400 bad request' },
+      attempts: 1,
+    });
+    const context = { mission: { row: mission, iterations: [failed], otherLeases: 0 } };
+    const claim = (row: StoredRow, retry: boolean) =>
+      decideClaim({
+        current: undefined,
+        holder: 'h',
+        ttlMs,
+        now,
+        iteration: row,
+        retry,
+        ...context,
+      });
+    expect(claim(failed, false)).toMatchObject({ granted: false, refusal: 'planned' });
+    expect(claim(failed, true)).toMatchObject({ granted: true });
+    const planned = iteration('m1@x', { status: 'planned', plan: { summary: '', steps: [] } });
+    expect(claim(planned, true)).toMatchObject({ granted: false, refusal: 'planned' });
+  });
+
   it('counts the live leases on a mission’s other slots against its budget (bug: two runners both took the last run)', () => {
     const done = iteration('m1@a', {
       status: 'planned',

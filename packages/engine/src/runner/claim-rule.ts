@@ -62,6 +62,8 @@ export function decideClaim(options: {
   };
   /** The runner's own clock, when it says it. */
   requesterNow?: number | undefined;
+  /** A person's "Retry" of a failed iteration: granted whatever the automatic retry rule says. */
+  retry?: boolean | undefined;
 }): ClaimDecision {
   const { current, holder, now } = options;
   // A runner whose clock runs far ahead could not push what it plans (its stamps would be
@@ -79,7 +81,12 @@ export function decideClaim(options: {
   const renewal = live !== undefined;
   // A renewal continues a run the rule already let in (a retry included); a plan written
   // meanwhile by someone else still stops it.
-  const planned = plannedReason(options.iteration, options.mission?.row, now, renewal);
+  const planned = plannedReason(
+    options.iteration,
+    options.mission?.row,
+    now,
+    renewal || options.retry === true,
+  );
   if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
   if (!renewal && options.mission) {
     const block = budgetVerdict({
@@ -107,17 +114,21 @@ export function decideClaim(options: {
   };
 }
 
-/** Why an iteration needs no (more) planning, or undefined when it may be planned. */
+/**
+ * Why an iteration needs no (more) planning, or undefined when it may be planned. A failed one
+ * may be planned again when `anotherAttempt` (a renewal, or a person's retry) or when the retry
+ * rule calls for it.
+ */
 function plannedReason(
   row: StoredRow | undefined,
   mission: RowOf<'missions'> | undefined,
   now: number,
-  renewal: boolean,
+  anotherAttempt: boolean,
 ): string | undefined {
   if (!row || row.fields._deleted === true) return undefined;
   const status = row.fields.status;
   if (status === 'planned' || status === 'skipped') return `the iteration is already ${status}`;
-  if (status !== 'failed' || renewal) return undefined;
+  if (status !== 'failed' || anotherAttempt) return undefined;
   const read = readRow('iterations', row);
   if (read.ok && mission && retryDue({ iteration: read.row, catchUp: mission.catchUp, now }))
     return undefined;
@@ -164,6 +175,8 @@ export async function decideClaimFromStore(options: {
   requesterNow?: number | undefined;
   /** Leases on the mission's slots (expired ones may be included), by iteration id. */
   missionLeases: ReadonlyArray<{ iterationId: string; lease: Lease }>;
+  /** A person's "Retry" of a failed iteration (see `decideClaim`). */
+  retry?: boolean | undefined;
 }): Promise<ClaimDecision> {
   const { reader, iterationId, now } = options;
   const iteration = await reader.get('iterations', iterationId);
@@ -224,6 +237,7 @@ export async function decideClaimFromStore(options: {
     now,
     iteration,
     requesterNow: options.requesterNow,
+    retry: options.retry,
     ...(mission ? { mission } : {}),
   });
 }

@@ -132,8 +132,9 @@ export async function claimSlot(
   runner: Runner,
   ttlMs: number,
   now: number,
+  retry = false,
 ) {
   const holder = runner.kind === 'relay' ? runner.instanceId : runner.deviceId;
   if (!claims) return { granted: true, holder, expiresAt: 0 };
-  return claims.claim({ iterationId, holder, ttlMs, now });
+  return claims.claim({ iterationId, holder, ttlMs, now, ...(retry ? { retry } : {}) });
 }

@@ -691,6 +691,55 @@ describe('retrying a failed slot', () => {
       ]);
   });
 
+  it('plans a failed slot again when the person asks, a permanent failure included, as its next attempt', async () => {
+    const { engine, clock, model, createMission } = setup({ model: outage(1, 'model') });
+    const missionId = await createMission();
+    const iterationId = iterationIdOf(missionId, start);
+    clock.set(start + 1_000);
+    expect((await engine.tick()).failed).toHaveLength(1);
+    // The automatic rule leaves a refused request alone.
+    clock.set(start + 30 * minute);
+    expect(await engine.tick()).toMatchObject({ planned: [], failed: [] });
+    expect(model.requests).toHaveLength(1);
+    const { report } = await engine.retryIteration({ iterationId });
+    expect(report.planned).toEqual([iterationId]);
+    expect(model.requests).toHaveLength(2);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { id: iterationId, status: 'planned', attempts: 2, error: null, trigger: 'schedule' },
+    ]);
+    // A planned run is not retried.
+    await expect(engine.retryIteration({ iterationId })).rejects.toMatchObject({
+      kind: 'conflict',
+    });
+    expect(model.requests).toHaveLength(2);
+  });
+
+  it('retries a failed run with one claim, which the claim rule grants because it is a retry', async () => {
+    const clock = createFixedClock(start - minute);
+    const claims = createMemoryClaims({ clock });
+    const asked: Array<boolean | undefined> = [];
+    const { engine, model, createMission } = setup({
+      model: outage(1, 'model'),
+      claims: {
+        claim: (request) => {
+          asked.push(request.retry);
+          return claims.claim(request);
+        },
+        release: (request) => claims.release(request),
+      },
+    });
+    const missionId = await createMission();
+    const runNow = await engine.runNow({ missionId });
+    expect(runNow.report.failed).toHaveLength(1);
+    const { report } = await engine.retryIteration({ iterationId: runNow.iterationId });
+    expect(report.planned).toEqual([runNow.iterationId]);
+    expect(asked).toEqual([undefined, true]);
+    expect(model.requests).toHaveLength(2);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { status: 'planned', attempts: 2, trigger: 'manual' },
+    ]);
+  });
+
   it('retries within the budget the failed attempt already counted', async () => {
     const { engine, clock, model, createMission } = setup({ model: outage(1) });
     await createMission({ budget: { maxRunsPerDay: 1, maxTokensPerDay: 1_000_000 } });

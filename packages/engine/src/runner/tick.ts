@@ -56,6 +56,9 @@ function stampClock(deps: RunnerDeps): number {
   return Math.max(deps.clock.now(), hlcWallMs(deps.hlc.last()));
 }
 
+/** The most attempts an iteration row records (its schema's bound). */
+const maxRecordedAttempts = 1_000;
+
 export function emptyReport(): TickReport {
   return { planned: [], failed: [], skipped: [], claimedElsewhere: [], paused: [], errors: [] };
 }
@@ -75,6 +78,11 @@ export interface PlanSlotOptions {
   report: TickReport;
   /** The mission's iterations as the caller just read them (spares the budget a read). */
   iterations?: StoredRow[];
+  /**
+   * The person asked to plan this failed slot again ("Retry"): planned as the next attempt
+   * whatever the automatic retry rule says, with a claim that says so.
+   */
+  retry?: boolean;
 }
 
 /**
@@ -121,12 +129,14 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     return iterationId;
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'claiming' });
+  const retry = options.retry === true;
   const claim = await claimSlot(
     deps.claims,
     iterationId,
     deps.runner,
     deps.claimTtlMs,
     stampClock(deps),
+    retry,
   );
   if (!claim.granted) {
     // The claims owner counts what this replica cannot see (other runners' leases and the
@@ -140,7 +150,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   }
   // The person may have edited the schedule (or paused and resumed) since the tick read the
   // mission: a scheduled slot from before that edit is no longer one to plan.
-  if (options.trigger === 'schedule') {
+  if (options.trigger === 'schedule' && !retry) {
     const current = await store.get('missions', mission.id);
     if (current && slotMs <= scheduleSince(current)) {
       await releaseClaim(deps, iterationId);
@@ -154,6 +164,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     row: await store.get('iterations', iterationId),
     catchUp: mission.catchUp,
     now: options.now,
+    retry,
   });
   if (attempt === undefined) {
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
@@ -173,6 +184,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
       deps.runner,
       deps.claimTtlMs,
       stampClock(deps),
+      retry,
     ).catch(
       () => undefined, // unreachable: keep planning on the lease we have
     );
@@ -278,13 +290,14 @@ async function pauseForBudget(
 /**
  * Which attempt at a slot planning it now would be, and the tokens earlier attempts spent: 1
  * when it has no iteration, the failed iteration's `attempts + 1` when its retry is due
- * (`retryDue`), undefined when the slot is taken (planned, skipped, or failed and not to be
- * retried now).
+ * (`retryDue`) or the person asked for it (`retry`, a failed iteration only), undefined when
+ * the slot is taken (planned, skipped, or failed and not to be retried now).
  */
 function nextAttempt(options: {
   row: StoredRow | undefined;
   catchUp: CatchUp;
   now: number;
+  retry: boolean;
 }):
   | { attempts: number; spent: { promptTokens: number; completionTokens: number; rounds: number } }
   | undefined {
@@ -292,7 +305,9 @@ function nextAttempt(options: {
   if (!row || row.fields._deleted === true)
     return { attempts: 1, spent: { promptTokens: 0, completionTokens: 0, rounds: 0 } };
   const read = readRow('iterations', row);
-  if (!read.ok || !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
+  if (!read.ok || read.row.status !== 'failed') return undefined;
+  const asked = options.retry && read.row.attempts < maxRecordedAttempts;
+  if (!asked && !retryDue({ iteration: read.row, catchUp: options.catchUp, now: options.now }))
     return undefined;
   return {
     attempts: read.row.attempts + 1,

@@ -93,6 +93,8 @@ const ClaimRequestObjectSchema = z.object({
   /** The runner's clock (epoch ms); one far ahead of the relay's is refused. */
   now: z.number().int().nonnegative().optional(),
   holder: ClaimHolderSchema,
+  /** A person's "Retry" of a failed iteration (see `Claims.claim`). */
+  retry: z.boolean().optional(),
 });
 export const ClaimRequestSchema = storable(ClaimRequestObjectSchema);
 

@@ -13,13 +13,14 @@ export function createMemoryClaims(options: { clock: Clock }): Claims & {
   const leases = new Map<string, Lease>();
   return {
     leases,
-    async claim({ iterationId, holder, ttlMs, now }): Promise<ClaimResult> {
+    async claim({ iterationId, holder, ttlMs, now, retry }): Promise<ClaimResult> {
       const decision = decideClaim({
         current: leases.get(iterationId),
         holder,
         ttlMs,
         now: options.clock.now(),
         requesterNow: now,
+        retry,
       });
       if (decision.granted) leases.set(iterationId, decision.lease);
       return claimAnswer(decision);

@@ -44,6 +44,8 @@ export async function claimIteration(
     now: number;
     /** The claiming runner's own clock, when it says it. */
     requesterNow?: number | undefined;
+    /** A person's "Retry" of a failed iteration (the engine's `decideClaim`). */
+    retry?: boolean | undefined;
   },
 ): Promise<ClaimResult> {
   const { userId, iterationId } = options;
@@ -73,6 +75,7 @@ export async function claimIteration(
       ttlMs: options.ttlMs,
       now: options.now,
       requesterNow: options.requesterNow,
+      retry: options.retry,
       current: leases.find((entry) => entry.iterationId === iterationId)?.lease,
       missionLeases: leases,
     });

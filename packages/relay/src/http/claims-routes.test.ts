@@ -86,6 +86,43 @@ describeOnEachDatabase('claims routes', (kind) => {
     });
   });
 
+  it('grants a person’s retry of a failed iteration (retry: true), which a plain claim is refused', async () => {
+    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-relay_1`;
+    const pushed = await relay.call('/v1/sync/push', {
+      body: {
+        deviceId: 'relay_1',
+        changes: [
+          {
+            id: '01J00000000000000000000002',
+            table: 'iterations',
+            rowId: iterationId,
+            fields: {
+              missionId: 'm_1',
+              slot: '2026-11-25T07:30:00.000Z',
+              trigger: 'manual',
+              runner: { kind: 'relay', instanceId: 'relay_1' },
+              status: 'failed',
+              error: { code: 'model', message: '400 unknown model' },
+              plannedAt: stamp,
+            },
+            hlc: stamp,
+            actor: { kind: 'system', source: 'relay' },
+            deviceId: 'relay_1',
+          },
+        ],
+      },
+    });
+    expect(pushed.status).toBe(200);
+    const plain = await claim('dev_a.h1');
+    expect(plain.status).toBe(409);
+    expect(await plain.json()).toMatchObject({ refusal: 'planned' });
+    const retry = await relay.call('/v1/claims', {
+      body: { iterationId, holder: 'dev_a.h1', ttlMs: 60_000, retry: true },
+    });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ granted: true, holder: 'dev_a.h1' });
+  });
+
   it('extends the lease when the same holder claims again', async () => {
     await claim('dev_a');
     relay.now.value += 30_000;

@@ -40,6 +40,7 @@ export function claimsRoutes(options: { db: Database; metrics: Metrics; now: () 
       holder: parsed.data.holder,
       ttlMs: parsed.data.ttlMs,
       requesterNow: parsed.data.now,
+      retry: parsed.data.retry,
       now: options.now(),
     });
     options.metrics.claims.inc({ result: result.granted ? 'granted' : 'refused' });

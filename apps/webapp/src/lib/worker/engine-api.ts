@@ -27,6 +27,7 @@ export const inputSchemas = {
   updateMission: z.object({ id: rowIdSchema, patch: z.record(z.string(), z.unknown()) }),
   runNow: z.object({ missionId: rowIdSchema }),
   dryRun: z.object({ missionId: rowIdSchema }),
+  retryIteration: z.object({ iterationId: rowIdSchema }),
   decide: z.object({
     proposalId: rowIdSchema,
     verdict: z.enum(['approved', 'rejected']),
@@ -210,6 +211,8 @@ export interface EngineApi {
   updateMission(input: ApiInput<'updateMission'>): Promise<Result<null>>;
   runNow(input: ApiInput<'runNow'>): Promise<Result<RunNowOutcome>>;
   dryRun(input: ApiInput<'dryRun'>): Promise<Result<DryRunPlan>>;
+  /** Plans a failed run's slot again, as its next attempt (the engine's `retryIteration`). */
+  retryIteration(input: ApiInput<'retryIteration'>): Promise<Result<RunNowOutcome>>;
   decide(input: ApiInput<'decide'>): Promise<Result<DecideOutcome>>;
   revertIteration(input: ApiInput<'revertIteration'>): Promise<Result<null>>;
   setFeedback(input: ApiInput<'setFeedback'>): Promise<Result<null>>;
@@ -242,6 +245,7 @@ export const engineApiMethods = [
   'updateMission',
   'runNow',
   'dryRun',
+  'retryIteration',
   'decide',
   'revertIteration',
   'setFeedback',

@@ -5,11 +5,12 @@ import {
   type Decision,
   type Engine,
   type MissionDraft,
+  type TickReport,
 } from '@baton/engine';
 import { runNowGate } from '../run-now-gate.ts';
 import type { BatonDatabase } from '../db/database.ts';
 import { createApiCall, safely } from './api-call.ts';
-import type { DebugState, EngineApi, EngineStatus } from './engine-api.ts';
+import type { DebugState, EngineApi, EngineStatus, RunNowOutcome } from './engine-api.ts';
 import type { HostSettings } from './host-settings.ts';
 import type { MetaStore } from './meta.ts';
 import type { RelayTarget } from './relay-http.ts';
@@ -55,6 +56,39 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
     },
   });
 
+  /**
+   * Where a mission may plan is the mission's rule (docs/decisions/0008), checked here too,
+   * not only on the page: Run now, Dry run and Retry all plan on this device.
+   */
+  async function assertRunsHere(missionId: string): Promise<void> {
+    const stored = await context.db.rows.get(['missions', missionId]);
+    const [mission] = stored ? readRows('missions', [stored]) : [];
+    if (!mission) return;
+    const gate = runNowGate({
+      runOn: mission.runOn,
+      deviceModel: Boolean(context.settings.modelEndpoint),
+    });
+    if (!gate.ok)
+      throw new EngineError(mission.runOn === 'relay' ? 'conflict' : 'no_model', gate.reason);
+  }
+
+  /** What came of planning one slot by hand, from the engine's report. */
+  function runOutcome(iterationId: string, report: TickReport): RunNowOutcome {
+    tickLoop.countPlanned(report.planned.length);
+    const failure = report.failed.find((failed) => failed.iterationId === iterationId);
+    return {
+      iterationId,
+      status: report.planned.includes(iterationId)
+        ? 'planned'
+        : failure
+          ? 'failed'
+          : report.claimedElsewhere.includes(iterationId)
+            ? 'claimed_elsewhere'
+            : 'unchanged',
+      message: failure?.message ?? report.errors[0]?.message ?? null,
+    };
+  }
+
   return {
     createMission: (input) =>
       call('createMission', input, async ({ draft }) => ({
@@ -67,34 +101,21 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
       }),
     runNow: (input) =>
       call('runNow', input, async ({ missionId }) => {
-        // Where a mission may plan is the mission's rule, checked here too (not only on the page).
-        const stored = await context.db.rows.get(['missions', missionId]);
-        const [mission] = stored ? readRows('missions', [stored]) : [];
-        if (mission) {
-          const gate = runNowGate({
-            runOn: mission.runOn,
-            deviceModel: Boolean(context.settings.modelEndpoint),
-          });
-          if (!gate.ok)
-            throw new EngineError(mission.runOn === 'relay' ? 'conflict' : 'no_model', gate.reason);
-        }
+        await assertRunsHere(missionId);
         const { iterationId, report } = await serial(() => engine.runNow({ missionId }));
-        tickLoop.countPlanned(report.planned.length);
-        const failure = report.failed.find((failed) => failed.iterationId === iterationId);
-        return {
-          iterationId,
-          status: report.planned.includes(iterationId)
-            ? 'planned'
-            : failure
-              ? 'failed'
-              : report.claimedElsewhere.includes(iterationId)
-                ? 'claimed_elsewhere'
-                : 'unchanged',
-          message: failure?.message ?? report.errors[0]?.message ?? null,
-        };
+        return runOutcome(iterationId, report);
+      }),
+    retryIteration: (input) =>
+      call('retryIteration', input, async ({ iterationId }) => {
+        const stored = await context.db.rows.get(['iterations', iterationId]);
+        const missionId = stored?.fields.missionId;
+        if (typeof missionId === 'string') await assertRunsHere(missionId);
+        const { report } = await serial(() => engine.retryIteration({ iterationId }));
+        return runOutcome(iterationId, report);
       }),
     dryRun: (input) =>
       call('dryRun', input, async ({ missionId }) => {
+        await assertRunsHere(missionId);
         const result = await serial(() => engine.dryRun({ missionId }));
         return {
           status: result.status,

@@ -19,7 +19,7 @@ export function createRelayClaims(options: {
 }): Claims {
   const { holder } = options;
   return {
-    async claim({ iterationId, ttlMs, now }) {
+    async claim({ iterationId, ttlMs, now, retry }) {
       const target = options.target();
       const unclaimed = { granted: true, holder, expiresAt: options.now() + ttlMs };
       if (!target.token) return unclaimed;
@@ -27,7 +27,13 @@ export function createRelayClaims(options: {
       try {
         answer = await relayFetch(target, '/v1/claims', {
           method: 'POST',
-          body: { iterationId, ttlMs, holder, ...(now === undefined ? {} : { now }) },
+          body: {
+            iterationId,
+            ttlMs,
+            holder,
+            ...(now === undefined ? {} : { now }),
+            ...(retry ? { retry } : {}),
+          },
           accept: [409],
         });
       } catch (error) {
