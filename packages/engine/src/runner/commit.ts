@@ -4,7 +4,7 @@ import type { TableName } from '../model/tables.ts';
 import type { Ids, StoreWriter } from '../ports.ts';
 import { ChangeSchema, type Change } from '../sync/change.ts';
 import type { HlcStamp } from '../sync/hlc.ts';
-import { mergeChange } from '../sync/merge.ts';
+import { mergeChange, type StoredRow } from '../sync/merge.ts';
 
 /** One row's fields to write, by one actor. */
 export interface Edit {
@@ -27,6 +27,18 @@ export async function commitEdits(options: {
   deviceId: string;
 }): Promise<Change[]> {
   const changes: Change[] = [];
+  if (options.edits.length === 0) return changes;
+  // The rows are read in one go and written in one go: a plan's iteration and proposals are
+  // one read and one write, not a round trip per edit. Edits of one row chain in order.
+  const keyOf = (table: TableName, rowId: string) => `${table}/${rowId}`;
+  const keys = new Map<string, { table: TableName; id: string }>();
+  for (const edit of options.edits)
+    keys.set(keyOf(edit.table, edit.rowId), { table: edit.table, id: edit.rowId });
+  const stored = await options.writer.getMany([...keys.values()]);
+  const rows = new Map<string, StoredRow | undefined>(
+    [...keys.keys()].map((key, index) => [key, stored[index]]),
+  );
+  const written = new Map<string, StoredRow>();
   for (const edit of options.edits) {
     const candidate = {
       id: options.ids.ulid(),
@@ -40,10 +52,13 @@ export async function commitEdits(options: {
     const parsed = ChangeSchema.safeParse(candidate);
     if (!parsed.success) throw invalidFromZod(parsed.error);
     const change = candidate as Change;
-    const row = mergeChange(await options.writer.get(change.table, change.rowId), change);
-    await options.writer.put([row]);
+    const key = keyOf(change.table, change.rowId);
+    const row = mergeChange(rows.get(key), change);
+    rows.set(key, row);
+    written.set(key, row);
     changes.push(change);
   }
-  if (changes.length > 0) await options.writer.record(changes);
+  await options.writer.put([...written.values()]);
+  await options.writer.record(changes);
   return changes;
 }

@@ -51,11 +51,7 @@ export async function claimIteration(
   const { userId, iterationId } = options;
   return userTransaction(db, userId, async (runner) => {
     const missionId = missionIdOfIteration(iterationId);
-    await runner.query(
-      `delete from claims where user_id = $1 and starts_with(iteration_id, $2) and expires_at < $3::bigint`,
-      [userId, `${missionId}@`, options.now - dayMs],
-    );
-    const leases = (
+    const all = (
       await runner.query(
         `select iteration_id, holder, expires_at::float8 as expires_at, grants from claims
           where user_id = $1 and starts_with(iteration_id, $2)`,
@@ -68,6 +64,16 @@ export async function claimIteration(
         lease: { holder: parsed.holder, expiresAt: parsed.expires_at, grants: parsed.grants },
       };
     });
+    // Rows whose lease ended over a day ago are no use to the budget any more: they go now
+    // (a statement only when there are some).
+    const staleBefore = options.now - dayMs;
+    const stale = all.filter((entry) => entry.lease.expiresAt < staleBefore);
+    if (stale.length > 0)
+      await runner.query(
+        'delete from claims where user_id = $1 and iteration_id = any($2::text[]) and expires_at < $3::bigint',
+        [userId, stale.map((entry) => entry.iterationId), staleBefore],
+      );
+    const leases = all.filter((entry) => entry.lease.expiresAt >= staleBefore);
     const decision = await decideClaimFromStore({
       reader: rowReader(runner, userId),
       iterationId,

@@ -15,10 +15,19 @@ export interface SqlRunner {
   ): Promise<Row[]>;
 }
 
+/** A runner inside a transaction. */
+export interface TransactionRunner extends SqlRunner {
+  /**
+   * Runs `fn` in a savepoint: when it throws, its statements are rolled back (the transaction
+   * goes on) and the error is thrown again.
+   */
+  savepoint<T>(fn: (runner: SqlRunner) => Promise<T>): Promise<T>;
+}
+
 export interface Database extends SqlRunner {
   readonly kind: 'pglite' | 'postgres';
   /** All-or-nothing: commits when `fn` resolves, rolls back when it throws. */
-  transaction<T>(fn: (runner: SqlRunner) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (runner: TransactionRunner) => Promise<T>): Promise<T>;
   /** Calls `onPayload` for every NOTIFY on `channel` (from any connection); resolves to unlisten. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;

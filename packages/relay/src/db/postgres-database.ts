@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import type { Database, SqlRunner, SqlValue } from './database.ts';
+import type { Database, SqlRunner, SqlValue, TransactionRunner } from './database.ts';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -9,6 +9,15 @@ function runnerOf(sql: Sql): SqlRunner {
       const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
       return rows as unknown as Row[];
     },
+  };
+}
+
+function transactionRunnerOf(sql: postgres.TransactionSql): TransactionRunner {
+  return {
+    ...runnerOf(sql),
+    // postgres.js's own savepoint: a failed statement inside it does not fail the transaction.
+    savepoint: async (fn) =>
+      (await sql.savepoint((inner) => fn(runnerOf(inner)))) as Awaited<ReturnType<typeof fn>>,
   };
 }
 
@@ -33,7 +42,7 @@ export function openPostgres(options: { url: string; maxConnections?: number }):
     kind: 'postgres',
     query: runner.query,
     transaction: async (fn) =>
-      (await sql.begin((transaction) => fn(runnerOf(transaction)))) as Awaited<
+      (await sql.begin((transaction) => fn(transactionRunnerOf(transaction)))) as Awaited<
         ReturnType<typeof fn>
       >,
     async listen(channel, onPayload) {

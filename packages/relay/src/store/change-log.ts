@@ -39,17 +39,28 @@ export function readChange(body: unknown, seq: string): Change {
  */
 export async function appendChanges(
   runner: SqlRunner,
-  options: { userId: string; changes: Change[]; now: number },
+  options: {
+    userId: string;
+    changes: Change[];
+    now: number;
+    /**
+     * The changes were just made here (the relay's own engine): their ids are new, so the log
+     * is not probed for them; one already there would fail the insert (a broken invariant).
+     */
+    made?: boolean;
+  },
 ): Promise<{ inserted: Set<string>; lastSeq: string | undefined; bytes: number }> {
   if (options.changes.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
   // Ids already in the log are left out before numbering (one index probe each, by the unique
   // (user_id, id)); the rest are numbered in the user's own sequence (`user_seq`) after the
   // user's last change. The caller holds the user's lock, so numbers are given and committed in
   // one order, without gaps, and no other transaction can add one of these ids meanwhile.
-  const known = await runner.query<{ id: string }>(
-    'select id from changes where user_id = $1 and id = any($2::text[])',
-    [options.userId, options.changes.map((change) => change.id)],
-  );
+  const known = options.made
+    ? []
+    : await runner.query<{ id: string }>(
+        'select id from changes where user_id = $1 and id = any($2::text[])',
+        [options.userId, options.changes.map((change) => change.id)],
+      );
   const inserted = new Set<string>();
   const skip = new Set(known.map((record) => record.id));
   const fresh: Change[] = [];
@@ -59,22 +70,24 @@ export async function appendChanges(
     fresh.push(change);
   }
   if (fresh.length === 0) return { inserted, lastSeq: undefined, bytes: 0 };
-  const [top] = await runner.query<{ top: string }>(
-    'select coalesce(max(user_seq), 0)::text as top from changes where user_id = $1',
-    [options.userId],
-  );
-  const after = BigInt(top?.top ?? '0');
   // Each change serialised once: the parameter, and its size for the user's quota.
   const texts = fresh.map((change) => JSON.stringify(change));
   const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-  await runner.query(
-    `insert into changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
-     select $1, $3::bigint + given.n, given.body ->> 'id', given.body ->> 'table',
-            given.body ->> 'rowId', given.body ->> 'hlc', given.body, $4::bigint
-     from jsonb_array_elements($2::jsonb) with ordinality as given (body, n)`,
-    [options.userId, `[${texts.join(',')}]`, after.toString(), options.now],
+  // Numbered after the user's last change in the same statement (index-only on
+  // changes_user_user_seq), which returns the last number given.
+  const [last] = await runner.query<{ last: string }>(
+    `with top as (select coalesce(max(user_seq), 0) as top from changes where user_id = $1),
+     appended as (
+       insert into changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
+       select $1, top.top + given.n, given.body ->> 'id', given.body ->> 'table',
+              given.body ->> 'rowId', given.body ->> 'hlc', given.body, $3::bigint
+       from top, jsonb_array_elements($2::jsonb) with ordinality as given (body, n)
+       returning user_seq)
+     select max(user_seq)::text as last from appended`,
+    [options.userId, `[${texts.join(',')}]`, options.now],
   );
-  return { inserted, lastSeq: userCursor((after + BigInt(fresh.length)).toString()), bytes };
+  if (!last?.last) throw new EngineError('internal', 'Appending to the change log wrote nothing.');
+  return { inserted, lastSeq: userCursor(last.last), bytes };
 }
 
 /**

@@ -70,39 +70,45 @@ export async function pushChanges(options: {
   const { userId } = options;
   const unique = new Map<string, Change>();
   for (const change of options.changes) if (!unique.has(change.id)) unique.set(change.id, change);
-  return userTransaction(options.db, userId, async (runner) => {
-    const { inserted, lastSeq, bytes } = await appendChanges(runner, {
-      userId,
-      changes: [...unique.values()],
-      now: options.now,
-    });
-    const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
-    if (options.quota && fresh.length > 0)
-      await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
-    if (fresh.length > 0) {
-      const keys = new Map(
-        fresh.map((change) => [
-          rowKey(change.table, change.rowId),
-          { table: change.table, id: change.rowId },
-        ]),
-      );
-      const rows = await getRowsByKeys(runner, userId, [...keys.values()]);
-      const merged = new Map<string, StoredRow>();
-      for (const change of fresh) {
-        const key = rowKey(change.table, change.rowId);
-        const next = mergeChange(merged.get(key) ?? rows.get(key), change);
-        merged.set(key, next);
-      }
-      await putRows(runner, userId, [...merged.values()], {
-        isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+  return userTransaction(
+    options.db,
+    userId,
+    async (runner) => {
+      const { inserted, lastSeq, bytes } = await appendChanges(runner, {
+        userId,
+        changes: [...unique.values()],
+        now: options.now,
       });
-      await refreshDue(runner, userId, missionIdsTouchedBy(merged.values()));
-    }
-    return {
-      accepted: fresh.length,
-      duplicates: options.changes.length - fresh.length,
-      cursor: lastSeq ?? (await lastSeqOf(runner, userId)),
-      appended: fresh.length > 0,
-    };
-  });
+      const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
+      if (options.quota && fresh.length > 0)
+        await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
+      if (fresh.length > 0) {
+        const keys = new Map(
+          fresh.map((change) => [
+            rowKey(change.table, change.rowId),
+            { table: change.table, id: change.rowId },
+          ]),
+        );
+        const rows = await getRowsByKeys(runner, userId, [...keys.values()]);
+        const merged = new Map<string, StoredRow>();
+        for (const change of fresh) {
+          const key = rowKey(change.table, change.rowId);
+          const next = mergeChange(merged.get(key) ?? rows.get(key), change);
+          merged.set(key, next);
+        }
+        await putRows(runner, userId, [...merged.values()], {
+          isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+        });
+        await refreshDue(runner, userId, missionIdsTouchedBy(merged.values()));
+      }
+      return {
+        accepted: fresh.length,
+        duplicates: options.changes.length - fresh.length,
+        cursor: lastSeq ?? (await lastSeqOf(runner, userId)),
+        appended: fresh.length > 0,
+      };
+    },
+    // A large push commits alone; small ones may share a commit (user-writes.ts).
+    { weight: unique.size },
+  );
 }

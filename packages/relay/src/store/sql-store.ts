@@ -43,7 +43,12 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
                 touched.push(...rows);
               },
               async record(changes: Change[]) {
-                const appended = await appendChanges(runner, { userId, changes, now: now() });
+                const appended = await appendChanges(runner, {
+                  userId,
+                  changes,
+                  now: now(),
+                  made: true,
+                });
                 if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
               },
             };

@@ -3,25 +3,123 @@
  * takes a pooled connection only when its turn comes: a flood of one user's pushes and claims
  * waits here, not on the user's advisory lock while holding connections other users need. The
  * advisory lock (`lockUser`) still orders them across processes.
+ *
+ * Group commit: the writes of one user that are waiting when its turn comes run together in one
+ * database transaction (one lock, one commit, one WAL flush), each in a savepoint of its own, so
+ * one that throws is rolled back alone and fails alone, as it would in a transaction of its own.
+ * Every member's promise settles after the commit, so nothing is reported (a granted claim, a
+ * poke) before it is durable. A group is kept small (`maxMembers`, `maxWeight`, a push weighing
+ * its changes), so a large push still runs alone and another user's request never waits behind
+ * a long one on PGlite, which runs one transaction at a time.
  */
 import type { Database, SqlRunner } from '../db/database.ts';
 import { lockUser } from './change-log.ts';
-import { createKeyedQueue } from './keyed-queue.ts';
 
-const queues = new WeakMap<Database, ReturnType<typeof createKeyedQueue>>();
+/** Writes of one user committed together, at most. */
+export const maxMembers = 32;
+/** Their summed weight (a push weighs its changes; other writes 1), at most, beyond the first. */
+export const maxWeight = 64;
 
-/** Runs `fn` in a write transaction for `userId`, after the user's earlier ones, under its lock. */
+interface Member {
+  fn: (runner: SqlRunner) => Promise<unknown>;
+  weight: number;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+interface UserQueues {
+  waiting: Map<string, Member[]>;
+}
+
+const queuesByDb = new WeakMap<Database, UserQueues>();
+
+/** Each group starts on a later turn of the event loop, after pending I/O (see below). */
+const nextTurn = (run: () => void) => setImmediate(run);
+
+/**
+ * Runs `fn` in a write transaction for `userId`, after the user's earlier ones, under its lock,
+ * possibly in one commit with other writes of the same user that wait at the same time.
+ * `weight` is roughly the rows it writes (a push: its changes).
+ */
 export function userTransaction<T>(
   db: Database,
   userId: string,
   fn: (runner: SqlRunner) => Promise<T>,
+  options: { weight?: number } = {},
 ): Promise<T> {
-  let queue = queues.get(db);
-  if (!queue) queues.set(db, (queue = createKeyedQueue()));
-  return queue.run(userId, () =>
-    db.transaction(async (runner) => {
+  let queues = queuesByDb.get(db);
+  if (!queues) queuesByDb.set(db, (queues = { waiting: new Map() }));
+  const { waiting } = queues;
+  return new Promise<T>((resolve, reject) => {
+    const member: Member = {
+      fn,
+      weight: Math.max(1, options.weight ?? 1),
+      resolve: resolve as (value: unknown) => void,
+      reject,
+    };
+    const queue = waiting.get(userId);
+    if (queue) {
+      queue.push(member);
+      return;
+    }
+    waiting.set(userId, [member]);
+    // Each group starts on a later turn of the event loop: PGlite answers through promises
+    // alone, so without it a user's backlog of pushes ran back to back as one chain of
+    // microtasks and no other request was even read until it drained. The wait also lets the
+    // writes that arrive meanwhile join the group.
+    nextTurn(() => void drain(db, waiting, userId));
+  });
+}
+
+async function drain(db: Database, waiting: Map<string, Member[]>, userId: string): Promise<void> {
+  const queue = waiting.get(userId);
+  if (!queue || queue.length === 0) {
+    waiting.delete(userId);
+    return;
+  }
+  const group = [queue.shift() as Member];
+  let weight = group[0]?.weight ?? 1;
+  while (queue.length > 0 && group.length < maxMembers) {
+    const next = queue[0] as Member;
+    if (weight + next.weight > maxWeight) break;
+    group.push(next);
+    queue.shift();
+    weight += next.weight;
+  }
+  await runGroup(db, userId, group);
+  if (queue.length === 0) waiting.delete(userId);
+  else nextTurn(() => void drain(db, waiting, userId));
+}
+
+async function runGroup(db: Database, userId: string, group: Member[]): Promise<void> {
+  const outcomes: Outcome[] = [];
+  try {
+    await db.transaction(async (runner) => {
       await lockUser(runner, { userId, kind: db.kind });
-      return fn(runner);
-    }),
-  );
+      if (group.length === 1) {
+        outcomes.push({ ok: true, value: await (group[0] as Member).fn(runner) });
+        return;
+      }
+      for (const member of group) {
+        try {
+          // A member that throws has its writes undone alone (if even that fails, the whole
+          // group fails).
+          outcomes.push({ ok: true, value: await runner.savepoint(member.fn) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+  } catch (error) {
+    // Nothing was committed: every member fails with the reason.
+    for (const member of group) member.reject(error);
+    return;
+  }
+  group.forEach((member, index) => {
+    const outcome = outcomes[index] as Outcome;
+    if (outcome.ok) member.resolve(outcome.value);
+    else member.reject(outcome.error);
+  });
 }
