@@ -1,0 +1,11 @@
+import { openPglite } from '../src/db/pglite-database.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+const t = performance.now();
+const db = await openPglite({ dataDir: mkdtempSync(join(tmpdir(), 'open-')) });
+const opened = performance.now() - t;
+await migrate(db);
+console.log(`open ${opened.toFixed(0)} ms, +migrate ${(performance.now() - t).toFixed(0)} ms`);
+await db.close();
