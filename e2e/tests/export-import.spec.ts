@@ -74,7 +74,7 @@ test('export from Settings, import into a fresh browser on another relay, twice'
     });
     await importer.getByRole('button', { name: 'Import', exact: true }).click();
     await expect(importer.getByRole('alert')).toContainText(
-      'notes.json was not imported: This is not a Baton export this version can read: exportedAt',
+      'Could not import notes.json: This is not a Baton export this version can read: exportedAt',
     );
 
     await importer.getByLabel('Import a file').setInputFiles(file);

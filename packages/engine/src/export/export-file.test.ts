@@ -175,6 +175,8 @@ describe('export and import of a person’s data', () => {
     expect(await refusal({ hello: 'world' })).toMatch(/not a Baton export.*format/);
     expect(await refusal('[1, 2]')).toMatch(/not a Baton export/);
     expect(await refusal({ ...good, version: 2 })).toMatch(/version 2, made by a newer Baton/);
+    expect(await refusal({ format: 'baton-export', version: 2 })).toMatch(/made by a newer Baton/);
+    expect(await refusal({ format: 'baton-export', version: 1 })).toMatch(/exportedAt/);
 
     const badTitle = structuredClone(good);
     badTitle.tables.tasks[0].fields.title = 42;

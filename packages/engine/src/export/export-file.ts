@@ -26,6 +26,27 @@ const TablesSchema = z.strictObject(
 );
 
 /**
+ * What a file must say before anything else is read: that it is an export, of a version this
+ * engine reads (so a newer file is named as newer, not as malformed).
+ */
+export const ExportHeadSchema = z
+  .object({
+    format: z.literal(exportFormat, { error: `format must be "${exportFormat}"` }),
+    version: z.number({ error: 'version must be a number' }).int(),
+  })
+  .superRefine((head, context) => {
+    if (head.version !== exportVersion)
+      context.addIssue({
+        code: 'custom',
+        path: ['version'],
+        message:
+          head.version > exportVersion
+            ? `the file is version ${head.version}, made by a newer Baton; this one reads version ${exportVersion}`
+            : `unknown version ${head.version}; this Baton reads version ${exportVersion}`,
+      });
+  });
+
+/**
  * One person's data as one JSON file (Settings → Your data): every row of every synced table as
  * stored, with its stamps, so an import merges (the newer write of each field wins) instead of
  * overwriting, and ids stay what they were. The values of each field are checked against their
@@ -34,24 +55,13 @@ const TablesSchema = z.strictObject(
 export const ExportFileSchema = z
   .object({
     format: z.literal(exportFormat, { error: `format must be "${exportFormat}"` }),
-    version: z.number().int(),
+    version: z.literal(exportVersion),
     exportedAt: z.iso.datetime(),
     /** The relay user signed in when the file was made, if any: shown, never trusted. */
     user: z.string().max(200).nullable().optional(),
     tables: TablesSchema,
   })
   .superRefine((file, context) => {
-    if (file.version !== exportVersion) {
-      context.addIssue({
-        code: 'custom',
-        path: ['version'],
-        message:
-          file.version > exportVersion
-            ? `the file is version ${file.version}, made by a newer Baton; this one reads version ${exportVersion}`
-            : `unknown version ${file.version}; this Baton reads version ${exportVersion}`,
-      });
-      return;
-    }
     for (const table of tableNames) {
       const seen = new Set<string>();
       file.tables[table].forEach((row, index) => {

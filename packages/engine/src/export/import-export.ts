@@ -6,7 +6,7 @@ import type { Edit } from '../runner/commit.ts';
 import { ChangeSchema, type Change } from '../sync/change.ts';
 import { hlcWallMs, maxDriftMs } from '../sync/hlc.ts';
 import { mergeChange, stableJson, type StoredRow } from '../sync/merge.ts';
-import { ExportFileSchema, type ExportFile } from './export-file.ts';
+import { ExportFileSchema, ExportHeadSchema, type ExportFile } from './export-file.ts';
 import { rowChanges } from './row-changes.ts';
 
 /** What an import did: rows in the file, and how many of them were new here or changed a row. */
@@ -39,17 +39,20 @@ export function readExportFile(options: {
   deviceId: string;
   now: number;
 }): { file: ExportFile; rows: RowImport[] } {
-  const parsed = ExportFileSchema.safeParse(options.file);
-  if (!parsed.success) {
-    const error = invalidFromZod(parsed.error);
-    throw new EngineError(
+  const unreadable = (error: {
+    issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>;
+  }) => {
+    const invalid = invalidFromZod(error);
+    return new EngineError(
       'invalid',
-      `This is not a Baton export this version can read: ${error.message}`,
-      {
-        ...(error.field ? { field: error.field } : {}),
-      },
+      `This is not a Baton export this version can read: ${invalid.message}.`,
+      invalid.field ? { field: invalid.field } : undefined,
     );
-  }
+  };
+  const head = ExportHeadSchema.safeParse(options.file);
+  if (!head.success) throw unreadable(head.error);
+  const parsed = ExportFileSchema.safeParse(options.file);
+  if (!parsed.success) throw unreadable(parsed.error);
   const rows: RowImport[] = [];
   for (const table of tableNames)
     parsed.data.tables[table].forEach((row, index) => {
@@ -61,7 +64,7 @@ export function readExportFile(options: {
           const path = ['tables', table, index, ...(issue?.path ?? [])].map(String).join('.');
           throw new EngineError(
             'invalid',
-            `This is not a Baton export this version can read: ${path}: ${issue?.message ?? 'invalid'}`,
+            `This is not a Baton export this version can read: ${path}: ${issue?.message ?? 'invalid'}.`,
             { field: path },
           );
         }
