@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { describeOn } from '../testing/describe-on-database.ts';
 import { relayProcessEnv, startRelayProcess, type RelayProcess } from '../testing/relay-process.ts';
@@ -46,6 +46,27 @@ const pull = (relay: RelayProcess, since?: string) =>
     cursor: string;
     more: boolean;
   }>;
+
+describe('backup and restore on the command line', () => {
+  it('explains itself, and needs exactly one FILE', async () => {
+    const help = await cli({}, 'backup', '--help');
+    expect(help).toMatchObject({ code: 0 });
+    expect(help.out).toMatch(/^usage: npm run relay -- backup FILE \[--force\]/);
+    expect((await cli({}, 'help', 'restore')).out).toMatch(/refuses a database that holds rows/);
+    expect((await cli({}, '--help')).out).toMatch(/restore FILE \[--force\]\s+load a backup/);
+    const usage = await cli({}, 'restore');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/^usage: npm run relay -- restore FILE/);
+    expect((await cli({}, 'backup', 'a.jsonl', 'b.jsonl')).code).toBe(2);
+    const missing = await cli(
+      { DATA_DIR: join(tmpdir(), 'baton-no-such-folder'), PORT: '0' },
+      'restore',
+      join(tmpdir(), 'baton-no-such-file.jsonl'),
+    );
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.err).toMatch(/There is no file/);
+  });
+});
 
 describeOn('postgres', 'backup and restore between PGlite and PostgreSQL', () => {
   const folder = mkdtempSync(join(tmpdir(), 'baton-backup-'));
