@@ -24,7 +24,7 @@ test('export from Settings, import into a fresh browser on another relay, twice'
   relay,
   model,
 }, testInfo) => {
-  test.setTimeout(150_000);
+  test.setTimeout(240_000);
   const laptop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await laptop.newPage();
   await signIn(page, relay);
