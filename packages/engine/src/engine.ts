@@ -1,4 +1,6 @@
 import { EngineError, invalidFromZod } from './errors.ts';
+import { buildExport, type ExportFile } from './export/export-file.ts';
+import { importRows, readExportFile, type ImportReport } from './export/import-export.ts';
 import type { Actor } from './model/actor.ts';
 import type { RevertKept, Runner } from './model/iteration.ts';
 import { MissionSchema, type MissionDraft } from './model/mission.ts';
@@ -417,6 +419,34 @@ export function createEngine(options: EngineOptions) {
       });
       report.applied = valid.length;
       return report;
+    },
+
+    /** Every row of every synced table as one export file (export/export-file.ts). */
+    exportData(request: { user?: string | null } = {}): Promise<ExportFile> {
+      return buildExport({ store, exportedAt: clock.now(), user: request.user });
+    },
+
+    /**
+     * Merges an export file into this replica as if its rows had been pulled, and records the
+     * changes of the rows it changed for push (export/import-export.ts). A file that does not
+     * read is refused whole (EngineError 'invalid', naming the path) and writes nothing.
+     */
+    async importData(file: unknown): Promise<ImportReport> {
+      const read = readExportFile({ file, ids, deviceId: nodeId, now: clock.now() });
+      for (const row of read.rows)
+        for (const change of row.changes) hlc.receive(change.hlc, clock.now());
+      const counts = await store.transaction(async (writer) => {
+        const { edits, ...counted } = await importRows({ writer, rows: read.rows });
+        if (edits.length > 0)
+          await commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId });
+        return counted;
+      });
+      return {
+        rows: read.rows.length,
+        ...counts,
+        user: read.file.user ?? null,
+        exportedAt: read.file.exportedAt,
+      };
     },
 
     /** Typed, validated reads for hosts and tests. */

@@ -26,6 +26,15 @@ export type {
   Transport,
 } from './ports.ts';
 
+export {
+  ExportFileSchema,
+  ExportRowSchema,
+  exportFormat,
+  exportVersion,
+  type ExportFile,
+  type ExportRow,
+} from './export/export-file.ts';
+export type { ImportReport } from './export/import-export.ts';
 export { ActorSchema, NodeIdSchema, type Actor } from './model/actor.ts';
 export {
   ScheduleSchema,

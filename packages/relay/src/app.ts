@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { defaultProxySettings, type ProxySettings, type RelayConfig } from './config.ts';
 import { createAdminActions } from './admin/admin-actions.ts';
+import { writeBackup } from './backup/backup-file.ts';
 import type { DatabaseInfo } from './admin/admin-schemas.ts';
 import type { Database } from './db/database.ts';
 import { adminPath, adminRoutes } from './http/admin-routes.ts';
@@ -185,7 +186,8 @@ export function createApp(options: AppOptions) {
         return live.closeToken(revoked);
       },
     });
-    app.route(adminPath, adminRoutes({ ...options.admin, actions }));
+    const backup = (write: (text: string) => Promise<void>) => writeBackup({ db, write });
+    app.route(adminPath, adminRoutes({ ...options.admin, actions, backup }));
   }
 
   addWebappRoutes({ app, webappDir: options.config.webappDir });

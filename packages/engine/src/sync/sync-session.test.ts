@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors.ts';
 import type { Transport } from '../ports.ts';
 import type { Change } from './change.ts';
-import { syncRound, type Outbox, type OutboxEntry } from './sync-session.ts';
+import { maxPushBytes } from './protocol.ts';
+import { pushOutbox, syncRound, type Outbox, type OutboxEntry } from './sync-session.ts';
 
 function change(n: number): Change {
   return {
@@ -132,5 +133,35 @@ describe('a sync round', () => {
     });
     expect(received).toEqual(['t2']);
     expect(entries).toEqual([]);
+  });
+
+  it('pushes large changes in batches that each fit in one push body', async () => {
+    // Four changes of about 1.6 MB of UTF-8 each: at most two fit in one 5 MB push.
+    const entries: OutboxEntry[] = [1, 2, 3, 4].map((n) => ({
+      seq: n,
+      change: { ...change(n), fields: { title: `Task ${n}`, notes: 'é'.repeat(800_000) } },
+    }));
+    const pushes: number[] = [];
+    const result = await pushOutbox({
+      deviceId: 'dev_a',
+      transport: {
+        async push(request) {
+          const bytes = new TextEncoder().encode(JSON.stringify(request)).length;
+          if (bytes > maxPushBytes) throw new EngineError('too_large', 'larger than 5 MB');
+          pushes.push(request.changes.length);
+          return { accepted: request.changes.length, duplicates: 0, cursor: '1' };
+        },
+        pull: async () => ({ changes: [], cursor: '0', more: false }),
+      },
+      outbox: {
+        read: async (limit) => entries.slice(0, limit),
+        drop: async (throughSeq) => {
+          while (entries[0] && entries[0].seq <= throughSeq) entries.shift();
+        },
+        refuse: async () => undefined,
+      },
+    });
+    expect(result.pushed).toBe(4);
+    expect(pushes).toEqual([2, 2]);
   });
 });

@@ -2,6 +2,7 @@ import type { ApplyReport } from '../engine.ts';
 import { isEngineError } from '../errors.ts';
 import type { Transport } from '../ports.ts';
 import type { Change } from './change.ts';
+import { maxPushBytes } from './protocol.ts';
 
 /** One change waiting in a device's outbox; `seq` orders the outbox (commit order). */
 export interface OutboxEntry {
@@ -59,6 +60,21 @@ function refusedIndex(error: unknown): number | undefined {
 }
 
 /**
+ * The first entries whose changes fit in one push body (`maxPushBytes`, with room for the rest
+ * of the request), at least one: an outbox of large rows (an import of long run histories,
+ * whose raw model answers are kept) is pushed in smaller batches instead of refused as too large.
+ */
+function withinPushBytes(entries: OutboxEntry[]): OutboxEntry[] {
+  let bytes = 0;
+  for (let index = 0; index < entries.length; index += 1) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: an upper bound without encoding.
+    bytes += JSON.stringify(entries[index]!.change).length * 3 + 1;
+    if (bytes > maxPushBytes - 64 * 1024) return entries.slice(0, Math.max(1, index));
+  }
+  return entries;
+}
+
+/**
  * Pushes the outbox in order, `batch` changes per request, dropping each batch once the relay
  * acknowledged it. A change the relay refuses as invalid (its 400 names it) moves to the refused
  * list with the reason and the rest is pushed again, so one refused change never holds back the
@@ -77,7 +93,7 @@ export async function pushOutbox(options: {
   let pushed = 0;
   const refused: RefusedChange[] = [];
   for (;;) {
-    const entries = await options.outbox.read(batch);
+    const entries = withinPushBytes(await options.outbox.read(batch));
     if (entries.length === 0) return { pushed, refused };
     try {
       await options.transport.push({

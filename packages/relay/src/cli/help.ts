@@ -23,19 +23,37 @@ and its open live connections are closed at once. The user's other tokens keep w
 
 Gives the token TOKEN_ID a new secret and prints it once; the old secret is refused from now on
 and live connections made with it are closed. The id and label stay.`,
+  backup: `usage: npm run relay -- backup FILE [--force]
+
+Writes everything the relay keeps (users, token hashes, the change log, every user's rows,
+claims, the due index, devices, usage) to FILE as JSON lines, one consistent moment of the
+database, on PGlite or PostgreSQL. While a relay runs on the PGlite folder the backup goes
+through its admin endpoint; otherwise it reads the database directly. FILE is written aside and
+renamed when whole; an existing FILE is replaced only with --force. The file holds token hashes
+and everyone's data: keep it as safe as the database.`,
+  restore: `usage: npm run relay -- restore FILE [--force]
+
+Loads a backup made by \`backup\` into the database the settings name (DATA_DIR or DATABASE_URL;
+a new PGlite folder is created), in one transaction: all of it or nothing. A PGlite backup
+restores into PostgreSQL and the other way round. Stop the relay first: restore refuses while a
+relay runs on the database. It refuses a database that holds rows (a folder \`npm start\` made has
+its first user) unless --force, which replaces everything in it. Tokens keep working and every
+device keeps its cursor, so they pull what they had not seen.`,
 } as const;
 
 export type CommandName = keyof typeof commandHelp;
 
 export const overview = `usage: npm run relay -- COMMAND [ARGS] [--help]
 
-Manages the relay's users and tokens.
+Manages the relay's users and tokens, and backs up and restores its database.
 
   user add NAME [--token-name LABEL]   create a user and print their first token once
   user list [--json]                   users, with each token's id, label, created, last used
   token add USER [--name LABEL]        print a new token for a user once
   token revoke TOKEN_ID                refuse a token at once (its live connections too)
   token rotate TOKEN_ID                a new secret for a token; the old one is refused
+  backup FILE [--force]                the whole database as JSON lines (PGlite or PostgreSQL)
+  restore FILE [--force]               load a backup into an empty database (--force: replace)
   help [COMMAND]                       this text, or one command's
 
 Where it acts: the same settings as the relay (DATA_DIR, DATABASE_URL, PORT; a relative

@@ -11,6 +11,7 @@ import type { AdminActions } from '../admin/admin-actions.ts';
 import { TokenIdSchema, TokenNameSchema, type AdminUser } from '../admin/admin-schemas.ts';
 import { UserNameSchema } from '../auth/users.ts';
 import { readConfig } from '../config.ts';
+import { runBackupCommand } from './backup-commands.ts';
 import { commandHelp, overview, type CommandName } from './help.ts';
 import { openAdmin } from './open-admin.ts';
 
@@ -112,6 +113,7 @@ export async function runCli(options: CliOptions): Promise<number> {
         json: { type: 'boolean' },
         name: { type: 'string' },
         'token-name': { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -129,6 +131,8 @@ export async function runCli(options: CliOptions): Promise<number> {
     out(`${isCommand(asked) ? commandHelp[asked] : overview}\n`);
     return 0;
   }
+  if (group === 'backup' || group === 'restore')
+    return backupCli(group, positionals, values, options);
   const command = `${group} ${action ?? ''}`;
   if (!isCommand(command)) {
     if (values.help && action === undefined) {
@@ -196,4 +200,35 @@ export async function runCli(options: CliOptions): Promise<number> {
   } finally {
     await target.close();
   }
+}
+
+/** `backup FILE` / `restore FILE` (backup-commands.ts). */
+async function backupCli(
+  command: 'backup' | 'restore',
+  positionals: string[],
+  values: { help?: boolean | undefined; force?: boolean | undefined },
+  options: CliOptions,
+): Promise<number> {
+  const [, file, ...extra] = positionals;
+  if (values.help) {
+    options.out(`${commandHelp[command]}\n`);
+    return 0;
+  }
+  if (file === undefined || extra.length > 0) {
+    options.err(`${commandHelp[command]}\n`);
+    return 2;
+  }
+  const config = readConfig(options.env ?? process.env);
+  if (!config.ok) {
+    for (const problem of config.problems) options.err(`Invalid setting ${problem}\n`);
+    return 1;
+  }
+  return runBackupCommand({
+    command,
+    file,
+    force: values.force ?? false,
+    config: config.config,
+    out: options.out,
+    err: options.err,
+  });
 }

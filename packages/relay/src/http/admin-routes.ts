@@ -11,9 +11,11 @@
  *   POST   /admin/v1/tokens {user, name?}       → 201 {user, token: {id, name, secret}}
  *   DELETE /admin/v1/tokens/:id          → {user, tokenId, closedConnections}
  *   POST   /admin/v1/tokens/:id/rotate   → {user, token: {id, name, secret}, closedConnections}
+ *   GET    /admin/v1/backup              → the relay's backup as JSON lines (backup/backup-file.ts)
  */
 import { EngineError, invalidFromZod } from '@baton/engine';
 import { Hono, type Context } from 'hono';
+import { stream } from 'hono/streaming';
 import type { AdminActions } from '../admin/admin-actions.ts';
 import {
   AddTokenBodySchema,
@@ -35,6 +37,8 @@ export interface AdminRouteOptions {
   secret: string;
   database: DatabaseInfo;
   actions: AdminActions;
+  /** Writes the database's backup through `write` (`npm run relay -- backup` while it runs). */
+  backup?: (write: (text: string) => Promise<void>) => Promise<unknown>;
 }
 
 function tokenIdOf(context: Context): string {
@@ -86,6 +90,14 @@ export function adminRoutes(options: AdminRouteOptions) {
   routes.post('/tokens/:tokenId/rotate', async (context) =>
     context.json(await actions.rotateToken({ tokenId: tokenIdOf(context) })),
   );
+  const { backup } = options;
+  if (backup)
+    routes.get('/backup', (context) => {
+      context.header('content-type', 'application/x-ndjson; charset=utf-8');
+      return stream(context, async (out) => {
+        await backup(async (text) => void (await out.write(text)));
+      });
+    });
   routes.all('*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import {
   DevicePresenceSchema,
   GoalSchema,
+  type ExportFile,
+  type ImportReport,
   MissionSchema,
   NoteSchema,
   TaskSchema,
@@ -53,6 +55,8 @@ export const inputSchemas = {
     model: z.string().trim().max(200),
   }),
   markSeen: z.object({ at: z.number().int().nonnegative() }),
+  /** An export file's text (Settings → Your data); the engine reads and checks it. */
+  importData: z.object({ text: z.string().max(200_000_000, 'the file is larger than 200 MB') }),
   hello: z.object({ version: z.string().max(100).nullable() }),
   networkChanged: z.object({ online: z.boolean() }),
 } as const;
@@ -225,6 +229,10 @@ export interface EngineApi {
   /** Saves endpoint, key and model name in one transaction (nothing half-saved). */
   saveModel(input: ApiInput<'saveModel'>): Promise<Result<null>>;
   markSeen(input: ApiInput<'markSeen'>): Promise<Result<null>>;
+  /** Every synced row of this device as one export file (docs/decisions/0010). */
+  exportData(): Promise<Result<ExportFile>>;
+  /** Merges an export file's rows as if pulled; they sync as changes. */
+  importData(input: ApiInput<'importData'>): Promise<Result<ImportReport>>;
   /** The page saw the network come or go: the leader reconnects (or checks) at once. */
   networkChanged(input: ApiInput<'networkChanged'>): Promise<Result<null>>;
   /** Runs a tick and a sync round now (on the leading host; a follower forwards it). */
@@ -256,6 +264,8 @@ export const engineApiMethods = [
   'saveDevice',
   'saveModel',
   'markSeen',
+  'exportData',
+  'importData',
   'networkChanged',
   'poke',
   'debugState',

@@ -10,6 +10,7 @@ import {
 import { runNowGate } from '../run-now-gate.ts';
 import type { BatonDatabase } from '../db/database.ts';
 import { createApiCall, safely } from './api-call.ts';
+import { createDataApi } from './data-api.ts';
 import type { DebugState, EngineApi, EngineStatus, RunNowOutcome } from './engine-api.ts';
 import type { HostSettings } from './host-settings.ts';
 import type { MetaStore } from './meta.ts';
@@ -182,6 +183,7 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
       call,
       saved: context.settingsSaved,
     }),
+    ...createDataApi({ engine, settings: context.settings, call }),
     markSeen: (input) =>
       call('markSeen', input, async ({ at }) => {
         await meta.set('lastSeenAt', String(at));
