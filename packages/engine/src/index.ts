@@ -133,6 +133,16 @@ export {
   type LiveServerMessage,
   type ErrorBody,
 } from './sync/protocol.ts';
+export {
+  WebhookDeliverySchema,
+  WebhookFormatSchema,
+  WebhookSettingSchema,
+  WebhookStateSchema,
+  type WebhookDelivery,
+  type WebhookFormat,
+  type WebhookSetting,
+  type WebhookState,
+} from './sync/webhook-protocol.ts';
 export { applyPresence, emptyPresence, type PresenceView } from './sync/presence.ts';
 export {
   createHlc,

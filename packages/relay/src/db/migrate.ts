@@ -99,6 +99,14 @@ export const schemaStatements: readonly string[] = [
   // the new row version stays on it (a HOT update) and no index is written. Applies to pages
   // written from now on.
   `alter table due set (fillfactor = 70)`,
+  // Each user's notification webhook (notify/webhook-store.ts) and its last delivery.
+  `create table if not exists webhooks (
+     user_id text primary key references users (id) on delete cascade,
+     url text not null,
+     format text not null,
+     app_url text not null,
+     updated_at bigint not null,
+     last_delivery jsonb)`,
 ];
 
 const migrationLock = 7_361_290_001;
