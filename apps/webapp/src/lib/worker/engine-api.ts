@@ -10,7 +10,9 @@ import {
   MissionSchema,
   NoteSchema,
   TaskSchema,
+  WebhookFormatSchema,
   type Actor,
+  type WebhookState,
   type EngineErrorData,
   type ProposalStatus,
 } from '@baton/engine';
@@ -55,6 +57,14 @@ export const inputSchemas = {
   markSeen: z.object({ at: z.number().int().nonnegative() }),
   hello: z.object({ version: z.string().max(100).nullable() }),
   networkChanged: z.object({ online: z.boolean() }),
+  webhook: z.discriminatedUnion('action', [
+    z.object({ action: z.enum(['read', 'remove', 'test']) }),
+    z.object({
+      action: z.literal('save'),
+      url: z.string().trim().max(2_000),
+      format: WebhookFormatSchema,
+    }),
+  ]),
 } as const;
 
 export type ApiInput<K extends keyof typeof inputSchemas> = z.input<(typeof inputSchemas)[K]>;
@@ -227,6 +237,8 @@ export interface EngineApi {
   markSeen(input: ApiInput<'markSeen'>): Promise<Result<null>>;
   /** The page saw the network come or go: the leader reconnects (or checks) at once. */
   networkChanged(input: ApiInput<'networkChanged'>): Promise<Result<null>>;
+  /** The notification webhook the relay keeps for this user: read, save, remove or test it. */
+  webhook(input: ApiInput<'webhook'>): Promise<Result<WebhookState>>;
   /** Runs a tick and a sync round now (on the leading host; a follower forwards it). */
   poke(): Promise<Result<null>>;
   /** For tests and diagnosis. */
@@ -257,6 +269,7 @@ export const engineApiMethods = [
   'saveModel',
   'markSeen',
   'networkChanged',
+  'webhook',
   'poke',
   'debugState',
 ] as const satisfies ReadonlyArray<keyof EngineApi>;

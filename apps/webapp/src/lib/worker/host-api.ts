@@ -16,6 +16,7 @@ import type { MetaStore } from './meta.ts';
 import type { RelayTarget } from './relay-http.ts';
 import { createSettingsApi } from './settings-api.ts';
 import type { SyncClient } from './sync-client.ts';
+import { createWebhookApi } from './webhook-api.ts';
 import type { TickLoop } from './tick-loop.ts';
 
 /** What the API object works with; the host owns all of it. */
@@ -182,6 +183,7 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
       call,
       saved: context.settingsSaved,
     }),
+    ...createWebhookApi({ origin: context.origin, target: context.target, call }),
     markSeen: (input) =>
       call('markSeen', input, async ({ at }) => {
         await meta.set('lastSeenAt', String(at));
