@@ -92,3 +92,80 @@ test('the relay tells the webhook set in Settings about runs it planned while ev
     await hook.close();
   }
 });
+
+test('a browser notification tells of new proposals while every Baton tab is hidden, asked for only from Settings', async ({
+  browser,
+  relay,
+}) => {
+  test.setTimeout(90_000);
+  const context = await browser.newContext();
+  // Counts the app's permission requests, and lets the journey say this page is hidden:
+  // headless Chromium keeps every page visible (it has no minimised window or background tab).
+  await context.addInitScript(() => {
+    const page = window as unknown as { permissionRequests: number; hidden: boolean };
+    page.permissionRequests = 0;
+    page.hidden = false;
+    const request = Notification.requestPermission.bind(Notification);
+    Notification.requestPermission = (...args) => {
+      page.permissionRequests += 1;
+      return request(...args);
+    };
+    Object.defineProperty(document, 'visibilityState', {
+      configurable: true,
+      get: () => (page.hidden ? 'hidden' : 'visible'),
+    });
+  });
+  const page = await context.newPage();
+  const requests = () =>
+    page.evaluate(() => (window as unknown as { permissionRequests: number }).permissionRequests);
+  await signIn(page, relay);
+  await page.getByRole('link', { name: 'Inbox', exact: true }).click();
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  expect(await requests(), 'no permission asked on load').toBe(0);
+
+  // Ticking the box is what asks; headless Chromium answers a prompt by not granting it.
+  const wanted = page.getByRole('checkbox', { name: 'Notify me when proposals wait' });
+  await wanted.click();
+  await expect.poll(requests).toBe(1);
+  await expect(wanted).not.toBeChecked();
+  await context.grantPermissions(['notifications'], { origin: relay.url });
+  await wanted.check();
+  await expect(page.getByRole('region', { name: 'Notify me in this browser' })).toContainText(
+    'On. While every Baton tab is in the background',
+  );
+
+  // The service worker looks at every Baton tab's visibility: told here that they are hidden.
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  await worker.evaluate(() => {
+    const sw = self as unknown as ServiceWorkerGlobalScope;
+    const matchAll = sw.clients.matchAll.bind(sw.clients);
+    sw.clients.matchAll = (async (options?: ClientQueryOptions) =>
+      (await matchAll(options)).map((client) => ({
+        id: client.id,
+        visibilityState: 'hidden',
+      }))) as unknown as typeof sw.clients.matchAll;
+  });
+  await page.evaluate(() => ((window as unknown as { hidden: boolean }).hidden = true));
+
+  await createNearDueMission(page, {
+    title: 'Evening review',
+    objective: 'Propose one small task',
+    dueInMs: 3_000,
+    everyMs: hour,
+  });
+  const shown = () =>
+    page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      const notices = await registration.getNotifications({ tag: 'baton-proposals' });
+      return notices.map((notice) => ({ title: notice.title, body: notice.body }));
+    });
+  await expect
+    .poll(shown, { timeout: 40_000 })
+    .toEqual([
+      {
+        title: '1 proposal waits in the Inbox',
+        body: 'Open Baton to approve, edit or reject them.',
+      },
+    ]);
+  await context.close();
+});
