@@ -159,13 +159,11 @@ test('a browser notification tells of new proposals while every Baton tab is hid
       const notices = await registration.getNotifications({ tag: 'baton-proposals' });
       return notices.map((notice) => ({ title: notice.title, body: notice.body }));
     });
-  await expect
-    .poll(shown, { timeout: 40_000 })
-    .toEqual([
-      {
-        title: '1 proposal waits in the Inbox',
-        body: 'Open Baton to approve, edit or reject them.',
-      },
-    ]);
+  await expect.poll(shown, { timeout: 40_000 }).toEqual([
+    {
+      title: '1 proposal waits in the Inbox',
+      body: 'Open Baton to approve, edit or reject them.',
+    },
+  ]);
   await context.close();
 });
