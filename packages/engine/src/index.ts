@@ -143,6 +143,15 @@ export {
   type WebhookSetting,
   type WebhookState,
 } from './sync/webhook-protocol.ts';
+export {
+  PushNoticeSchema,
+  PushStateSchema,
+  PushSubscriptionSchema,
+  PushUnsubscribeSchema,
+  type PushNotice,
+  type PushState,
+  type PushSubscriptionData,
+} from './sync/push-protocol.ts';
 export { applyPresence, emptyPresence, type PresenceView } from './sync/presence.ts';
 export {
   createHlc,

@@ -24,6 +24,7 @@ import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
 import { usageRoute } from './http/usage-route.ts';
 import { webhookRoutes } from './http/webhook-routes.ts';
+import { pushRoutes } from './http/push-routes.ts';
 import { createNotifier, type Notifier } from './notify/notifier.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
 import type { LiveHub, LogCommit } from './live/live-hub.ts';
@@ -176,6 +177,7 @@ export function createApp(options: AppOptions) {
     '/v1/me/webhook',
     webhookRoutes({ db, now, notifier: options.notifier ?? createNotifier({ db, logger, now }) }),
   );
+  app.route('/v1/me/push', pushRoutes({ db, now }));
   app.get('/v1/me/usage', usageRoute({ model: options.config.model, proxy, limits: proxyLimits }));
   app.route(
     '/v1/llm',

@@ -1,5 +1,5 @@
 /**
- * Sends each user's webhook notifications in the background: `runsPlanned` returns at once (a
+ * Sends each user's webhook and Web Push notifications in the background: `runsPlanned` returns at once (a
  * tick never waits on a webhook) and the delivery, with its retries, runs on its own; every
  * delivery ends with its outcome recorded as the user's last delivery. `close()` waits a little
  * for deliveries in flight, then aborts them.
@@ -7,14 +7,17 @@
 import { readRows, type StoreReader, type WebhookDelivery } from '@baton/engine';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
+import { pushSubscriptions, removePushSubscription, vapidKeys } from './push-store.ts';
+import { sendPush } from './send-push.ts';
 import { sendWebhook } from './send-webhook.ts';
-import { webhookRequest, type Notice } from './webhook-message.ts';
+import { noticeText, webhookRequest, type Notice } from './webhook-message.ts';
 import { readWebhook, recordDelivery } from './webhook-store.ts';
 
 export interface Notifier {
   /**
    * The relay planned `iterationIds` for a user none of whose devices was connected: when some
-   * of them have proposals waiting, the user's webhook (if any) hears of it. Returns at once.
+   * of them have proposals waiting, the user's webhook and push subscriptions (if any) hear of
+   * it. Returns at once.
    */
   runsPlanned(options: { userId: string; store: StoreReader; iterationIds: string[] }): void;
   /** Sends a test notice now and returns the recorded delivery (null when no webhook is set). */
@@ -99,6 +102,34 @@ export function createNotifier(options: {
     return delivery;
   }
 
+  /**
+   * Pushes the notice to each of the user's browsers; a subscription the push service no longer
+   * knows (404, 410) is removed.
+   */
+  async function push(userId: string, notice: Notice): Promise<void> {
+    const subscriptions = await pushSubscriptions(db, { userId });
+    if (subscriptions.length === 0) return;
+    const vapid = await vapidKeys(db, { now: now() });
+    const { title, message } = noticeText(notice);
+    for (const subscription of subscriptions) {
+      const outcome = await sendPush({
+        subscription,
+        notice: { title, body: message, url: '/inbox' },
+        vapid,
+        signal: abort.signal,
+        ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      });
+      if (outcome.status === 404 || outcome.status === 410)
+        await removePushSubscription(db, { userId, endpoint: subscription.endpoint });
+      else if (!outcome.ok)
+        logger.warn(
+          { userId, status: outcome.status, attempts: outcome.attempts, error: outcome.error },
+          'push notification not delivered',
+        );
+    }
+  }
+
   async function idle(): Promise<void> {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   }
@@ -111,7 +142,10 @@ export function createNotifier(options: {
           const missions = await waitingProposals({ store, iterationIds });
           if (missions.length === 0) return;
           const at = now();
-          await deliver(userId, (appUrl) => ({ kind: 'proposals', missions, appUrl, at }));
+          await Promise.all([
+            deliver(userId, (appUrl) => ({ kind: 'proposals', missions, appUrl, at })),
+            push(userId, { kind: 'proposals', missions, appUrl: '', at }),
+          ]);
         })(),
       ).catch((error: unknown) =>
         logger.warn({ err: error, userId }, 'webhook notification failed'),

@@ -39,7 +39,7 @@ function networkReason(error: unknown): string {
 export async function sendWebhook(options: {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array<ArrayBuffer>;
   retryDelaysMs?: readonly number[];
   /** Per attempt. */
   timeoutMs?: number;

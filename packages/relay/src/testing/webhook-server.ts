@@ -11,6 +11,8 @@ export interface ReceivedWebhook {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body as bytes (a push message is binary). */
+  raw: Buffer;
   /** The status this request was answered with. */
   status: number;
 }
@@ -32,11 +34,13 @@ export async function createWebhookServer(): Promise<WebhookServer> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const status = script.shift() ?? 200;
+      const raw = Buffer.concat(chunks);
       received.push({
         method: request.method ?? '',
         path: request.url ?? '',
         headers: request.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: raw.toString('utf8'),
+        raw,
         status,
       });
       response.writeHead(status, { 'content-type': 'text/plain' });
