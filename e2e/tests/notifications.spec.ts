@@ -133,6 +133,11 @@ test('a browser notification tells of new proposals while every Baton tab is hid
   await expect(page.getByRole('region', { name: 'Notify me in this browser' })).toContainText(
     'On. While every Baton tab is in the background',
   );
+  // Signed in, ticking also subscribes to the relay's Web Push. Debian's headless Chromium has no
+  // push service ("Registration failed - permission denied"): the page says so, in words.
+  await expect(page.getByTestId('push-status')).toContainText(
+    'With every tab closed this browser cannot be reached (Web Push: Registration failed',
+  );
 
   // The service worker looks at every Baton tab's visibility: told here that they are hidden.
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));

@@ -2,9 +2,15 @@
 /**
  * The service worker's part of proposal notifications: it hears `proposals-waiting` from tabs,
  * looks at every Baton tab, and shows one notification (tag `baton-proposals`) only while none is
- * visible; a click focuses a Baton tab on the Inbox, or opens one.
+ * visible; it shows the relay's Web Push notices too; a click focuses a Baton tab on the Inbox,
+ * or opens one.
  */
-import { ProposalsWaitingMessageSchema, proposalNotice } from './proposal-notice.ts';
+import { PushNoticeSchema } from '@baton/engine';
+import {
+  ProposalsWaitingMessageSchema,
+  proposalNotice,
+  proposalNoticeTag,
+} from './proposal-notice.ts';
 
 export function installProposalNotices(sw: ServiceWorkerGlobalScope): void {
   // Proposals already told of, while this worker lives (several tabs report the same ones; after
@@ -27,6 +33,28 @@ export function installProposalNotices(sw: ServiceWorkerGlobalScope): void {
           icon: '/favicon.svg',
         });
       })(),
+    );
+  });
+
+  // The relay's push (runs it planned while every tab was closed): shown as it comes.
+  sw.addEventListener('push', (event) => {
+    let data: unknown = null;
+    try {
+      data = event.data?.json();
+    } catch {
+      // not JSON: shown below with a plain message
+    }
+    const parsed = PushNoticeSchema.safeParse(data);
+    const notice = parsed.success
+      ? parsed.data
+      : { title: 'Baton', body: 'Proposals may wait in the Inbox.', url: '/inbox' };
+    event.waitUntil(
+      sw.registration.showNotification(notice.title, {
+        body: notice.body,
+        tag: proposalNoticeTag,
+        data: { url: notice.url },
+        icon: '/favicon.svg',
+      }),
     );
   });
 

@@ -10,8 +10,10 @@ import {
   MissionSchema,
   NoteSchema,
   TaskSchema,
+  PushSubscriptionSchema,
   WebhookFormatSchema,
   type Actor,
+  type PushState,
   type WebhookState,
   type EngineErrorData,
   type ProposalStatus,
@@ -64,6 +66,11 @@ export const inputSchemas = {
       url: z.string().trim().max(2_000),
       format: WebhookFormatSchema,
     }),
+  ]),
+  push: z.discriminatedUnion('action', [
+    z.object({ action: z.literal('read') }),
+    z.object({ action: z.literal('subscribe'), subscription: PushSubscriptionSchema }),
+    z.object({ action: z.literal('unsubscribe'), endpoint: z.string().min(1).max(2_000) }),
   ]),
 } as const;
 
@@ -239,6 +246,8 @@ export interface EngineApi {
   networkChanged(input: ApiInput<'networkChanged'>): Promise<Result<null>>;
   /** The notification webhook the relay keeps for this user: read, save, remove or test it. */
   webhook(input: ApiInput<'webhook'>): Promise<Result<WebhookState>>;
+  /** This browser's Web Push subscription at the relay: the relay's key, subscribe, unsubscribe. */
+  push(input: ApiInput<'push'>): Promise<Result<PushState>>;
   /** Runs a tick and a sync round now (on the leading host; a follower forwards it). */
   poke(): Promise<Result<null>>;
   /** For tests and diagnosis. */
@@ -270,6 +279,7 @@ export const engineApiMethods = [
   'markSeen',
   'networkChanged',
   'webhook',
+  'push',
   'poke',
   'debugState',
 ] as const satisfies ReadonlyArray<keyof EngineApi>;
