@@ -139,6 +139,12 @@ export function createNotifier(options: {
       if (iterationIds.length === 0 || abort.signal.aborted) return;
       void track(
         (async () => {
+          // Most users set neither: their plans cost one indexed read here, not a proposal scan.
+          const [{ webhook }, subscriptions] = await Promise.all([
+            readWebhook(db, { userId }),
+            pushSubscriptions(db, { userId }),
+          ]);
+          if (!webhook && subscriptions.length === 0) return;
           const missions = await waitingProposals({ store, iterationIds });
           if (missions.length === 0) return;
           const at = now();
@@ -147,9 +153,7 @@ export function createNotifier(options: {
             push(userId, { kind: 'proposals', missions, appUrl: '', at }),
           ]);
         })(),
-      ).catch((error: unknown) =>
-        logger.warn({ err: error, userId }, 'webhook notification failed'),
-      );
+      ).catch((error: unknown) => logger.warn({ err: error, userId }, 'notification failed'));
     },
     sendTest({ userId }) {
       return track(deliver(userId, (appUrl) => ({ kind: 'test', appUrl, at: now() })));
