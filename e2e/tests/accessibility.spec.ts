@@ -103,6 +103,7 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
       open: async () => {
         await page.getByRole('link', { name: 'Settings', exact: true }).click();
         await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
+        await expect(page.getByLabel('Webhook address')).toBeVisible();
       },
     },
   ];

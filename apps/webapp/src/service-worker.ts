@@ -12,12 +12,15 @@
  * presses "Reload" on the "new version" notice), so code never changes under an open tab.
  */
 import { build, files, version } from '$service-worker';
+import { installProposalNotices } from '$lib/notify/service-worker-notices.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const cacheName = `baton-shell-${version}`;
 const shellPath = '/200.html';
 const versionFile = /\/_app\/version\.json$/;
 const precache = [...build, ...files, shellPath].filter((path) => !versionFile.test(path));
+
+installProposalNotices(sw);
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(

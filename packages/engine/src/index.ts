@@ -142,6 +142,25 @@ export {
   type LiveServerMessage,
   type ErrorBody,
 } from './sync/protocol.ts';
+export {
+  WebhookDeliverySchema,
+  WebhookFormatSchema,
+  WebhookSettingSchema,
+  WebhookStateSchema,
+  type WebhookDelivery,
+  type WebhookFormat,
+  type WebhookSetting,
+  type WebhookState,
+} from './sync/webhook-protocol.ts';
+export {
+  PushNoticeSchema,
+  PushStateSchema,
+  PushSubscriptionSchema,
+  PushUnsubscribeSchema,
+  type PushNotice,
+  type PushState,
+  type PushSubscriptionData,
+} from './sync/push-protocol.ts';
 export { applyPresence, emptyPresence, type PresenceView } from './sync/presence.ts';
 export {
   createHlc,

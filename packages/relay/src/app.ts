@@ -24,6 +24,9 @@ import { baseSecurityHeaders } from './http/security-headers.ts';
 import { llmRoutes } from './http/llm-routes.ts';
 import { syncRoutes } from './http/sync-routes.ts';
 import { usageRoute } from './http/usage-route.ts';
+import { webhookRoutes } from './http/webhook-routes.ts';
+import { pushRoutes } from './http/push-routes.ts';
+import { createNotifier, type Notifier } from './notify/notifier.ts';
 import { addWebappRoutes } from './http/webapp-routes.ts';
 import type { LiveHub, LogCommit } from './live/live-hub.ts';
 import type { Logger } from './logger.ts';
@@ -54,6 +57,8 @@ export interface AppOptions {
    * DATA_DIR/admin.json for the CLI. Without it there are no admin routes.
    */
   admin?: { secret: string; database: DatabaseInfo };
+  /** Sends webhook tests (`/v1/me/webhook/test`); one of its own by default. */
+  notifier?: Pick<Notifier, 'sendTest'>;
   /** Called after a push appended changes; pokes `live` by default (main.ts adds other instances). */
   onAppended?: (commit: LogCommit) => void;
 }
@@ -169,6 +174,11 @@ export function createApp(options: AppOptions) {
   );
   addLiveRoute({ app, path: livePath, live, logger, db });
   app.route('/v1/claims', claimsRoutes({ db, metrics, now }));
+  app.route(
+    '/v1/me/webhook',
+    webhookRoutes({ db, now, notifier: options.notifier ?? createNotifier({ db, logger, now }) }),
+  );
+  app.route('/v1/me/push', pushRoutes({ db, now }));
   app.get('/v1/me/usage', usageRoute({ model: options.config.model, proxy, limits: proxyLimits }));
   app.route(
     '/v1/llm',

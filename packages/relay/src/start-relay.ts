@@ -22,6 +22,7 @@ import { listenForRevokedTokens } from './live/token-revocations.ts';
 import { createLogger, defaultLogFormat, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOpenAiModel } from './model/openai-model.ts';
+import { createNotifier } from './notify/notifier.ts';
 import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
 import { createSqlStore } from './store/sql-store.ts';
 
@@ -102,6 +103,7 @@ export async function startRelay(options: {
     // Other instances hear a plain poke (a NOTIFY payload stays under 8,000 bytes).
     bridge?.publishPoke({ userId: commit.userId, cursor: commit.cursor });
   };
+  const notifier = createNotifier({ db, logger });
   let server: ServerType | undefined;
   let stopRevocations: (() => Promise<void>) | undefined;
   try {
@@ -113,6 +115,7 @@ export async function startRelay(options: {
     const store = createSqlStore({ db, onCommit });
     const app = createApp({
       db,
+      notifier,
       config,
       live,
       metrics,
@@ -170,6 +173,7 @@ export async function startRelay(options: {
       claimTtlMs: config.claimTtlMs,
       metrics,
       logger,
+      notifier,
     });
     if (ticking) runner.start({ intervalMs: config.tickIntervalMs });
     const openServer = server;
@@ -189,6 +193,7 @@ export async function startRelay(options: {
       close() {
         closing ??= (async () => {
           await openRunner.close();
+          await notifier.close();
           await stopRevocations?.();
           await bridge?.close();
           live.close();
@@ -203,6 +208,7 @@ export async function startRelay(options: {
     };
   } catch (error) {
     await runner?.close().catch(() => undefined);
+    await notifier.close().catch(() => undefined);
     await stopRevocations?.().catch(() => undefined);
     await bridge?.close().catch(() => undefined);
     server?.close();

@@ -99,6 +99,27 @@ export const schemaStatements: readonly string[] = [
   // the new row version stays on it (a HOT update) and no index is written. Applies to pages
   // written from now on.
   `alter table due set (fillfactor = 70)`,
+  // Each user's notification webhook (notify/webhook-store.ts) and its last delivery.
+  `create table if not exists webhooks (
+     user_id text primary key references users (id) on delete cascade,
+     url text not null,
+     format text not null,
+     app_url text not null,
+     updated_at bigint not null,
+     last_delivery jsonb)`,
+  // The relay's VAPID key pair (one row) and each user's Web Push subscriptions (notify/push-store.ts).
+  `create table if not exists push_keys (
+     id integer primary key,
+     public_key text not null,
+     private_key text not null,
+     created_at bigint not null)`,
+  `create table if not exists push_subscriptions (
+     user_id text not null references users (id) on delete cascade,
+     endpoint text not null,
+     p256dh text not null,
+     auth text not null,
+     created_at bigint not null,
+     primary key (user_id, endpoint))`,
 ];
 
 const migrationLock = 7_361_290_001;

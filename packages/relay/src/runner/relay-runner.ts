@@ -27,6 +27,7 @@ import type { Database } from '../db/database.ts';
 import type { LiveHub } from '../live/live-hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Notifier } from '../notify/notifier.ts';
 import { releaseDue, takeDue, type DueEntry } from '../store/due-index.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { instrumentModel } from './instrument-model.ts';
@@ -54,6 +55,8 @@ export interface RelayRunnerOptions {
   claimTtlMs?: number;
   /** Due entries in flight at most; more are taken as half of them finish (default twice `concurrency`). */
   batchSize?: number;
+  /** Told of runs planned for a user with no device connected (their webhook); never waited on. */
+  notifier?: Pick<Notifier, 'runsPlanned'>;
 }
 
 export interface RunnerTickReport {
@@ -138,6 +141,12 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
       concurrency: options.concurrency,
     });
     report.planned.push(...result.planned);
+    if (!covered && result.planned.length > 0)
+      options.notifier?.runsPlanned({
+        userId,
+        store: store.forUser(userId),
+        iterationIds: result.planned,
+      });
     report.failed.push(...result.failed.map((failure) => failure.iterationId));
     report.skipped.push(...result.skipped);
     report.claimedElsewhere.push(...result.claimedElsewhere);

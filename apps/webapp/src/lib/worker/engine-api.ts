@@ -12,7 +12,11 @@ import {
   MissionSchema,
   NoteSchema,
   TaskSchema,
+  PushSubscriptionSchema,
+  WebhookFormatSchema,
   type Actor,
+  type PushState,
+  type WebhookState,
   type EngineErrorData,
   type ProposalStatus,
 } from '@baton/engine';
@@ -59,6 +63,19 @@ export const inputSchemas = {
   importData: z.object({ text: z.string().max(200_000_000, 'the file is larger than 200 MB') }),
   hello: z.object({ version: z.string().max(100).nullable() }),
   networkChanged: z.object({ online: z.boolean() }),
+  webhook: z.discriminatedUnion('action', [
+    z.object({ action: z.enum(['read', 'remove', 'test']) }),
+    z.object({
+      action: z.literal('save'),
+      url: z.string().trim().max(2_000),
+      format: WebhookFormatSchema,
+    }),
+  ]),
+  push: z.discriminatedUnion('action', [
+    z.object({ action: z.literal('read') }),
+    z.object({ action: z.literal('subscribe'), subscription: PushSubscriptionSchema }),
+    z.object({ action: z.literal('unsubscribe'), endpoint: z.string().min(1).max(2_000) }),
+  ]),
 } as const;
 
 export type ApiInput<K extends keyof typeof inputSchemas> = z.input<(typeof inputSchemas)[K]>;
@@ -235,6 +252,10 @@ export interface EngineApi {
   importData(input: ApiInput<'importData'>): Promise<Result<ImportReport>>;
   /** The page saw the network come or go: the leader reconnects (or checks) at once. */
   networkChanged(input: ApiInput<'networkChanged'>): Promise<Result<null>>;
+  /** The notification webhook the relay keeps for this user: read, save, remove or test it. */
+  webhook(input: ApiInput<'webhook'>): Promise<Result<WebhookState>>;
+  /** This browser's Web Push subscription at the relay: the relay's key, subscribe, unsubscribe. */
+  push(input: ApiInput<'push'>): Promise<Result<PushState>>;
   /** Runs a tick and a sync round now (on the leading host; a follower forwards it). */
   poke(): Promise<Result<null>>;
   /** For tests and diagnosis. */
@@ -267,6 +288,8 @@ export const engineApiMethods = [
   'exportData',
   'importData',
   'networkChanged',
+  'webhook',
+  'push',
   'poke',
   'debugState',
 ] as const satisfies ReadonlyArray<keyof EngineApi>;

@@ -17,6 +17,8 @@ import type { MetaStore } from './meta.ts';
 import type { RelayTarget } from './relay-http.ts';
 import { createSettingsApi } from './settings-api.ts';
 import type { SyncClient } from './sync-client.ts';
+import { createPushApi } from './push-api.ts';
+import { createWebhookApi } from './webhook-api.ts';
 import type { TickLoop } from './tick-loop.ts';
 
 /** What the API object works with; the host owns all of it. */
@@ -184,6 +186,8 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
       saved: context.settingsSaved,
     }),
     ...createDataApi({ engine, settings: context.settings, call }),
+    ...createWebhookApi({ origin: context.origin, target: context.target, call }),
+    ...createPushApi({ target: context.target, call }),
     markSeen: (input) =>
       call('markSeen', input, async ({ at }) => {
         await meta.set('lastSeenAt', String(at));
