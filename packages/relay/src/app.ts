@@ -9,6 +9,7 @@ import { cors } from 'hono/cors';
 import { defaultProxySettings, type ProxySettings, type RelayConfig } from './config.ts';
 import { createAdminActions } from './admin/admin-actions.ts';
 import type { DatabaseInfo } from './admin/admin-schemas.ts';
+import { modelFromConfig } from './admin/replay-action.ts';
 import type { Database } from './db/database.ts';
 import { adminPath, adminRoutes } from './http/admin-routes.ts';
 import { addLiveRoute } from './http/live-route.ts';
@@ -184,6 +185,7 @@ export function createApp(options: AppOptions) {
         tokenCache?.forgetToken(revoked.tokenId);
         return live.closeToken(revoked);
       },
+      model: modelFromConfig(options.config.model),
     });
     app.route(adminPath, adminRoutes({ ...options.admin, actions }));
   }

@@ -14,6 +14,7 @@ import { openingPrompt } from './plan-slot.ts';
 export interface ReplayOutcome {
   iterationId: string;
   missionId: string;
+  missionTitle: string;
   /** The run as its iteration row records it. */
   original: {
     status: 'planned' | 'failed';
@@ -117,6 +118,7 @@ export async function replayIteration(options: {
   return {
     iterationId: iteration.id,
     missionId: mission.id,
+    missionTitle: mission.title,
     original: {
       status: iteration.status,
       plan: iteration.plan,

@@ -23,19 +23,29 @@ and its open live connections are closed at once. The user's other tokens keep w
 
 Gives the token TOKEN_ID a new secret and prints it once; the old secret is refused from now on
 and live connections made with it are closed. The id and label stay.`,
+  replay: `usage: npm run relay -- replay ITERATION_ID [--model NAME] [--json]
+
+Plans the run ITERATION_ID (as shown on its mission's timeline, e.g. m_...@2026-11-25T07:30:00.000Z)
+again with the prompt it had, on the relay's model endpoint (OPENAI_BASE_URL, OPENAI_API_KEY), and
+prints the run's plan and the replay's, one after the other. --model names the model to ask
+(default: the mission's model, else BATON_MODEL). A dry run: nothing is written, no proposal
+is made, the tokens do not count against the mission's budget; read tools read today's data.
+The prompt is the one the run kept; a run that kept none (a long prompt, or an older version)
+gets it rebuilt from the data now, and the output says so. --json prints the same as JSON.`,
 } as const;
 
 export type CommandName = keyof typeof commandHelp;
 
 export const overview = `usage: npm run relay -- COMMAND [ARGS] [--help]
 
-Manages the relay's users and tokens.
+Manages the relay's users and tokens, and replays past runs.
 
   user add NAME [--token-name LABEL]   create a user and print their first token once
   user list [--json]                   users, with each token's id, label, created, last used
   token add USER [--name LABEL]        print a new token for a user once
   token revoke TOKEN_ID                refuse a token at once (its live connections too)
   token rotate TOKEN_ID                a new secret for a token; the old one is refused
+  replay ITERATION_ID [--model NAME]   plan a past run again on the relay's model (dry run)
   help [COMMAND]                       this text, or one command's
 
 Where it acts: the same settings as the relay (DATA_DIR, DATABASE_URL, PORT; a relative

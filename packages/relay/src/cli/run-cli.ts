@@ -13,6 +13,7 @@ import { UserNameSchema } from '../auth/users.ts';
 import { readConfig } from '../config.ts';
 import { commandHelp, overview, type CommandName } from './help.ts';
 import { openAdmin } from './open-admin.ts';
+import { runReplayCli } from './replay-cli.ts';
 
 export interface CliOptions {
   args: string[];
@@ -112,6 +113,7 @@ export async function runCli(options: CliOptions): Promise<number> {
         json: { type: 'boolean' },
         name: { type: 'string' },
         'token-name': { type: 'string' },
+        model: { type: 'string' },
       },
     });
   } catch (error) {
@@ -129,6 +131,14 @@ export async function runCli(options: CliOptions): Promise<number> {
     out(`${isCommand(asked) ? commandHelp[asked] : overview}\n`);
     return 0;
   }
+  if (group === 'replay')
+    return runReplayCli({
+      positionals: positionals.slice(1),
+      flags: { model: values.model, json: values.json ?? false, help: values.help ?? false },
+      env: options.env ?? process.env,
+      out,
+      err,
+    });
   const command = `${group} ${action ?? ''}`;
   if (!isCommand(command)) {
     if (values.help && action === undefined) {

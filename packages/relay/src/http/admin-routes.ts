@@ -11,6 +11,7 @@
  *   POST   /admin/v1/tokens {user, name?}       → 201 {user, token: {id, name, secret}}
  *   DELETE /admin/v1/tokens/:id          → {user, tokenId, closedConnections}
  *   POST   /admin/v1/tokens/:id/rotate   → {user, token: {id, name, secret}, closedConnections}
+ *   POST   /admin/v1/replay {iterationId, model?} → ReplayReport (admin/replay-action.ts)
  */
 import { EngineError, invalidFromZod } from '@baton/engine';
 import { Hono, type Context } from 'hono';
@@ -21,6 +22,7 @@ import {
   TokenIdSchema,
   type DatabaseInfo,
 } from '../admin/admin-schemas.ts';
+import { ReplayBodySchema } from '../admin/replay-action.ts';
 import type { AppEnv } from './app-env.ts';
 import { readJson } from './read-json.ts';
 import { bearerIs, fromLoopback } from './request-origin.ts';
@@ -86,6 +88,13 @@ export function adminRoutes(options: AdminRouteOptions) {
   routes.post('/tokens/:tokenId/rotate', async (context) =>
     context.json(await actions.rotateToken({ tokenId: tokenIdOf(context) })),
   );
+  routes.post('/replay', async (context) => {
+    const parsed = ReplayBodySchema.safeParse(
+      (await readJson(context, { maxBytes: maxAdminBytes })).value,
+    );
+    if (!parsed.success) throw invalidFromZod(parsed.error);
+    return context.json(await actions.replay(parsed.data));
+  });
   routes.all('*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });
