@@ -1,6 +1,6 @@
 /**
- * axe-core on every page (issue 12): Missions, a mission page, Inbox, Tasks, Notes, Goals and
- * Settings, at desktop and phone size, with content on them (a mission, a planned run with its
+ * axe-core on every page (issue 12): Missions, a mission page (and a replay on it), Inbox, Tasks,
+ * Notes, Goals, Usage and Settings, at desktop and phone size, with content on them (a mission, a planned run with its
  * proposal waiting, a task, a note, a goal). No serious or critical violation may remain.
  */
 import AxeBuilder from '@axe-core/playwright';
@@ -64,6 +64,15 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
       },
     },
     {
+      name: 'a replay beside its run',
+      open: async () => {
+        const run = page.getByTestId('iteration');
+        await run.getByText('Replay with…').click();
+        await run.getByRole('button', { name: 'Replay (dry run)' }).click();
+        await expect(run.getByTestId('replay-result')).toBeVisible({ timeout: 20_000 });
+      },
+    },
+    {
       name: 'Inbox',
       open: async () => {
         await page.getByRole('link', { name: 'Inbox', exact: true }).click();
@@ -96,6 +105,13 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
       open: async () => {
         await page.getByRole('link', { name: 'Goals', exact: true }).click();
         await expect(page.getByRole('heading', { name: 'Goals', level: 1 })).toBeVisible();
+      },
+    },
+    {
+      name: 'Usage',
+      open: async () => {
+        await page.getByRole('link', { name: 'Usage', exact: true }).click();
+        await expect(page.getByTestId('usage-by-mission')).toContainText('Weekly review');
       },
     },
     {

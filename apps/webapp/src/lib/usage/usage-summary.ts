@@ -193,3 +193,13 @@ export function costWords(totals: Pick<UsageTotals, 'cost' | 'unpricedTokens' | 
   if (totals.unpricedTokens === totals.tokens) return 'unknown price';
   return `≈ ${formatCost(totals.cost)} + unknown price`;
 }
+
+/**
+ * A model's name for people. A run through the relay's proxy that failed before an answer
+ * records the name the device sent, `relay-default` (worker/openai-model.ts), which means the
+ * relay's own model.
+ */
+export function modelLabel(model: string): string {
+  if (model === 'relay-default') return 'the relay’s model';
+  return model || 'not recorded';
+}
