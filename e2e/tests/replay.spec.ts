@@ -98,6 +98,8 @@ test('Replay with… sends a run’s prompt to another model and shows both plan
     'the model refused the request',
   );
   await expect(failed.getByTestId('planned-by')).toContainText('planned by this tab');
+  // The call it paid for, through the relay's proxy, answered nothing.
+  await expect(failed.getByTestId('usage')).toContainText('the relay’s model · 0 tokens');
 
   // On a phone the two plans stack.
   await page.setViewportSize({ width: 390, height: 844 });
