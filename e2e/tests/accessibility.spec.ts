@@ -32,7 +32,8 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
   browser,
   relay,
 }) => {
-  test.setTimeout(180_000);
+  // Twenty-two pages analysed by axe, each a few seconds on a busy machine.
+  test.setTimeout(300_000);
   const context = await browser.newContext({ viewport: sizes[0]! });
   const page = await context.newPage();
   await signIn(page, relay);
