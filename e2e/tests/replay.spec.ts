@@ -3,7 +3,8 @@
  * and tokens; "Replay with…" sends the run's own prompt to another model (seen at the model
  * server: the other name, the same messages), writes nothing, and shows the two plans side by
  * side (stacked on a phone); a failed run shows its error on the timeline; Usage counts both
- * runs per mission and per model, with an unknown price and the daily budget.
+ * runs per mission and per model, with an unknown price and the daily budget (and, before any
+ * run, says what to do).
  */
 import {
   createMission,
@@ -36,6 +37,13 @@ test('Replay with… sends a run’s prompt to another model and shows both plan
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await signIn(page, relay);
+  // Before any run, Usage says what to do.
+  await page.getByRole('link', { name: 'Usage', exact: true }).click();
+  const empty = page.getByTestId('usage-empty');
+  await expect(empty).toContainText('No runs yet.');
+  await empty.getByRole('link', { name: 'Missions' }).click();
+  await expect(page.getByRole('heading', { name: 'Missions', level: 1 })).toBeVisible();
+
   await createMission(page, { title: 'Morning plan', objective: 'Keep my open tasks in order' });
   await page.getByRole('link', { name: 'Morning plan' }).first().click();
   await expect(page.getByRole('heading', { name: 'Morning plan' })).toBeVisible();
@@ -127,17 +135,5 @@ test('Replay with… sends a run’s prompt to another model and shows both plan
   await expect(page.getByTestId('usage-budgets')).toContainText('2 of 24 runs');
   await page.getByLabel('Last 30 days').check();
   await expect(page.getByTestId('usage-chart').locator('li')).toHaveCount(30);
-  await context.close();
-});
-
-test('Usage says what to do before any run', async ({ browser, relay }) => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  await signIn(page, relay);
-  await page.getByRole('link', { name: 'Usage', exact: true }).click();
-  const empty = page.getByTestId('usage-empty');
-  await expect(empty).toContainText('No runs yet.');
-  await empty.getByRole('link', { name: 'Missions' }).click();
-  await expect(page.getByRole('heading', { name: 'Missions', level: 1 })).toBeVisible();
   await context.close();
 });
