@@ -25,7 +25,7 @@ Gives the token TOKEN_ID a new secret and prints it once; the old secret is refu
 and live connections made with it are closed. The id and label stay.`,
   replay: `usage: npm run relay -- replay ITERATION_ID [--model NAME] [--json]
 
-Plans the run ITERATION_ID (as shown on its mission's timeline, e.g. m_...@2026-11-25T07:30:00.000Z)
+Plans the run ITERATION_ID (m_...@<slot>, as "Replay with..." on the run's timeline shows it)
 again with the prompt it had, on the relay's model endpoint (OPENAI_BASE_URL, OPENAI_API_KEY), and
 prints the run's plan and the replay's, one after the other. --model names the model to ask
 (default: the mission's model, else BATON_MODEL). A dry run: nothing is written, no proposal
