@@ -1,6 +1,6 @@
 /**
- * axe-core on every page (issue 12): Missions, a mission page, Inbox, Tasks, Notes, Goals and
- * Settings, at desktop and phone size, with content on them (a mission, a planned run with its
+ * axe-core on every page (issue 12): Missions, a mission page (and a replay on it), Inbox, Tasks,
+ * Notes, Goals, Usage and Settings, at desktop and phone size, with content on them (a mission, a planned run with its
  * proposal waiting, a task, a note, a goal). No serious or critical violation may remain.
  */
 import AxeBuilder from '@axe-core/playwright';
@@ -32,7 +32,8 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
   browser,
   relay,
 }) => {
-  test.setTimeout(180_000);
+  // Twenty-two pages analysed by axe, each a few seconds on a busy machine.
+  test.setTimeout(300_000);
   const context = await browser.newContext({ viewport: sizes[0]! });
   const page = await context.newPage();
   await signIn(page, relay);
@@ -61,6 +62,15 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
       open: async () => {
         await page.getByRole('link', { name: 'Weekly review' }).first().click();
         await expect(page.getByTestId('iteration')).toHaveCount(1);
+      },
+    },
+    {
+      name: 'a replay beside its run',
+      open: async () => {
+        const run = page.getByTestId('iteration');
+        await run.getByText('Replay with…').click();
+        await run.getByRole('button', { name: 'Replay (dry run)' }).click();
+        await expect(run.getByTestId('replay-result')).toBeVisible({ timeout: 20_000 });
       },
     },
     {
@@ -96,6 +106,13 @@ test('no serious or critical axe violation on any page, at desktop and phone siz
       open: async () => {
         await page.getByRole('link', { name: 'Goals', exact: true }).click();
         await expect(page.getByRole('heading', { name: 'Goals', level: 1 })).toBeVisible();
+      },
+    },
+    {
+      name: 'Usage',
+      open: async () => {
+        await page.getByRole('link', { name: 'Usage', exact: true }).click();
+        await expect(page.getByTestId('usage-by-mission')).toContainText('Weekly review');
       },
     },
     {

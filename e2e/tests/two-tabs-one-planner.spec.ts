@@ -50,6 +50,11 @@ test('two tabs share one planner: a due slot costs one model run and both tabs s
   const iteration = second.getByTestId('iteration');
   await expect(iteration).toHaveCount(1);
   await expect(iteration).toHaveAttribute('id', iterationId);
-  await expect(iteration.getByTestId('planned-by')).toContainText('this device');
+  // Both tabs share the engine that planned it, so this tab says it planned it too.
+  await expect(iteration.getByTestId('planned-by')).toContainText('planned by this tab');
+  await expect(iteration.getByTestId('planned-by')).toHaveAttribute(
+    'title',
+    /this browser's shared engine/,
+  );
   await context.close();
 });

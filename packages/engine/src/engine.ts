@@ -18,6 +18,7 @@ import {
 } from './runner/decide.ts';
 import { assertManualRunAllowed } from './runner/manual-run.ts';
 import { planMission, type PlanningProgress } from './runner/plan-slot.ts';
+import { replayIteration, type ReplayOutcome } from './runner/replay-iteration.ts';
 import {
   emptyReport,
   planSlot,
@@ -326,6 +327,28 @@ export function createEngine(options: EngineOptions) {
         mission,
         slotMs: now,
         now,
+        signal: request.signal ?? new AbortController().signal,
+        maxRounds: options.maxRounds,
+      });
+    },
+
+    /**
+     * "Replay with…": a dry run of a past run's slot with the prompt it had, on `model` (default:
+     * the mission's, else this host's), beside the plan it recorded. Writes nothing; see
+     * runner/replay-iteration.ts for the refusals.
+     */
+    replayIteration(request: {
+      iterationId: string;
+      model?: string | undefined;
+      signal?: AbortSignal;
+    }): Promise<ReplayOutcome> {
+      return replayIteration({
+        store,
+        clock,
+        model: options.model,
+        tools,
+        iterationId: request.iterationId,
+        modelName: request.model,
         signal: request.signal ?? new AbortController().signal,
         maxRounds: options.maxRounds,
       });

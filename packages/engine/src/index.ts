@@ -1,5 +1,6 @@
 // @baton/engine: the one engine the SharedWorker and the relay host. No I/O of its own.
 export { createEngine, type Engine, type EngineOptions, type ApplyReport } from './engine.ts';
+export type { ReplayOutcome } from './runner/replay-iteration.ts';
 export {
   EngineError,
   isEngineError,
@@ -55,6 +56,11 @@ export {
 export {
   IterationSchema,
   RevertKeptSchema,
+  ReplaySchema,
+  StoredPromptSchema,
+  maxStoredPromptChars,
+  type Replay,
+  type StoredPrompt,
   type RevertKept,
   PlanSchema,
   StepSchema,

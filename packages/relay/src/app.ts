@@ -10,6 +10,7 @@ import { defaultProxySettings, type ProxySettings, type RelayConfig } from './co
 import { createAdminActions } from './admin/admin-actions.ts';
 import { writeBackup } from './backup/backup-file.ts';
 import type { DatabaseInfo } from './admin/admin-schemas.ts';
+import { modelFromConfig } from './admin/replay-action.ts';
 import type { Database } from './db/database.ts';
 import { adminPath, adminRoutes } from './http/admin-routes.ts';
 import { addLiveRoute } from './http/live-route.ts';
@@ -195,6 +196,7 @@ export function createApp(options: AppOptions) {
         tokenCache?.forgetToken(revoked.tokenId);
         return live.closeToken(revoked);
       },
+      model: modelFromConfig(options.config.model),
     });
     const backup = (write: (text: string) => Promise<void>) => writeBackup({ db, write });
     app.route(adminPath, adminRoutes({ ...options.admin, actions, backup }));

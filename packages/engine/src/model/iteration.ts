@@ -45,11 +45,37 @@ export type Usage = z.infer<typeof UsageSchema>;
 export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
+/** The most characters of prompt text an iteration keeps whole (docs/decisions/0010). */
+export const maxStoredPromptChars = 48_000;
+
+/**
+ * The opening prompt of a planning run, kept whole so a replay sends the same words: the
+ * system and user messages as built, and the names of the tools the model was offered. Kept
+ * only while its text is at most `maxStoredPromptChars`; a longer prompt is not stored and a
+ * replay rebuilds it from the data (docs/decisions/0011-replay-keeps-the-prompt-whole.md).
+ */
+export const StoredPromptSchema = z.object({
+  messages: z
+    .array(
+      z.object({
+        role: z.enum(['system', 'user']),
+        content: z.string().max(maxStoredPromptChars),
+      }),
+    )
+    .min(1)
+    .max(4),
+  tools: z.array(z.string().min(1).max(100)).max(100),
+});
+export type StoredPrompt = z.infer<typeof StoredPromptSchema>;
+
 /** What is needed to replay a planning run. */
 export const ReplaySchema = z.object({
   promptHash: z.string(),
   responses: z.array(z.unknown()),
+  /** Null when the run kept no prompt (too long, no model, or written by an older version). */
+  prompt: StoredPromptSchema.nullable().default(null),
 });
+export type Replay = z.infer<typeof ReplaySchema>;
 
 /** One row a revert could not put back entirely: the fields it left, and why. */
 export const RevertKeptSchema = z.object({

@@ -1,5 +1,14 @@
 import { isEngineError } from '../errors.ts';
-import type { DroppedStep, ErrorInfo, Plan, Step, Usage } from '../model/iteration.ts';
+import {
+  maxStoredPromptChars,
+  type DroppedStep,
+  type ErrorInfo,
+  type Plan,
+  type Replay,
+  type Step,
+  type StoredPrompt,
+  type Usage,
+} from '../model/iteration.ts';
 import type { Mission } from '../model/mission.ts';
 import type { ChatMessage, LanguageModel, ToolCall } from '../ports.ts';
 import { toolDefinition, type ToolRegistry } from '../tools/registry.ts';
@@ -12,7 +21,23 @@ export interface PlannerResult {
   plan: Plan | null;
   usage: Usage;
   error: ErrorInfo | null;
-  replay: { promptHash: string; responses: unknown[] };
+  replay: Replay;
+}
+
+/**
+ * The opening prompt as an iteration keeps it, or null when it cannot be kept whole: longer
+ * than `maxStoredPromptChars` in all, or holding more than system and user messages.
+ */
+export function storedPromptOf(messages: ChatMessage[], tools: string[]): StoredPrompt | null {
+  const kept: StoredPrompt['messages'] = [];
+  let chars = 0;
+  for (const message of messages) {
+    if (message.role !== 'system' && message.role !== 'user') return null;
+    chars += message.content.length;
+    kept.push({ role: message.role, content: message.content });
+  }
+  if (chars > maxStoredPromptChars || kept.length === 0 || kept.length > 4) return null;
+  return { messages: kept, tools: tools.slice(0, 100) };
 }
 
 export const defaultMaxRounds = 6;
@@ -58,6 +83,10 @@ export async function runPlanner(options: {
     return policy !== undefined && policy !== 'deny';
   });
   const definitions = allowed.map(toolDefinition);
+  const prompt = storedPromptOf(
+    options.messages,
+    allowed.map((tool) => tool.name),
+  );
   const steps: Step[] = [];
   const dropped: DroppedStep[] = [];
   const responses: unknown[] = [];
@@ -72,7 +101,13 @@ export async function runPlanner(options: {
 
   const failed = (error: ErrorInfo): PlannerResult => {
     usage.latencyMs = options.elapsedMs();
-    return { status: 'failed', plan: null, usage, error, replay: { promptHash, responses } };
+    return {
+      status: 'failed',
+      plan: null,
+      usage,
+      error,
+      replay: { promptHash, responses, prompt },
+    };
   };
   for (let round = 0; round < maxRounds && summary === undefined; round += 1) {
     let reply: unknown;
@@ -138,7 +173,7 @@ export async function runPlanner(options: {
     steps,
     dropped,
   };
-  return { status: 'planned', plan, usage, error: null, replay: { promptHash, responses } };
+  return { status: 'planned', plan, usage, error: null, replay: { promptHash, responses, prompt } };
 }
 
 /** Why a step was proposed: a `rationale` argument if the model gave one, else its words of that round. */

@@ -1,7 +1,7 @@
 import { EngineError } from '../errors.ts';
 import type { Runner } from '../model/iteration.ts';
 import { readRows, type RowOf } from '../model/read-row.ts';
-import type { Claims, Clock, LanguageModel, Store } from '../ports.ts';
+import type { ChatMessage, Claims, Clock, LanguageModel, Store } from '../ports.ts';
 import { buildPrompt, type PastIteration } from '../planner/build-prompt.ts';
 import { runPlanner, type PlannerResult } from '../planner/run-planner.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
@@ -14,17 +14,22 @@ export interface PlanningProgress {
   phase: 'claiming' | 'planning' | 'writing' | 'done';
 }
 
-/** The last iterations of a mission with their proposals, newest last. */
+/**
+ * The last iterations of a mission with their proposals, newest last; with `beforeSlot` (an
+ * ISO slot), only those of earlier slots (a replay rebuilding an old prompt).
+ */
 export async function loadHistory(
   store: Store,
   missionId: string,
   limit: number,
+  beforeSlot?: string,
 ): Promise<PastIteration[]> {
   const iterations = readRows(
     'iterations',
     await store.list('iterations', { field: 'missionId', equals: missionId }),
   )
     .filter((iteration) => iteration.status !== 'skipped')
+    .filter((iteration) => beforeSlot === undefined || iteration.slot < beforeSlot)
     .sort((a, b) => (a.slot < b.slot ? -1 : 1))
     .slice(-limit);
   const history: PastIteration[] = [];
@@ -100,16 +105,10 @@ export async function planMission(options: {
         rounds: 0,
       },
       error: { code: error.kind, message: error.message },
-      replay: { promptHash: '', responses: [] },
+      replay: { promptHash: '', responses: [], prompt: null },
     };
   }
-  const messages = buildPrompt({
-    mission,
-    slotIso: new Date(options.slotMs).toISOString(),
-    nowIso: new Date(options.now).toISOString(),
-    inputs: await resolveInputs(options.store, mission),
-    history: await loadHistory(options.store, mission.id, 3),
-  });
+  const messages = await openingPrompt(options);
   return runPlanner({
     mission,
     messages,
@@ -122,6 +121,27 @@ export async function planMission(options: {
     elapsedMs: () => Math.max(0, clock.now() - started),
     ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
     ...(options.beforeRound ? { beforeRound: options.beforeRound } : {}),
+  });
+}
+
+/**
+ * The opening messages of a run of `mission` for a slot, from the store's data now: the
+ * mission's inputs and its last three runs (with `beforeSlot`, those before that slot).
+ */
+export async function openingPrompt(options: {
+  store: Store;
+  mission: RowOf<'missions'>;
+  slotMs: number;
+  now: number;
+  beforeSlot?: string | undefined;
+}): Promise<ChatMessage[]> {
+  const { store, mission } = options;
+  return buildPrompt({
+    mission,
+    slotIso: new Date(options.slotMs).toISOString(),
+    nowIso: new Date(options.now).toISOString(),
+    inputs: await resolveInputs(store, mission),
+    history: await loadHistory(store, mission.id, 3, options.beforeSlot),
   });
 }
 

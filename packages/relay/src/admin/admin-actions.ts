@@ -5,12 +5,13 @@
  * a `conflict`. Revoking or rotating a token closes its live connections: `closeLocal` closes
  * this process's, and on PostgreSQL the revocation is published to every instance.
  */
-import { EngineError } from '@baton/engine';
+import { EngineError, type LanguageModel } from '@baton/engine';
 import { addToken, deleteToken, listTokens, newToken, replaceTokenSecret } from '../auth/tokens.ts';
 import { createUser, findUserByName, listUsers, type User } from '../auth/users.ts';
 import type { Database } from '../db/database.ts';
 import { publishRevokedToken, type RevokedToken } from '../live/token-revocations.ts';
 import type { AdminUser, NewToken, Revoked } from './admin-schemas.ts';
+import { replayOnDatabase, type ReplayBody, type ReplayReport } from './replay-action.ts';
 
 export interface AdminActions {
   listUsers(): Promise<AdminUser[]>;
@@ -19,6 +20,8 @@ export interface AdminActions {
   addToken(options: { user: string; name?: string | undefined }): Promise<NewToken>;
   revokeToken(options: { tokenId: string }): Promise<Revoked>;
   rotateToken(options: { tokenId: string }): Promise<NewToken>;
+  /** A past run planned again on the relay's model, as a dry run (replay-action.ts). */
+  replay(options: ReplayBody): Promise<ReplayReport>;
 }
 
 export function createAdminActions(options: {
@@ -26,6 +29,8 @@ export function createAdminActions(options: {
   /** Closes this process's live connections made with a token; returns how many. */
   closeLocal?: (revoked: RevokedToken) => number;
   now?: () => number;
+  /** The relay's model endpoint, for `replay`. */
+  model?: LanguageModel | undefined;
 }): AdminActions {
   const { db } = options;
   const now = options.now ?? Date.now;
@@ -112,5 +117,7 @@ export function createAdminActions(options: {
         closedConnections,
       };
     },
+
+    replay: (request) => replayOnDatabase({ db, model: options.model, request, now }),
   };
 }

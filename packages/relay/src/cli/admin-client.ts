@@ -13,6 +13,7 @@ import {
   UserListSchema,
   type DatabaseInfo,
 } from '../admin/admin-schemas.ts';
+import { ReplayReportSchema } from '../admin/replay-action.ts';
 import { adminPath } from '../http/admin-routes.ts';
 
 const timeoutMs = 10_000;
@@ -71,5 +72,8 @@ export function createAdminClient(options: { url: string; secret: string }): Adm
       call(options, tokenPath(tokenId), RevokedSchema, { method: 'DELETE' }),
     rotateToken: ({ tokenId }) =>
       call(options, `${tokenPath(tokenId)}/rotate`, NewTokenSchema, { method: 'POST' }),
+    // Up to six model rounds, each with the relay's own timeout.
+    replay: (input) =>
+      call(options, '/replay', ReplayReportSchema, { body: input, timeoutMs: 15 * 60_000 }),
   };
 }

@@ -39,13 +39,23 @@ restores into PostgreSQL and the other way round. Stop the relay first: restore 
 relay runs on the database. It refuses a database that holds rows (a folder \`npm start\` made has
 its first user) unless --force, which replaces everything in it. Tokens keep working and every
 device keeps its cursor, so they pull what they had not seen.`,
+  replay: `usage: npm run relay -- replay ITERATION_ID [--model NAME] [--json]
+
+Plans the run ITERATION_ID (m_...@<slot>, as "Replay with..." on the run's timeline shows it)
+again with the prompt it had, on the relay's model endpoint (OPENAI_BASE_URL, OPENAI_API_KEY), and
+prints the run's plan and the replay's, one after the other. --model names the model to ask
+(default: the mission's model, else BATON_MODEL). A dry run: nothing is written, no proposal
+is made, the tokens do not count against the mission's budget; read tools read today's data.
+The prompt is the one the run kept; a run that kept none (a long prompt, or an older version)
+gets it rebuilt from the data now, and the output says so. --json prints the same as JSON.`,
 } as const;
 
 export type CommandName = keyof typeof commandHelp;
 
 export const overview = `usage: npm run relay -- COMMAND [ARGS] [--help]
 
-Manages the relay's users and tokens, and backs up and restores its database.
+Manages the relay's users and tokens, backs up and restores its database, and replays past
+runs.
 
   user add NAME [--token-name LABEL]   create a user and print their first token once
   user list [--json]                   users, with each token's id, label, created, last used
@@ -54,6 +64,7 @@ Manages the relay's users and tokens, and backs up and restores its database.
   token rotate TOKEN_ID                a new secret for a token; the old one is refused
   backup FILE [--force]                the whole database as JSON lines (PGlite or PostgreSQL)
   restore FILE [--force]               load a backup into an empty database (--force: replace)
+  replay ITERATION_ID [--model NAME]   plan a past run again on the relay's model (dry run)
   help [COMMAND]                       this text, or one command's
 
 Where it acts: the same settings as the relay (DATA_DIR, DATABASE_URL, PORT; a relative

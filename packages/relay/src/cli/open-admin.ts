@@ -14,6 +14,7 @@ import { createAdminActions } from '../admin/admin-actions.ts';
 import { adminFilePath, loopbackUrl, processRuns, readAdminFile } from '../admin/admin-file.ts';
 import type { DatabaseInfo } from '../admin/admin-schemas.ts';
 import { databaseInfo, describeDatabase, sameDatabase } from '../admin/database-info.ts';
+import { modelFromConfig } from '../admin/replay-action.ts';
 import type { RelayConfig } from '../config.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { createAdminClient, probeRelayDatabase } from './admin-client.ts';
@@ -39,7 +40,7 @@ function otherDatabase(url: string, theirs: DatabaseInfo, ours: DatabaseInfo): s
 }
 
 export async function openAdmin(
-  config: Pick<RelayConfig, 'databaseUrl' | 'dataDir' | 'port' | 'host'>,
+  config: Pick<RelayConfig, 'databaseUrl' | 'dataDir' | 'port' | 'host' | 'model'>,
 ): Promise<AdminTarget> {
   const ours = databaseInfo(config);
 
@@ -94,7 +95,7 @@ export async function openAdmin(
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   return {
     ok: true,
-    actions: createAdminActions({ db }),
+    actions: createAdminActions({ db, model: modelFromConfig(config.model) }),
     description:
       ours.kind === 'pglite'
         ? `${describeDatabase(ours)} (no relay holds it: acting on the database directly)`

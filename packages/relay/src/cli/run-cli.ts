@@ -14,6 +14,7 @@ import { readConfig } from '../config.ts';
 import { runBackupCommand } from './backup-commands.ts';
 import { commandHelp, overview, type CommandName } from './help.ts';
 import { openAdmin } from './open-admin.ts';
+import { runReplayCli } from './replay-cli.ts';
 
 export interface CliOptions {
   args: string[];
@@ -114,6 +115,7 @@ export async function runCli(options: CliOptions): Promise<number> {
         name: { type: 'string' },
         'token-name': { type: 'string' },
         force: { type: 'boolean' },
+        model: { type: 'string' },
       },
     });
   } catch (error) {
@@ -133,6 +135,14 @@ export async function runCli(options: CliOptions): Promise<number> {
   }
   if (group === 'backup' || group === 'restore')
     return backupCli(group, positionals, values, options);
+  if (group === 'replay')
+    return runReplayCli({
+      positionals: positionals.slice(1),
+      flags: { model: values.model, json: values.json ?? false, help: values.help ?? false },
+      env: options.env ?? process.env,
+      out,
+      err,
+    });
   const command = `${group} ${action ?? ''}`;
   if (!isCommand(command)) {
     if (values.help && action === undefined) {

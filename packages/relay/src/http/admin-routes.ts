@@ -12,6 +12,7 @@
  *   DELETE /admin/v1/tokens/:id          → {user, tokenId, closedConnections}
  *   POST   /admin/v1/tokens/:id/rotate   → {user, token: {id, name, secret}, closedConnections}
  *   GET    /admin/v1/backup              → the relay's backup as JSON lines (backup/backup-file.ts)
+ *   POST   /admin/v1/replay {iterationId, model?} → ReplayReport (admin/replay-action.ts)
  */
 import { EngineError, invalidFromZod } from '@baton/engine';
 import { Hono, type Context } from 'hono';
@@ -23,6 +24,7 @@ import {
   TokenIdSchema,
   type DatabaseInfo,
 } from '../admin/admin-schemas.ts';
+import { ReplayBodySchema } from '../admin/replay-action.ts';
 import type { AppEnv } from './app-env.ts';
 import { readJson } from './read-json.ts';
 import { bearerIs, fromLoopback } from './request-origin.ts';
@@ -98,6 +100,13 @@ export function adminRoutes(options: AdminRouteOptions) {
         await backup(async (text) => void (await out.write(text)));
       });
     });
+  routes.post('/replay', async (context) => {
+    const parsed = ReplayBodySchema.safeParse(
+      (await readJson(context, { maxBytes: maxAdminBytes })).value,
+    );
+    if (!parsed.success) throw invalidFromZod(parsed.error);
+    return context.json(await actions.replay(parsed.data));
+  });
   routes.all('*', (context) => {
     throw new EngineError('not_found', `No route for ${context.req.method} ${context.req.path}.`);
   });

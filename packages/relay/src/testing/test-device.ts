@@ -2,7 +2,7 @@
  * A device for relay tests: the engine on a memory store, as the webapp hosts it, that pushes
  * what it recorded to a relay over HTTP and pulls what the relay has.
  */
-import { createEngine, type Change, type MissionDraft } from '@baton/engine';
+import { createEngine, type Change, type LanguageModel, type MissionDraft } from '@baton/engine';
 import {
   createFixedClock,
   createMemoryStore,
@@ -26,6 +26,8 @@ export function createTestDevice(options: {
   token: string;
   deviceId?: string;
   nowMs: number;
+  /** The device's own model endpoint (none by default: the device does not plan). */
+  model?: LanguageModel;
 }): TestDevice {
   const deviceId = options.deviceId ?? 'dev_a';
   const store = createMemoryStore();
@@ -36,6 +38,7 @@ export function createTestDevice(options: {
     ids: createSequentialIds('D'),
     nodeId: deviceId,
     runner: { kind: 'device', deviceId },
+    ...(options.model ? { model: options.model } : {}),
   });
   let pushed = 0;
   const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' };

@@ -34,6 +34,11 @@ export const inputSchemas = {
   runNow: z.object({ missionId: rowIdSchema }),
   dryRun: z.object({ missionId: rowIdSchema }),
   retryIteration: z.object({ iterationId: rowIdSchema }),
+  /** `model` empty or absent: the model this device plans with. */
+  replayIteration: z.object({
+    iterationId: rowIdSchema,
+    model: z.string().trim().max(200).optional(),
+  }),
   decide: z.object({
     proposalId: rowIdSchema,
     verdict: z.enum(['approved', 'rejected']),
@@ -196,6 +201,17 @@ export interface DryRunPlan {
   dropped: Array<{ tool: string; reason: string }>;
 }
 
+/** "Replay with…": a past run's plan and the same prompt planned again (nothing written). */
+export interface ReplayView {
+  iterationId: string;
+  original: DryRunPlan;
+  replayed: DryRunPlan;
+  /** The prompt the run kept, or one rebuilt from the data now (the run kept none). */
+  promptSource: 'stored' | 'rebuilt';
+  /** The replay's prompt hashes as the run's did. */
+  samePrompt: boolean;
+}
+
 export interface RunNowOutcome {
   iterationId: string;
   status: 'planned' | 'failed' | 'claimed_elsewhere' | 'unchanged';
@@ -234,6 +250,8 @@ export interface EngineApi {
   dryRun(input: ApiInput<'dryRun'>): Promise<Result<DryRunPlan>>;
   /** Plans a failed run's slot again, as its next attempt (the engine's `retryIteration`). */
   retryIteration(input: ApiInput<'retryIteration'>): Promise<Result<RunNowOutcome>>;
+  /** Plans a past run's slot again with its prompt on another model, as a dry run. */
+  replayIteration(input: ApiInput<'replayIteration'>): Promise<Result<ReplayView>>;
   decide(input: ApiInput<'decide'>): Promise<Result<DecideOutcome>>;
   revertIteration(input: ApiInput<'revertIteration'>): Promise<Result<null>>;
   setFeedback(input: ApiInput<'setFeedback'>): Promise<Result<null>>;
@@ -275,6 +293,7 @@ export const engineApiMethods = [
   'runNow',
   'dryRun',
   'retryIteration',
+  'replayIteration',
   'decide',
   'revertIteration',
   'setFeedback',

@@ -11,6 +11,7 @@ import { runNowGate } from '../run-now-gate.ts';
 import type { BatonDatabase } from '../db/database.ts';
 import { createApiCall, safely } from './api-call.ts';
 import { createDataApi } from './data-api.ts';
+import { dryRunPlanOf, replayViewOf } from './dry-run-plan.ts';
 import type { DebugState, EngineApi, EngineStatus, RunNowOutcome } from './engine-api.ts';
 import type { HostSettings } from './host-settings.ts';
 import type { MetaStore } from './meta.ts';
@@ -119,26 +120,17 @@ export function createHostApi(context: HostApiContext): Omit<EngineApi, 'hello'>
     dryRun: (input) =>
       call('dryRun', input, async ({ missionId }) => {
         await assertRunsHere(missionId);
-        const result = await serial(() => engine.dryRun({ missionId }));
-        return {
-          status: result.status,
-          summary: result.plan?.summary ?? '',
-          steps: (result.plan?.steps ?? []).map((step) => ({
-            tool: step.tool,
-            params: step.params,
-            rationale: step.rationale,
-          })),
-          dropped: (result.plan?.dropped ?? []).map((step) => ({
-            tool: step.tool,
-            reason: step.reason,
-          })),
-          error: result.error?.message ?? null,
-          usage: {
-            promptTokens: result.usage.promptTokens,
-            completionTokens: result.usage.completionTokens,
-            model: result.usage.model,
-          },
-        };
+        return dryRunPlanOf(await serial(() => engine.dryRun({ missionId })));
+      }),
+    replayIteration: (input) =>
+      call('replayIteration', input, async ({ iterationId, model }) => {
+        const stored = await context.db.rows.get(['iterations', iterationId]);
+        const missionId = stored?.fields.missionId;
+        if (typeof missionId === 'string') await assertRunsHere(missionId);
+        const outcome = await serial(() =>
+          engine.replayIteration({ iterationId, model: model || undefined }),
+        );
+        return replayViewOf(outcome);
       }),
     decide: (input) =>
       call('decide', input, async (request) => {
