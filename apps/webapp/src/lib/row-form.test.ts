@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRow, formValues, goalForm, noteForm, taskForm } from './row-form.ts';
+import { changedFields, checkRow, formValues, goalForm, noteForm, taskForm } from './row-form.ts';
 
 describe('the forms of the person’s rows', () => {
   it('starts a new row from each field’s start and an edit from the row', () => {
@@ -59,5 +59,22 @@ describe('the forms of the person’s rows', () => {
         whole: false,
       }),
     ).toEqual({ ok: true, fields: { title: 'Run', target: '5 km', progress: 40 } });
+  });
+
+  it('saves only the fields an edit changed, so the others keep their author', () => {
+    const task = {
+      id: 't1',
+      title: 'Call the bank at 9',
+      notes: '',
+      due: null,
+      priority: 'high',
+      done: false,
+    } as unknown as Parameters<typeof changedFields>[1];
+    expect(
+      changedFields({ title: 'Call the bank at 9', due: null, priority: 'low', notes: '' }, task),
+    ).toEqual({ priority: 'low' });
+    expect(
+      changedFields({ title: 'Call the bank at 9', due: null, priority: 'high', notes: '' }, task),
+    ).toEqual({});
   });
 });

@@ -160,3 +160,20 @@ export function checkRow(options: {
     if (field.invalid && errors[field.name]) errors[field.name] = field.invalid;
   return { ok: false, errors };
 }
+
+/**
+ * The fields of an edit that differ from the row: only they are saved, so a field the form showed
+ * but the person left alone keeps its author and stamp (a later revert of the AI's change to it
+ * still applies, and the badge keeps saying who wrote it).
+ */
+export function changedFields(
+  fields: Record<string, unknown>,
+  row: PersonRow,
+): Record<string, unknown> {
+  const current = new Map<string, unknown>(Object.entries(row));
+  return Object.fromEntries(
+    Object.entries(fields).filter(
+      ([name, value]) => JSON.stringify(value) !== JSON.stringify(current.get(name) ?? null),
+    ),
+  );
+}
