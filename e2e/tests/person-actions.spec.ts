@@ -6,7 +6,6 @@
  * the relay's model proxy, even while no device is online.
  */
 import { createModelServer, type ChatRequestBody, type ModelScript } from '@baton/relay/testing';
-import type { Page } from '@playwright/test';
 import {
   createMission,
   expect,
@@ -18,7 +17,7 @@ import {
   test,
   useDirectModel,
 } from '../fixtures.ts';
-import { createMissionDueSoon } from '../ui-helpers.ts';
+import { createMissionDraft, createMissionDueSoon } from '../ui-helpers.ts';
 
 const desktop = { width: 1280, height: 800 };
 const hour = 3_600_000;
@@ -31,29 +30,6 @@ function promptOf(body: ChatRequestBody): string {
 /** Model calls whose prompt is about the mission titled `title`. */
 function callsAbout(calls: ChatRequestBody[], title: string): ChatRequestBody[] {
   return calls.filter((body) => promptOf(body).includes(`Mission: ${title}`));
-}
-
-/** Creates a mission through `window.baton` (the form cannot allow update_task by a helper). */
-async function createManualMission(
-  page: Page,
-  draft: { title: string; objective: string; tools: Record<string, string> },
-): Promise<string> {
-  await page.waitForFunction(() => 'baton' in window);
-  const result = await page.evaluate(async (input) => {
-    const baton = (
-      window as unknown as {
-        baton: {
-          createMission: (
-            draft: Record<string, unknown>,
-          ) => Promise<{ ok: boolean; value?: { id: string }; error?: unknown }>;
-        };
-      }
-    ).baton;
-    return baton.createMission({ ...input, schedule: { kind: 'manual' } });
-  }, draft);
-  if (!result.ok || !result.value)
-    throw new Error(`createMission refused: ${JSON.stringify(result.error)}`);
-  return result.value.id;
 }
 
 test('edit then approve: the edited value reaches the next run’s prompt at the model server', async ({
@@ -70,41 +46,34 @@ test('edit then approve: the edited value reaches the next run’s prompt at the
     objective: 'Keep my errands in order',
   });
 
-  // The first run proposes "Buy milk" (the default script: list the tasks, propose one).
-  model.setScript((body) => {
-    const called = new Set(
-      body.messages
-        .flatMap((message) => message.tool_calls ?? [])
-        .map((call) => call.function.name),
-    );
-    if (!called.has('list_tasks')) return { toolCalls: [{ name: 'list_tasks', arguments: {} }] };
-    if (!called.has('create_task'))
-      return { toolCalls: [{ name: 'create_task', arguments: { title: 'Buy milk' } }] };
-    return { content: 'One errand.' };
-  });
+  // The first run proposes "Review open tasks" (the default script: list the tasks, propose one).
   await mission.getByRole('button', { name: 'Run now' }).click();
   await page.getByRole('link', { name: 'Inbox', exact: true }).click();
-  const card = proposalCard(page, 'Buy milk');
+  const card = proposalCard(page, 'Review open tasks');
   await expect(card).toBeVisible({ timeout: 20_000 });
   const id = await card.getAttribute('data-proposal-id');
-  const milk = page.locator(`[data-proposal-id="${id}"]`);
+  const review = page.locator(`[data-proposal-id="${id}"]`);
 
   // The person changes the title, then approves with the edit.
-  await milk.getByRole('button', { name: 'Edit', exact: true }).click();
-  await milk.getByLabel('Title').fill('Buy oat milk');
-  await milk.getByRole('button', { name: 'Approve with edits' }).click();
-  await expect(milk).toHaveCount(0);
+  await review.getByRole('button', { name: 'Edit', exact: true }).click();
+  await review.getByLabel('Title').fill('Review open tasks by Friday');
+  await review.getByRole('button', { name: 'Approve with edits' }).click();
+  await expect(review).toHaveCount(0);
   await page.getByRole('link', { name: 'Tasks', exact: true }).click();
-  await expect(page.getByTestId('task').filter({ hasText: 'Buy oat milk' })).toBeVisible();
+  await expect(
+    page.getByTestId('task').filter({ hasText: 'Review open tasks by Friday' }),
+  ).toBeVisible();
 
   // The next run's prompt, as the model server received it, says what the person changed.
   await page.getByRole('link', { name: 'Missions', exact: true }).click();
   await mission.getByRole('button', { name: 'Run now' }).click();
   await expect.poll(() => planningRuns(model).length, { timeout: 20_000 }).toBe(2);
   const second = promptOf(planningRuns(model)[1]!);
-  expect(second).toContain('changed title from "Buy milk" to "Buy oat milk"');
+  expect(second).toContain(
+    'changed title from "Review open tasks" to "Review open tasks by Friday"',
+  );
   // The first run's prompt had no such history.
-  expect(promptOf(planningRuns(model)[0]!)).not.toContain('Buy oat milk');
+  expect(promptOf(planningRuns(model)[0]!)).not.toContain('by Friday');
   await context.close();
 });
 
@@ -144,7 +113,8 @@ test('revert a run: the AI’s change goes, the person’s later edits stay', as
     };
   };
   model.setScript(script);
-  const missionId = await createManualMission(page, {
+  const missionId = await createMissionDraft(page, {
+    schedule: { kind: 'manual' },
     title: 'Admin',
     objective: 'Keep my admin tasks sharp',
     tools: { list_tasks: 'auto', update_task: 'propose', create_task: 'propose' },
