@@ -102,6 +102,23 @@ export default defineConfig(
     },
   },
   {
+    // The model adapter (@baton/engine/openai) does I/O through the `openai` SDK, and runs in the
+    // browser's worker as well as the relay: no Node built-ins, no host code.
+    files: [code('packages/engine/openai')],
+    ignores: ['**/*.test.ts'],
+    rules: restrictImports(
+      {
+        regex: onlyModules(['dexie', 'hono', '@baton/relay', '@baton/webapp']),
+        message: 'The model adapter is shared by the hosts; it imports neither of them.',
+      },
+      {
+        regex: `^node:|${onlyModules(builtinModules)}`,
+        message: 'The model adapter runs in browsers too: no Node built-ins.',
+      },
+      noE2e,
+    ),
+  },
+  {
     files: [code('packages/relay')],
     rules: restrictImports(noE2e, {
       regex: onlyModules(['@baton/webapp']),

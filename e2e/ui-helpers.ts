@@ -24,6 +24,30 @@ export async function nameDevice(page: Page, name: string): Promise<void> {
   await expect(page.getByText('Saved. Your other devices show this name.')).toBeVisible();
 }
 
+/** Creates a mission from a whole draft through the worker's API (`window.baton.createMission`),
+ * for what the form cannot express; returns its id. */
+export async function createMissionDraft(
+  page: Page,
+  draft: Record<string, unknown>,
+): Promise<string> {
+  await page.waitForFunction(() => 'baton' in window);
+  const result = await page.evaluate(async (input) => {
+    const baton = (
+      window as unknown as {
+        baton: {
+          createMission: (
+            draft: Record<string, unknown>,
+          ) => Promise<{ ok: boolean; value?: { id: string }; error?: unknown }>;
+        };
+      }
+    ).baton;
+    return baton.createMission(input);
+  }, draft);
+  if (!result.ok || !result.value)
+    throw new Error(`createMission refused: ${JSON.stringify(result.error)}`);
+  return result.value.id;
+}
+
 /**
  * Like fixtures' createNearDueMission, with a chosen `runOn`: a mission repeating every
  * `everyMs` whose first slot falls `dueInMs` from now, created through `window.baton`.
@@ -46,22 +70,7 @@ export async function createMissionDueSoon(
     schedule: { kind: 'interval', everyMs: options.everyMs, anchor: slotMs - options.everyMs },
     tools: { list_tasks: 'auto', create_task: 'propose' },
   };
-  await page.waitForFunction(() => 'baton' in window);
-  const result = await page.evaluate(async (input) => {
-    const baton = (
-      window as unknown as {
-        baton: {
-          createMission: (
-            draft: Record<string, unknown>,
-          ) => Promise<{ ok: boolean; value?: { id: string }; error?: unknown }>;
-        };
-      }
-    ).baton;
-    return baton.createMission(input);
-  }, draft);
-  if (!result.ok || !result.value)
-    throw new Error(`createMission refused: ${JSON.stringify(result.error)}`);
-  const missionId = result.value.id;
+  const missionId = await createMissionDraft(page, draft);
   return { missionId, slotMs, iterationId: `${missionId}@${new Date(slotMs).toISOString()}` };
 }
 

@@ -231,6 +231,7 @@ export {
 export type { TickReport, MissionFilter } from './runner/tick.ts';
 export type { PlanningProgress } from './runner/plan-slot.ts';
 export type { DecideRequest } from './runner/decide.ts';
+export { applyEditedParams } from './runner/edited-params.ts';
 export { plansHere, missionsToPlan, type DueCandidate } from './runner/plans-here.ts';
 export {
   decideClaim,

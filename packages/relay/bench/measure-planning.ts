@@ -11,7 +11,7 @@ import type { Database } from '../src/db/database.ts';
 import { createLiveHub } from '../src/live/live-hub.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { createOpenAiModel } from '../src/model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createRelayRunner } from '../src/runner/relay-runner.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import { createTestDevice } from '../src/testing/test-device.ts';
@@ -77,9 +77,11 @@ export async function measurePlanning(options: {
       store: createSqlStore({ db }),
       live,
       model: createOpenAiModel({
-        baseUrl: options.modelUrl,
-        apiKey: 'k',
-        defaultModel: 'scripted-model',
+        endpoint: {
+          baseUrl: options.modelUrl,
+          apiKey: 'k',
+          defaultModel: 'scripted-model',
+        },
         timeoutMs: 30_000,
       }),
       instanceId: 'relay_bench',

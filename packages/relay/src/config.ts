@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserNameSchema } from './auth/users.ts';
-import { redactUrlCredentials } from './proxy/redact.ts';
+import { redactUrlCredentials } from '@baton/engine/openai';
 
 /** The monorepo root: the nearest folder above this file with a package-lock.json. */
 export function findRepoRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {

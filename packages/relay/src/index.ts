@@ -13,4 +13,3 @@ export {
   type RelayRunner,
   type RunnerTickReport,
 } from './runner/relay-runner.ts';
-export { createOpenAiModel } from './model/openai-model.ts';

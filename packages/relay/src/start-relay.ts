@@ -21,7 +21,7 @@ import { createPresenceBridge, type PresenceBridge } from './live/presence-bridg
 import { listenForRevokedTokens } from './live/token-revocations.ts';
 import { createLogger, defaultLogFormat, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createOpenAiModel } from './model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createNotifier } from './notify/notifier.ts';
 import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
 import { createSqlStore } from './store/sql-store.ts';
@@ -156,9 +156,11 @@ export async function startRelay(options: {
     const model =
       config.model &&
       createOpenAiModel({
-        baseUrl: config.model.baseUrl,
-        apiKey: config.model.apiKey,
-        defaultModel: config.model.name,
+        endpoint: {
+          baseUrl: config.model.baseUrl,
+          apiKey: config.model.apiKey,
+          defaultModel: config.model.name,
+        },
         timeoutMs: config.model.timeoutMs,
       });
     runner = createRelayRunner({

@@ -76,6 +76,31 @@ describe('the parameter form', () => {
     expect(paramsFromForm({ tool, fields, original, values })).toEqual({ edited: {}, errors: {} });
   });
 
+  it('takes away an optional field the step set when it is cleared, and validates (bug: "required")', () => {
+    const tool = toolNamed('update_task');
+    const fields = paramFields(tool)!;
+    const original = { taskId: 'task_1', title: 'Write the report', priority: 'high' };
+    const values = formValues(fields, original);
+    expect(values['priority']).toBe('high');
+    // null is how an edit takes a parameter away (the engine's applyEditedParams removes it).
+    expect(paramsFromForm({ tool, fields, original, values: { ...values, priority: '' } })).toEqual(
+      { edited: { priority: null }, errors: {} },
+    );
+    expect(
+      paramsFromForm({ tool, fields, original, values: { ...values, title: '', priority: '' } }),
+    ).toEqual({ edited: { title: null, priority: null }, errors: {} });
+    // A required one still says so.
+    const progress = toolNamed('log_goal_progress');
+    expect(
+      paramsFromForm({
+        tool: progress,
+        fields: paramFields(progress)!,
+        original: { goalId: 'goal_1', progress: 40 },
+        values: { goalId: '', progress: '40' },
+      }).errors,
+    ).toEqual({ goalId: 'required' });
+  });
+
   it('checks the values with the tool schema, in words', () => {
     const tool = toolNamed('log_goal_progress');
     const fields = paramFields(tool)!;

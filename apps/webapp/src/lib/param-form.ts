@@ -31,6 +31,8 @@ export interface ParamField {
   max?: number;
   integer?: boolean;
   maxLength?: number;
+  /** Text: fewest characters (1 or more: an empty text is no value). */
+  minLength?: number;
   /** What the tool takes when the step leaves the field out. */
   default?: unknown;
   /** Rows of this table, for `row` fields. */
@@ -83,7 +85,11 @@ function fieldOf(name: string, schema: JsonSchema, required: boolean): ParamFiel
     return { ...common, kind: 'select', options: base.enum as string[] };
   if (base.type === 'string') {
     const maxLength = typeof base.maxLength === 'number' ? base.maxLength : undefined;
-    const bounds = maxLength === undefined ? {} : { maxLength };
+    const minLength = typeof base.minLength === 'number' ? base.minLength : undefined;
+    const bounds = {
+      ...(maxLength === undefined ? {} : { maxLength }),
+      ...(minLength === undefined ? {} : { minLength }),
+    };
     if (base.format === 'date' || base.pattern === datePattern)
       return { ...common, kind: 'date', ...bounds };
     if (base.format === 'date-time') return { ...common, kind: 'datetime' };
@@ -153,11 +159,13 @@ export function formValues(
 }
 
 const omit = Symbol('omit');
+const remove = Symbol('remove');
 
 /**
  * One input as the parameter value: `omit` when an optional field the step does not set is left
- * empty, null when a nullable field is cleared, undefined when a field that needs a value has
- * none (the schema, or the form for a value the step sets, then says it is required).
+ * empty, `remove` when an optional field the step sets is cleared (the step no longer sets it;
+ * an empty text stays '' where the schema takes it), null when a nullable field is cleared,
+ * undefined when a required field has none (the schema, or the form, then says it is required).
  */
 function valueOf(field: ParamField, raw: string | boolean, original: unknown): unknown {
   if (field.kind === 'checkbox') return raw === true;
@@ -165,7 +173,8 @@ function valueOf(field: ParamField, raw: string | boolean, original: unknown): u
   const words = field.kind === 'text' || field.kind === 'textarea';
   if (words ? text === '' : text.trim() === '') {
     if (field.nullable) return null;
-    if (original === undefined && !field.required) return omit;
+    if (!field.required && original === undefined) return omit;
+    if (!field.required && !(words && (field.minLength ?? 0) === 0)) return remove;
     return words ? '' : undefined;
   }
   if (field.kind === 'number') return Number(text.trim());
@@ -219,13 +228,19 @@ export function paramsFromForm(options: {
     const value = valueOf(field, values[field.name] ?? '', original[field.name]);
     // Left at the tool's default, a value the step did not set stays unset.
     if (value === omit) continue;
+    if (value === remove) {
+      // JSON has no undefined: an edit of null takes a parameter away (engine applyEditedParams).
+      delete merged[field.name];
+      edited[field.name] = null;
+      continue;
+    }
     if (
       original[field.name] === undefined &&
       JSON.stringify(value) === JSON.stringify(field.default)
     )
       continue;
     if (value === undefined) {
-      // The engine merges edits over the step's values: a value it sets cannot be taken away.
+      // A required value the step sets cannot be taken away.
       if (original[field.name] !== undefined) missing.push(field.name);
       delete merged[field.name];
       continue;

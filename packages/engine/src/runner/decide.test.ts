@@ -109,6 +109,40 @@ describe('deciding a proposal', () => {
     });
   });
 
+  it('removes an optional parameter the person cleared (null), and keeps null where it is a value', async () => {
+    const { engine, taskIds, proposal, task } = await planned((ids) => [
+      {
+        name: 'update_task',
+        arguments: {
+          taskId: ids[0],
+          title: 'Write the report',
+          priority: 'high',
+          due: '2026-12-01',
+        },
+      },
+    ]);
+    await engine.saveRow({
+      table: 'tasks',
+      id: taskIds[0],
+      fields: { due: '2026-11-30' },
+      actor: person,
+    });
+    await engine.decide({
+      proposalId: proposal(0),
+      verdict: 'approved',
+      // The Inbox form cleared the priority (optional, not nullable) and the due date (nullable).
+      editedParams: { priority: null, due: null },
+      actor: person,
+    });
+    const [row] = await engine.rows('proposals');
+    expect(row?.status).toBe('executed');
+    expect(await task(taskIds[0]!)).toMatchObject({
+      title: 'Write the report',
+      priority: 'normal',
+      due: null,
+    });
+  });
+
   it('refuses edited params that fail the tool schema and writes nothing', async () => {
     const { engine, store, proposal } = await planned(() => [
       { name: 'create_task', arguments: { title: 'Buy milk' } },

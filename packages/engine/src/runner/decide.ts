@@ -8,6 +8,7 @@ import type { HlcStamp } from '../sync/hlc.ts';
 import { stableJson, type StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Edit } from './commit.ts';
+import { applyEditedParams } from './edited-params.ts';
 import { executeStep } from './execute-step.ts';
 
 export interface DecideRequest {
@@ -83,7 +84,11 @@ export async function decideEdits(options: {
     };
     return { kind: 'decided', status: 'rejected', edits: [edit] };
   }
-  const params = { ...proposal.params, ...(request.editedParams ?? {}) };
+  const params = applyEditedParams({
+    params: proposal.params,
+    edited: request.editedParams,
+    schema: options.tools.get(proposal.tool)?.params,
+  });
   const edits = await executeStep({
     reader: writer,
     tools: options.tools,

@@ -16,7 +16,7 @@ import { ulid } from 'ulid';
 import { z } from 'zod';
 import type { RelayConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { createOpenAiModel } from '../model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createSqlStore } from '../store/sql-store.ts';
 
 export const ReplayBodySchema = z.strictObject({
@@ -61,9 +61,7 @@ export function modelFromConfig(model: RelayConfig['model']): LanguageModel | un
   return (
     model &&
     createOpenAiModel({
-      baseUrl: model.baseUrl,
-      apiKey: model.apiKey,
-      defaultModel: model.name,
+      endpoint: { baseUrl: model.baseUrl, apiKey: model.apiKey, defaultModel: model.name },
       timeoutMs: model.timeoutMs,
     })
   );

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createOpenAiModel } from '../model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
 import { relayProcessEnv, startRelayProcess, type RelayProcess } from '../testing/relay-process.ts';
@@ -58,9 +58,7 @@ describeOnEachDatabase('replay from the command line', (kind) => {
       token,
       nowMs: Date.now(),
       model: createOpenAiModel({
-        baseUrl: model.url,
-        apiKey: 'none',
-        defaultModel: 'small-model',
+        endpoint: { baseUrl: model.url, apiKey: 'none', defaultModel: 'small-model' },
         timeoutMs: 10_000,
       }),
     });

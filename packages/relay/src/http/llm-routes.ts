@@ -23,7 +23,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { prepareChatRequest, type ProxyChatRequest } from '../proxy/chat-request.ts';
 import { countStreamedUsage, tokensOfAnswer } from '../proxy/count-usage.ts';
-import { createRedactor } from '../proxy/redact.ts';
+import { createRedactor } from '@baton/engine/openai';
 import { mapUpstreamError, type ProxyErrorAnswer } from '../proxy/upstream-error.ts';
 import type { UserLimitsTracker } from '../proxy/user-limits.ts';
 import type { AppEnv } from './app-env.ts';

@@ -10,7 +10,7 @@ import { createEngine, type PushState } from '@baton/engine';
 import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton/engine/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
-import { createOpenAiModel } from '../model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createRelayRunner, type RelayRunner } from '../runner/relay-runner.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
@@ -116,9 +116,7 @@ describeOnEachDatabase('web push', (kind) => {
       store: relay.store,
       live: relay.live,
       model: createOpenAiModel({
-        baseUrl: model.url,
-        apiKey: 'k',
-        defaultModel: 'scripted-model',
+        endpoint: { baseUrl: model.url, apiKey: 'k', defaultModel: 'scripted-model' },
         timeoutMs: 10_000,
       }),
       instanceId: 'relay_1',

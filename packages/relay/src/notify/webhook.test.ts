@@ -3,7 +3,7 @@ import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
-import { createOpenAiModel } from '../model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createRelayRunner, type RelayRunner } from '../runner/relay-runner.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
@@ -46,9 +46,7 @@ describeOnEachDatabase('notification webhook', (kind) => {
       store: relay.store,
       live: relay.live,
       model: createOpenAiModel({
-        baseUrl: model.url,
-        apiKey: 'k',
-        defaultModel: 'scripted-model',
+        endpoint: { baseUrl: model.url, apiKey: 'k', defaultModel: 'scripted-model' },
         timeoutMs: 10_000,
       }),
       instanceId: 'relay_1',

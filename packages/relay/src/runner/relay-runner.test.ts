@@ -3,7 +3,7 @@ import { createFixedClock, createMemoryStore, createSequentialIds } from '@baton
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
-import { createOpenAiModel } from '../model/openai-model.ts';
+import { createOpenAiModel } from '@baton/engine/openai';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
@@ -120,9 +120,11 @@ describeOnEachDatabase('relay runner', (kind) => {
         options.withModel === false
           ? undefined
           : createOpenAiModel({
-              baseUrl: model.url,
-              apiKey: 'k',
-              defaultModel: 'scripted-model',
+              endpoint: {
+                baseUrl: model.url,
+                apiKey: 'k',
+                defaultModel: 'scripted-model',
+              },
               timeoutMs: 10_000,
             }),
       instanceId: options.instanceId ?? 'relay_1',

@@ -196,7 +196,7 @@ export function costWords(totals: Pick<UsageTotals, 'cost' | 'unpricedTokens' | 
 
 /**
  * A model's name for people. A run through the relay's proxy that failed before an answer
- * records the name the device sent, `relay-default` (worker/openai-model.ts), which means the
+ * records the name the device sent, `relay-default` (worker/device-model.ts), which means the
  * relay's own model.
  */
 export function modelLabel(model: string): string {

@@ -9,7 +9,7 @@ import { loadHostSettings, readHostSettings } from './host-settings.ts';
 import { createHostStatus } from './host-status.ts';
 import { createLeadership, type Leadership } from './leadership.ts';
 import { createMetaStore } from './meta.ts';
-import { createOpenAiModel } from './openai-model.ts';
+import { createDeviceModel } from './device-model.ts';
 import { createRelayClaims } from './relay-claims.ts';
 import type { RelayTarget } from './relay-http.ts';
 import { createSyncClient } from './sync-client.ts';
@@ -93,7 +93,7 @@ export async function createEngineHost(options: HostOptions): Promise<EngineHost
   });
   const { announce } = hostStatus;
 
-  const model = createOpenAiModel({
+  const model = createDeviceModel({
     settings: () => ({
       endpoint: settings.modelEndpoint,
       apiKey: settings.modelKey,

@@ -1,5 +1,5 @@
 /**
- * Keeps the relay's model credentials out of everything a user or a log reader sees: the API key,
+ * Keeps model credentials out of everything a user or a log reader sees: the API key,
  * the user and password of a URL (`https://user:pass@host`), and any `Bearer <token>`.
  */
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor, redactUrlCredentials } from './redact.ts';
 
-describe('redaction of the relay model credentials', () => {
+describe('redaction of model credentials', () => {
   const redact = createRedactor({
     secrets: ['sk-live-abcdef123456'],
     url: 'https://relay%40corp:p%24ss-word-9@models.example/v1',
