@@ -75,7 +75,7 @@ test.describe('walking skeleton', () => {
     await expect(page.getByTestId('iteration')).toHaveCount(1);
 
     // Feedback on the run: too long is refused next to the box; a short one is kept.
-    await iteration.locator('summary').click();
+    await iteration.locator('summary', { hasText: 'Feedback on this run' }).click();
     const box = iteration.getByLabel('Feedback on this run');
     await box.fill('x'.repeat(4_001));
     await iteration.getByRole('button', { name: 'Save feedback' }).click();
