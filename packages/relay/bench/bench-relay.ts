@@ -13,6 +13,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { openPglite } from '../src/db/pglite-database.ts';
 import { openPostgres } from '../src/db/postgres-database.ts';
 import { startRelayProcess } from '../src/testing/relay-process.ts';
+import { everyTable } from '../src/testing/test-database.ts';
 
 export interface BenchUser {
   name: string;
@@ -38,8 +39,7 @@ export async function startBenchRelay(options: {
   const users = new Map<string, BenchUser>();
   try {
     await migrate(db);
-    if (options.postgresUrl)
-      await db.query('truncate users, tokens, changes, rows, claims, devices, due, user_usage');
+    if (options.postgresUrl) await db.query(`truncate ${everyTable}`);
     for (const name of options.userNames) {
       const { token } = await createUser({ db, name });
       users.set(name, { name, token });

@@ -39,6 +39,7 @@ import { createRecorder } from './record.ts';
 import { createFigures, figuresTable } from './figures.ts';
 import { measureRss } from './measure-rss.ts';
 import { loadTableRows, runContext, writeBenchDoc, type LoadFigures } from './summary.ts';
+import { everyTable } from '../src/testing/test-database.ts';
 
 const args = [...process.argv.slice(2), ...(process.env.BENCH_ARGS ?? '').split(/\s+/)];
 const quick = args.includes('--quick');
@@ -177,7 +178,7 @@ try {
       const db = openPostgres({ url });
       // Each measure starts from empty tables.
       await migrate(db);
-      await db.query('truncate users, tokens, changes, rows, claims, devices, due, user_usage');
+      await db.query(`truncate ${everyTable}`);
       return db;
     };
     await measureAll('postgres', emptied, models);

@@ -50,7 +50,7 @@ async function buildTemplate(): Promise<Blob> {
 }
 
 /** Every table the schema creates: emptied between tests that reuse one database. */
-const tables =
+export const everyTable =
   'users, tokens, changes, rows, claims, devices, due, user_usage, webhooks, push_subscriptions, push_keys';
 
 /** PGlite instances a test closed, kept for the next test of this file (see vitest-setup.ts). */
@@ -64,7 +64,7 @@ const idle: PGlite[] = [];
 export async function createTestPglite(): Promise<Database> {
   let pglite = idle.pop();
   if (pglite) {
-    await pglite.query(`truncate ${tables} restart identity`);
+    await pglite.query(`truncate ${everyTable} restart identity`);
   } else {
     template ??= buildTemplate();
     pglite = await PGlite.create({ loadDataDir: await template });
@@ -105,7 +105,7 @@ export async function createTestPostgres(
   if (testDatabaseUrl === undefined) throw new Error('TEST_DATABASE_URL is not set');
   const database = openPostgres({ url: testDatabaseUrl, ...options });
   await migrate(database);
-  await database.query(`truncate ${tables}`);
+  await database.query(`truncate ${everyTable}`);
   return database;
 }
 
