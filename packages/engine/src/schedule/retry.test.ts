@@ -59,4 +59,12 @@ describe('the retry rule', () => {
     const late = failure({ attempts: 4 }, 55 * minute);
     expect(nextRetryAt({ iteration: late, catchUp })).toBeUndefined();
   });
+
+  it('never retries a slot before its own time, when a runner whose clock ran ahead failed it early', () => {
+    // Written 50 minutes before the slot: the backoff has long passed at the slot, not before it.
+    const early = failure({}, -50 * minute);
+    expect(nextRetryAt({ iteration: early, catchUp })).toBe(slot);
+    expect(retryDue({ iteration: early, catchUp, now: slot - 1 })).toBe(false);
+    expect(retryDue({ iteration: early, catchUp, now: slot })).toBe(true);
+  });
 });

@@ -32,8 +32,9 @@ export type RetryFields = Pick<
  * a scheduled slot (a manual run is the person's to repeat) that failed with a transient code
  * (`transientErrorCodes`) after fewer than `maxAttempts` attempts is retried, `retryBackoffMs`
  * after the failure was written (the wall time of `plannedAt`), and only if that is within the
- * slot's lateness window (`catchUp.maxLateMs` after the slot). Pure: every runner, and the
- * relay's due index, use this one rule.
+ * slot's lateness window (`catchUp.maxLateMs` after the slot). Never before the slot itself: a
+ * runner whose clock ran ahead can fail a slot early, and its retry waits for the slot's time.
+ * Pure: every runner, and the relay's due index, use this one rule.
  */
 export function nextRetryAt(options: {
   iteration: RetryFields;
@@ -43,8 +44,9 @@ export function nextRetryAt(options: {
   if (iteration.status !== 'failed' || iteration.trigger !== 'schedule') return undefined;
   if (!iteration.error || !transientErrorCodes.includes(iteration.error.code)) return undefined;
   if (iteration.attempts >= maxAttempts) return undefined;
-  const at = hlcWallMs(iteration.plannedAt) + retryBackoffMs(iteration.attempts);
-  return at - Date.parse(iteration.slot) <= catchUp.maxLateMs ? at : undefined;
+  const slot = Date.parse(iteration.slot);
+  const at = Math.max(slot, hlcWallMs(iteration.plannedAt) + retryBackoffMs(iteration.attempts));
+  return at - slot <= catchUp.maxLateMs ? at : undefined;
 }
 
 /**

@@ -252,13 +252,16 @@ export async function checkInvariants(options: {
     }
   }
 
-  // 6. Budgets hold across every runner while the relay is reachable (claimed runs).
+  // 6. Budgets hold across every runner while the relay is reachable (claimed runs). The relay
+  // counts a run's tokens when its record arrives: a claimed run whose record never reached the
+  // relay within its lease (the holder crashed, froze or was cut off after the model answered)
+  // spent tokens nobody could count, as invariant 2 allows its conversation.
   const claimedRuns = new Map<
     string,
     { iterations: Set<string>; tokens: number; largest: number }
   >();
   for (const conversation of models.conversations) {
-    if (!conversation.claimed) continue;
+    if (!conversation.claimed || cutOff(conversation)) continue;
     const runs = claimedRuns.get(conversation.missionId) ?? {
       iterations: new Set(),
       tokens: 0,

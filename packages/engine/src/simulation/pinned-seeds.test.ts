@@ -66,6 +66,18 @@ const pinned: {
       'invariant 10: a failure made while the relay was down reached it after the slot’s window closed',
     shows: [/claims m_4@\S+T12:00:00.000Z unclaimed \(relay unreachable\)/],
   },
+  {
+    seed: 39493,
+    found:
+      'invariant 10: a device whose clock ran 50 minutes ahead failed a slot early, and its retry was stamped before the slot itself',
+    shows: [/claims m_1@\S+T19:20:00.000Z unclaimed \(relay unreachable\)/],
+  },
+  {
+    seed: 24041,
+    found:
+      'invariant 6: the relay crashed after the model answered a claimed run, whose tokens no record ever carried',
+    shows: [/claim m_2@\S+T22:10:00.000Z by relay_1-p1: granted/, /relay_1\.1 +CRASH/],
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,
