@@ -6,7 +6,13 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 function runnerOf(sql: Sql): SqlRunner {
   return {
     async query<Row extends object>(text: string, params: SqlValue[] = []) {
-      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      // Prepared (named, per connection): an unprepared statement with parameters costs two
+      // round trips (postgres.js first asks the server for the parameter types) and holds back
+      // every statement queued behind it; a prepared one is described once per connection and
+      // then sent in one go, pipelined with the next. The relay's SQL is a fixed set of texts.
+      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+        prepare: params.length > 0,
+      });
       return rows as unknown as Row[];
     },
   };

@@ -3,7 +3,7 @@
  * user's advisory lock first (see change-log.ts), keeps the due index in step with missions and
  * iterations, and after commit reports the new log position through `onCommit` (live pokes).
  */
-import type { Change, Store, StoredRow, StoreWriter } from '@baton/engine';
+import { rowKey, type Change, type Store, type StoredRow, type StoreWriter } from '@baton/engine';
 import type { Database } from '../db/database.ts';
 import { appendChanges, lastStampOf } from './change-log.ts';
 import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
@@ -34,26 +34,67 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
           // One write per user at a time in this process, pushes and claims included (user-writes.ts).
           const result = await userTransaction(db, userId, async (runner) => {
             const touched: StoredRow[] = [];
+            // On PostgreSQL a transaction's statements go down one connection in order, so the
+            // writes whose answers the engine does not read (put, record) are sent without
+            // waiting for them: they travel with the next statement instead of a round trip
+            // each, and every later read in the transaction still sees them. All are awaited
+            // before the transaction ends; one that fails fails it, as it would have at once.
+            // (PGlite runs in this process: there is no round trip to save.)
+            const sent: Promise<unknown>[] = [];
+            const send = async (write: Promise<unknown>) => {
+              if (db.kind !== 'postgres') {
+                await write;
+                return;
+              }
+              write.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+              sent.push(write);
+            };
+            // A row this transaction put is read back from here: under the user's lock nobody
+            // else writes it meanwhile (the engine reads back the iteration it just wrote).
+            const reader = rowReader(runner, userId);
+            const written = new Map<string, StoredRow>();
             const writer: StoreWriter = {
-              ...rowReader(runner, userId),
+              ...reader,
+              get: async (table, id) => {
+                const row = written.get(rowKey(table, id));
+                return row ? structuredClone(row) : reader.get(table, id);
+              },
+              async getMany(keys) {
+                const missing = keys.filter((key) => !written.has(rowKey(key.table, key.id)));
+                const read = missing.length > 0 ? await reader.getMany(missing) : [];
+                const found = new Map(
+                  missing.map((key, index) => [rowKey(key.table, key.id), read[index]]),
+                );
+                return keys.map((key) => {
+                  const name = rowKey(key.table, key.id);
+                  const row = written.get(name);
+                  return row ? structuredClone(row) : found.get(name);
+                });
+              },
               // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
               latestStamp: () => lastStampOf(runner, userId),
               async put(rows) {
-                await putRows(runner, userId, rows);
                 touched.push(...rows);
+                for (const row of rows) written.set(rowKey(row.table, row.id), structuredClone(row));
+                await send(putRows(runner, userId, rows));
               },
               async record(changes: Change[]) {
-                const appended = await appendChanges(runner, {
-                  userId,
-                  changes,
-                  now: now(),
-                  made: true,
-                });
-                if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
+                await send(
+                  appendChanges(runner, { userId, changes, now: now(), made: true }).then(
+                    (appended) => {
+                      if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
+                    },
+                  ),
+                );
               },
             };
             const value = await fn(writer);
-            await refreshDue(runner, userId, missionIdsTouchedBy(touched));
+            // The due index's read goes out behind the writes (it sees them) without waiting
+            // for their answers first; a failed write is still the error reported.
+            const due = refreshDue(runner, userId, missionIdsTouchedBy(touched));
+            due.catch(() => undefined);
+            await Promise.all(sent);
+            await due;
             return value;
           });
           if (lastSeq !== undefined) options.onCommit?.({ userId, cursor: lastSeq });
