@@ -75,7 +75,8 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
               latestStamp: () => lastStampOf(runner, userId),
               async put(rows) {
                 touched.push(...rows);
-                for (const row of rows) written.set(rowKey(row.table, row.id), structuredClone(row));
+                for (const row of rows)
+                  written.set(rowKey(row.table, row.id), structuredClone(row));
                 await send(putRows(runner, userId, rows));
               },
               async record(changes: Change[]) {
