@@ -1,6 +1,6 @@
 /**
- * A real relay process started the way `npm start` runs it (tsx, PGlite on disk in a fresh data
- * folder), serving the built webapp. Journeys use it through fixtures.ts; the browser bench
+ * A real relay process started the way `npm start` runs it (`node dist/main.mjs`, PGlite on disk
+ * in a fresh data folder), serving the built webapp. Journeys use it through fixtures.ts; the browser bench
  * (bench/browser-bench.ts) starts one too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureRelayBundle } from '@baton/relay/bundle';
 import { freePort } from './free-port.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,7 +28,7 @@ async function waitForHealth(
   child: ChildProcess,
   output: () => string,
 ): Promise<void> {
-  // Up to a minute: on a busy 2-core machine tsx and PGlite's first start take 15 s or more.
+  // Up to a minute: on a busy 2-core machine PGlite's first start takes 15 s or more.
   for (let attempt = 0; attempt < 600; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output()}`);
     try {
@@ -53,7 +54,8 @@ export async function startRelay(options: {
   let log = '';
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const bundle = await ensureRelayBundle();
+    child = spawn(process.execPath, [bundle], {
       cwd: join(repoRoot, 'packages/relay'),
       env: {
         ...process.env,

@@ -32,7 +32,10 @@ if [[ ${SKIP_BUILD:-} != 1 ]]; then
   fi
 fi
 
-# exec + `node --import tsx` (not `npm run`/`npx`) so the recorded pid is the server itself and a
-# signal sent to it reaches the relay, which shuts down gracefully.
+# The relay runs as one bundled JavaScript file, rebuilt when its sources changed (a second or
+# less): tsx's loader would stay in memory for as long as the relay runs (decision 0013).
 cd packages/relay
-exec node --import tsx src/main.ts
+node --import tsx src/bundle-cli.ts --if-changed >/dev/null
+# exec + `node` (not `npm run`/`npx`) so the recorded pid is the server itself and a signal sent
+# to it reaches the relay, which shuts down gracefully.
+exec node dist/main.mjs

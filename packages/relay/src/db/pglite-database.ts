@@ -2,12 +2,22 @@ import { PGlite, type PGliteInterface, type Transaction } from '@electric-sql/pg
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database, SqlRunner, SqlValue, TransactionRunner } from './database.ts';
 
-/** The relay package, where `@electric-sql/pglite` resolves from. */
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The relay package, where `@electric-sql/pglite` resolves from: the nearest folder above this
+ * module with a package.json (this file runs from `src/db/` under tsx and vitest, and from
+ * `dist/` bundled).
+ */
+const packageDir = (() => {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(folder, 'package.json')) && dirname(folder) !== folder) {
+    folder = dirname(folder);
+  }
+  return folder;
+})();
 
 function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
   return {

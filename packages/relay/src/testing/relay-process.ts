@@ -1,16 +1,16 @@
 /**
- * Starts the relay as a real process (`node --import tsx src/main.ts`, the pid is the server
- * itself) and waits until it prints its "ready at" line. For process-level tests and e2e
+ * Starts the relay as a real process as `npm start` runs it (`node dist/main.mjs`, built first
+ * when its sources changed; the pid is the server itself) and waits until it prints its "ready at" line. For process-level tests and e2e
  * fixtures. Stop it with `stop()` (SIGTERM, graceful) or `kill()` (SIGKILL).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ensureRelayBundle, relayPackageDir } from '../bundle.ts';
 import { createTestPostgres, testDatabaseUrl, type TestDatabaseKind } from './test-database.ts';
 
-export const relayPackageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { relayPackageDir };
 
 export interface RelayProcess {
   url: string;
@@ -28,7 +28,8 @@ export async function startRelayProcess(options: {
   env: Record<string, string>;
   timeoutMs?: number;
 }): Promise<RelayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const bundle = await ensureRelayBundle();
+  const child = spawn(process.execPath, [bundle], {
     cwd: relayPackageDir,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
