@@ -1,7 +1,7 @@
 /**
  * A real relay process started the way `npm start` runs it (`node dist/main.mjs`, PGlite on disk
- * in a fresh data folder), serving the built webapp. Journeys use it through fixtures.ts; the browser bench
- * (bench/browser-bench.ts) starts one too.
+ * in a fresh data folder), serving the built webapp. Journeys use it through fixtures.ts; the
+ * browser bench (bench/browser-bench.ts) starts one too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

@@ -7,7 +7,9 @@
  *
  * `ensureRelayBundle()` rebuilds only when the file is missing or one of the sources it was made
  * from changed since, so tests that start many relays build once. Builds running at the same
- * time (test workers) each write a file of their own and rename it into place.
+ * time (test workers) each write a file of their own and rename it into place. A stack trace
+ * from the running relay names lines of `dist/main.mjs`; esbuild writes each source file's path
+ * as a comment above its code there.
  */
 import { build, type Plugin } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -65,7 +67,6 @@ export async function buildRelayBundle(): Promise<string> {
     absWorkingDir: relayPackageDir,
     metafile: true,
     logLevel: 'error',
-    // A stack trace names the source file in the comments esbuild writes above each module.
     legalComments: 'none',
   });
   const inputs = Object.keys(result.metafile.inputs).map((input) =>

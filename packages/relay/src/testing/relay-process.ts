@@ -1,7 +1,8 @@
 /**
  * Starts the relay as a real process as `npm start` runs it (`node dist/main.mjs`, built first
- * when its sources changed; the pid is the server itself) and waits until it prints its "ready at" line. For process-level tests and e2e
- * fixtures. Stop it with `stop()` (SIGTERM, graceful) or `kill()` (SIGKILL).
+ * when its sources changed; the pid is the server itself) and waits until it prints its "ready
+ * at" line. For process-level tests and e2e fixtures. Stop it with `stop()` (SIGTERM, graceful)
+ * or `kill()` (SIGKILL).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
