@@ -6,7 +6,7 @@ import type { RevertKept, Runner } from './model/iteration.ts';
 import { MissionSchema, type MissionDraft } from './model/mission.ts';
 import { readRow, readRows, type RowOf } from './model/read-row.ts';
 import { tableSchemas, type DomainTable } from './model/tables.ts';
-import type { Claims, Clock, Ids, LanguageModel, Store } from './ports.ts';
+import type { Claims, Clock, Ids, LanguageModel, Store, StoreWriter } from './ports.ts';
 import type { PlannerResult } from './planner/run-planner.ts';
 import { mergeRemoteChanges } from './runner/apply-remote.ts';
 import { commitEdits, type Edit } from './runner/commit.ts';
@@ -84,6 +84,31 @@ export function createEngine(options: EngineOptions) {
         return fn(writer);
       }),
   };
+  /**
+   * A transaction whose first reads go out together with the read of the store's newest stamp
+   * rather than after it: on IndexedDB each awaited request is a round trip, and a person's edit
+   * and a device's live apply are the writes someone waits on. Reads answer, and writes go out,
+   * only once the clock has received that stamp, so `fn` must tick its stamp after a read.
+   */
+  function readFirst<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
+    return options.store.transaction(async (writer) => {
+      const received = writer.latestStamp().then((latest) => {
+        if (latest !== undefined) hlc.receive(latest, clock.now());
+      });
+      // Its failure is thrown by the first operation that waits for it, not left unhandled.
+      received.catch(() => undefined);
+      const after = <R>(work: Promise<R>): Promise<R> =>
+        Promise.all([work, received]).then(([value]) => value);
+      return fn({
+        get: (table, id) => after(writer.get(table, id)),
+        getMany: (keys) => after(writer.getMany(keys)),
+        list: (table, filter) => after(writer.list(table, filter)),
+        latestStamp: () => after(writer.latestStamp()),
+        put: (rows) => received.then(() => writer.put(rows)),
+        record: (changes) => received.then(() => writer.record(changes)),
+      });
+    });
+  }
   const tools: ToolRegistry = createToolRegistry(options.tools);
   const deps: RunnerDeps = {
     store,
@@ -101,8 +126,8 @@ export function createEngine(options: EngineOptions) {
   };
 
   function commit(edits: Edit[]): Promise<Change[]> {
-    return store.transaction((writer) =>
-      commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId }),
+    return readFirst((writer) =>
+      commitEdits({ writer, edits, stamp: () => hlc.tick(clock.now()), ids, deviceId: nodeId }),
     );
   }
 
@@ -435,7 +460,7 @@ export function createEngine(options: EngineOptions) {
         valid.push(parsed.data as Change);
       }
       if (valid.length === 0) return report;
-      await store.transaction(async (writer) => {
+      await readFirst(async (writer) => {
         const edits = await mergeRemoteChanges({ writer, changes: valid });
         if (edits.length > 0)
           await commitEdits({ writer, edits, stamp: hlc.tick(clock.now()), ids, deviceId: nodeId });

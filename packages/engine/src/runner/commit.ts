@@ -22,7 +22,8 @@ export interface Edit {
 export async function commitEdits(options: {
   writer: StoreWriter;
   edits: Edit[];
-  stamp: HlcStamp;
+  /** The commit's stamp, or how to tick it once the rows are read (see `readFirst`, engine.ts). */
+  stamp: HlcStamp | (() => HlcStamp);
   ids: Ids;
   deviceId: string;
 }): Promise<Change[]> {
@@ -38,6 +39,7 @@ export async function commitEdits(options: {
   const rows = new Map<string, StoredRow | undefined>(
     [...keys.keys()].map((key, index) => [key, stored[index]]),
   );
+  const stamp = typeof options.stamp === 'function' ? options.stamp() : options.stamp;
   const written = new Map<string, StoredRow>();
   for (const edit of options.edits) {
     const candidate = {
@@ -45,7 +47,7 @@ export async function commitEdits(options: {
       table: edit.table,
       rowId: edit.rowId,
       fields: edit.fields,
-      hlc: options.stamp,
+      hlc: stamp,
       actor: edit.actor,
       deviceId: options.deviceId,
     };

@@ -90,3 +90,43 @@ describe('dexie store reads', () => {
     await db.delete();
   });
 });
+
+describe('dexie store writes', () => {
+  const row = (id: string, title: unknown) => ({
+    ...mergeChange(undefined, { ...change(1), rowId: id, fields: { title: 'x' } }),
+    fields: { title },
+  });
+
+  it('keeps writes in the order made, though it does not wait for each', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    await store.transaction(async (writer) => {
+      void writer.put([row('t1', 'first')]);
+      void writer.put([row('t1', 'second')]);
+      void writer.record([change(1)]);
+      void writer.record([change(2)]);
+    });
+    expect((await store.get('tasks', 't1'))?.fields.title).toBe('second');
+    expect((await readOutbox(db)).map((entry) => entry.change.rowId)).toEqual(['t1', 't2']);
+    await db.delete();
+  });
+
+  it('fails the whole transaction when IndexedDB refuses a write it did not wait for', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    await expect(
+      store.transaction(async (writer) => {
+        await writer.put([row('t1', 'kept only if all is')]);
+        await writer.record([change(1)]);
+        // A function cannot be stored: IndexedDB refuses the put (DataCloneError).
+        await writer.put([row('t2', () => 'not storable')]);
+        return 'done';
+      }),
+    ).rejects.toThrow();
+    expect(await store.get('tasks', 't1')).toBeUndefined();
+    expect(await readOutbox(db)).toEqual([]);
+    await db.delete();
+  });
+});

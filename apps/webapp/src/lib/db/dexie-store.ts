@@ -21,16 +21,18 @@ function byId(a: StoredRow, b: StoredRow): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function tableRange(db: BatonDatabase, table: TableName) {
-  return db.rows.where('[table+id]').between([table, Dexie.minKey], [table, Dexie.maxKey]);
+type RowsTable = BatonDatabase['rows'];
+
+function tableRange(rows: RowsTable, table: TableName) {
+  return rows.where('[table+id]').between([table, Dexie.minKey], [table, Dexie.maxKey]);
 }
 
 async function listRows(
-  db: BatonDatabase,
+  from: RowsTable,
   table: TableName,
   filter?: RowFilter,
 ): Promise<StoredRow[]> {
-  const rows = await tableRange(db, table).toArray();
+  const rows = await tableRange(from, table).toArray();
   return rows.filter((row) => matches(row, filter));
 }
 
@@ -44,11 +46,11 @@ const keyScanFrom = 32;
  * key is one IndexedDB request each, a key range is one for all.
  */
 async function readMany(
-  db: BatonDatabase,
+  from: RowsTable,
   keys: ReadonlyArray<{ table: TableName; id: string }>,
 ): Promise<Array<StoredRow | undefined>> {
   const asKey = (key: { table: TableName; id: string }): [TableName, string] => [key.table, key.id];
-  if (keys.length < keyScanFrom) return db.rows.bulkGet(keys.map(asKey));
+  if (keys.length < keyScanFrom) return from.bulkGet(keys.map(asKey));
   const idsByTable = new Map<TableName, string[]>();
   for (const key of keys) {
     const ids = idsByTable.get(key.table);
@@ -60,7 +62,7 @@ async function readMany(
   for (const [table, ids] of idsByTable) {
     const sorted = [...ids].sort();
     const bound = sorted.length * 4;
-    const found = await db.rows
+    const found = await from
       .where('[table+id]')
       .between([table, sorted[0]!], [table, sorted.at(-1)!], true, true)
       .limit(bound + 1)
@@ -69,10 +71,10 @@ async function readMany(
     if (found.length > bound) unknown = true;
     for (const [, id] of found) existing.add(`${table}\u0000${id}`);
   }
-  if (unknown) return db.rows.bulkGet(keys.map(asKey));
+  if (unknown) return from.bulkGet(keys.map(asKey));
   const wanted = keys.filter((key) => existing.has(`${key.table}\u0000${key.id}`));
   const rows = new Map<string, StoredRow | undefined>();
-  const read = await db.rows.bulkGet(wanted.map(asKey));
+  const read = await from.bulkGet(wanted.map(asKey));
   wanted.forEach((key, index) => rows.set(`${key.table}\u0000${key.id}`, read[index]));
   return keys.map((key) => rows.get(`${key.table}\u0000${key.id}`));
 }
@@ -84,43 +86,80 @@ async function readMany(
  * together or not at all.
  */
 export function createDexieStore(db: BatonDatabase): Store {
-  const get = async (table: TableName, id: string) => db.rows.get([table, id]);
-  const getMany = (keys: ReadonlyArray<{ table: TableName; id: string }>) => readMany(db, keys);
   return {
-    get,
-    getMany,
-    list: (table, filter) => listRows(db, table, filter),
+    get: async (table, id) => db.rows.get([table, id]),
+    getMany: (keys) => readMany(db.rows, keys),
+    list: (table, filter) => listRows(db.rows, table, filter),
     transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
-      return db.transaction('rw', db.rows, db.outbox, db.meta, async () => {
-        const saved = (await db.meta.get('latestStamp'))?.value;
-        const before = typeof saved === 'string' ? saved : undefined;
-        let latest = before;
+      return db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
+        // Tables bound to this transaction: requests made after a wait still join it.
+        const rows = tx.table('rows') as RowsTable;
+        const outbox = tx.table('outbox') as BatonDatabase['outbox'];
+        const meta = tx.table('meta') as BatonDatabase['meta'];
+        // Each awaited request is a round trip to the browser's storage process, so requests
+        // go out without waiting where nothing needs their answer: the saved stamp is asked for
+        // at once, and writes (rows, outbox, the stamp) are waited for only before the next
+        // read and at the end. IndexedDB runs one transaction's requests in the order made.
+        const saved = meta.get('latestStamp').then((entry) => {
+          const value = entry?.value;
+          return typeof value === 'string' ? value : undefined;
+        });
+        let newestWritten: string | undefined;
+        const writes: Array<Promise<unknown>> = [];
+        const issue = (write: Promise<unknown>) => {
+          // Its failure is thrown where it is waited for (the next read or the end), which
+          // aborts the transaction; until then it is not an unhandled rejection.
+          write.catch(() => undefined);
+          writes.push(write);
+        };
+        const settle = async () => {
+          if (writes.length > 0) await Promise.all(writes.splice(0));
+        };
+        const newest = async () => {
+          const before = await saved;
+          return newestWritten !== undefined && (before === undefined || newestWritten > before)
+            ? newestWritten
+            : before;
+        };
+        const note = (stamp: string) => {
+          if (newestWritten === undefined || stamp > newestWritten) newestWritten = stamp;
+        };
         const writer: StoreWriter = {
-          get,
-          getMany,
-          list: (table, filter) => listRows(db, table, filter).then((rows) => rows.sort(byId)),
-          latestStamp: async () => latest,
-          put: async (rows) => {
-            for (const row of rows)
-              for (const stamp of Object.values(row.stamps))
-                if (latest === undefined || stamp > latest) latest = stamp;
+          get: async (table, id) => {
+            await settle();
+            return rows.get([table, id]);
+          },
+          getMany: async (keys) => {
+            await settle();
+            return readMany(rows, keys);
+          },
+          list: async (table, filter) => {
+            await settle();
+            return (await listRows(rows, table, filter)).sort(byId);
+          },
+          latestStamp: newest,
+          put: async (written) => {
+            for (const row of written) for (const stamp of Object.values(row.stamps)) note(stamp);
             // Slices under 50 rows: for those Dexie tells pages which rows changed (its
             // `storagemutated`), so an open page re-reads only them (table-watch.ts); for a
             // larger put it says "everything". The slices go out at once, in one transaction.
-            const slices: StoredRow[][] = [];
-            for (let start = 0; start < rows.length; start += putSlice)
-              slices.push(rows.slice(start, start + putSlice));
-            await Promise.all(slices.map((slice) => db.rows.bulkPut(slice)));
+            for (let start = 0; start < written.length; start += putSlice)
+              issue(rows.bulkPut(written.slice(start, start + putSlice)));
           },
           record: async (changes: Change[]) => {
-            for (const change of changes)
-              if (latest === undefined || change.hlc > latest) latest = change.hlc;
-            await db.outbox.bulkAdd(changes.map((change) => ({ change })));
+            for (const change of changes) note(change.hlc);
+            issue(outbox.bulkAdd(changes.map((change) => ({ change }))));
           },
         };
         const result = await fn(writer);
         // Every host of this browser reads it at the start of its next write (engine.ts).
-        if (latest !== before) await db.meta.put({ key: 'latestStamp', value: latest });
+        const before = await saved;
+        const latest = await newest();
+        if (latest !== before) issue(meta.put({ key: 'latestStamp', value: latest }));
+        // Not committed explicitly (`IDBTransaction.commit`) with the last writes: a write that
+        // failed after that could no longer abort the rest. Waiting for every answer first
+        // is what lets a failure anywhere undo the whole transaction.
+        await settle();
         return result;
       });
     },
