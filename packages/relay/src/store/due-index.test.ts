@@ -175,6 +175,31 @@ describeOnEachDatabase('the due index', (kind) => {
     expect(await listDue(db, { now: anchor + hour - 1, limit: 10 })).toEqual([]);
   });
 
+  it("keeps each mission due when a user's writes commit together and one of them fails alone", async () => {
+    const store = createSqlStore({ db }).forUser('u_1');
+    const mission = await missionRow();
+    const [a, b, c] = ['m_a', 'm_b', 'm_c'].map((id) => ({ ...mission, id }));
+    // Asked for at once, they wait together and commit in one group (user-writes.ts), whose
+    // end recomputes the due entries of every mission its writes touched.
+    const settled = await Promise.allSettled([
+      store.transaction((writer) => writer.put([a!])),
+      store.transaction(async (writer) => {
+        await writer.put([b!]);
+        throw new Error('refused');
+      }),
+      store.transaction((writer) => writer.put([c!])),
+    ]);
+    expect(settled.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(missionsOf(await listDue(db, { now: anchor + hour, limit: 10 })).sort()).toEqual([
+      'm_a',
+      'm_c',
+    ]);
+  });
+
   it('makes a slot that failed transiently due again at its retry, and a permanent failure not', async () => {
     const store = createSqlStore({ db });
     for (const kind of ['unavailable', 'model'] as const) {

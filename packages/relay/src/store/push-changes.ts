@@ -6,7 +6,7 @@
 import { EngineError, mergeChange, rowKey, type Change, type StoredRow } from '@baton/engine';
 import type { Database, SqlRunner } from '../db/database.ts';
 import { appendChanges, lastSeqOf } from './change-log.ts';
-import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
+import { missionIdsTouchedBy } from './due-index.ts';
 import { getRowsByKeys, putRows } from './rows-table.ts';
 import { userTransaction } from './user-writes.ts';
 
@@ -73,7 +73,7 @@ export async function pushChanges(options: {
   return userTransaction(
     options.db,
     userId,
-    async (runner) => {
+    async (runner, end) => {
       const { inserted, lastSeq, bytes } = await appendChanges(runner, {
         userId,
         changes: [...unique.values()],
@@ -99,7 +99,7 @@ export async function pushChanges(options: {
         await putRows(runner, userId, [...merged.values()], {
           isNew: (row) => !rows.has(rowKey(row.table, row.id)),
         });
-        await refreshDue(runner, userId, missionIdsTouchedBy(merged.values()));
+        end.refreshDue(missionIdsTouchedBy(merged.values()));
       }
       return {
         accepted: fresh.length,

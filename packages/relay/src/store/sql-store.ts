@@ -1,12 +1,13 @@
 /**
  * The engine's Store port over SQL, one view per user. Every writing transaction takes the
  * user's advisory lock first (see change-log.ts), keeps the due index in step with missions and
- * iterations, and after commit reports the new log position through `onCommit` (live pokes).
+ * iterations (at the end of its group, user-writes.ts), and after commit reports the new log
+ * position through `onCommit` (live pokes).
  */
 import { rowKey, type Change, type Store, type StoredRow, type StoreWriter } from '@baton/engine';
 import type { Database } from '../db/database.ts';
 import { appendChanges, lastStampOf } from './change-log.ts';
-import { missionIdsTouchedBy, refreshDue } from './due-index.ts';
+import { missionIdsTouchedBy } from './due-index.ts';
 import { putRows, rowReader } from './rows-table.ts';
 import { userTransaction } from './user-writes.ts';
 
@@ -32,7 +33,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         async transaction(fn) {
           let lastSeq: string | undefined;
           // One write per user at a time in this process, pushes and claims included (user-writes.ts).
-          const result = await userTransaction(db, userId, async (runner) => {
+          const result = await userTransaction(db, userId, async (runner, end) => {
             const touched: StoredRow[] = [];
             // On PostgreSQL a transaction's statements go down one connection in order, so the
             // writes whose answers the engine does not read (put, record) are sent without
@@ -90,12 +91,10 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
               },
             };
             const value = await fn(writer);
-            // The due index's read goes out behind the writes (it sees them) without waiting
-            // for their answers first; a failed write is still the error reported.
-            const due = refreshDue(runner, userId, missionIdsTouchedBy(touched));
-            due.catch(() => undefined);
+            // The due entries of the missions it touched are recomputed at the group's end,
+            // in the same transaction (user-writes.ts).
+            end.refreshDue(missionIdsTouchedBy(touched));
             await Promise.all(sent);
-            await due;
             return value;
           });
           if (lastSeq !== undefined) options.onCommit?.({ userId, cursor: lastSeq });

@@ -14,14 +14,25 @@
  */
 import type { Database, SqlRunner } from '../db/database.ts';
 import { lockUser } from './change-log.ts';
+import { refreshDue } from './due-index.ts';
 
 /** Writes of one user committed together, at most. */
 export const maxMembers = 32;
 /** Their summed weight (a push weighs its changes; other writes 1), at most, beyond the first. */
 export const maxWeight = 64;
 
+/**
+ * What a write leaves to its group's end, inside the same transaction: the due entries of the
+ * missions it touched are recomputed once for the whole group (`refreshDue` reads the rows as
+ * they are then), not once per write, which was two statements more, one after the other, for
+ * each plan or push waiting in the user's queue.
+ */
+export interface GroupEnd {
+  refreshDue(missionIds: Iterable<string>): void;
+}
+
 interface Member {
-  fn: (runner: SqlRunner) => Promise<unknown>;
+  fn: (runner: SqlRunner, end: GroupEnd) => Promise<unknown>;
   weight: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -46,7 +57,7 @@ const nextTurn = (run: () => void) => setImmediate(run);
 export function userTransaction<T>(
   db: Database,
   userId: string,
-  fn: (runner: SqlRunner) => Promise<T>,
+  fn: (runner: SqlRunner, end: GroupEnd) => Promise<T>,
   options: { weight?: number } = {},
 ): Promise<T> {
   let queues = queuesByDb.get(db);
@@ -98,19 +109,31 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
   try {
     await db.transaction(async (runner) => {
       await lockUser(runner, { userId, kind: db.kind });
+      // A member that threw may have named missions too: recomputing their entries from the
+      // rows as they are is right whatever it wrote or did not.
+      const dueMissions = new Set<string>();
+      const end: GroupEnd = {
+        refreshDue(missionIds) {
+          for (const missionId of missionIds) dueMissions.add(missionId);
+        },
+      };
       if (group.length === 1) {
-        outcomes.push({ ok: true, value: await (group[0] as Member).fn(runner) });
-        return;
-      }
-      for (const member of group) {
-        try {
-          // A member that throws has its writes undone alone (if even that fails, the whole
-          // group fails).
-          outcomes.push({ ok: true, value: await runner.savepoint(member.fn) });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
+        outcomes.push({ ok: true, value: await (group[0] as Member).fn(runner, end) });
+      } else {
+        for (const member of group) {
+          try {
+            // A member that throws has its writes undone alone (if even that fails, the whole
+            // group fails).
+            outcomes.push({
+              ok: true,
+              value: await runner.savepoint((inner) => member.fn(inner, end)),
+            });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
         }
       }
+      await refreshDue(runner, userId, dueMissions);
     });
   } catch (error) {
     // Nothing was committed: every member fails with the reason.
