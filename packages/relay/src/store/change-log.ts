@@ -33,6 +33,19 @@ export function readChange(body: unknown, seq: string): Change {
 }
 
 /**
+ * Which of the ids `$2` (text[]) user `$1`'s log holds: one probe of the unique (user_id, id)
+ * index per id. A lateral subquery with a limit runs once per id, and the unique index answers
+ * it on PGlite, which never gathers statistics, and on PostgreSQL once it has them (autovacuum
+ * analyzes a new table within a minute). `id = any($2)` was planned on PGlite as a scan of every
+ * change of the user's, each compared with the whole list: a 1,000-change push spent 13 ms
+ * probing at 30,000 rows of the user's and 120–140 ms at 190,000, against 5 ms at any size now.
+ */
+export const knownIdsSql = `select given.id from unnest($2::text[]) as given (id)
+  cross join lateral (
+    select 1 from changes where changes.user_id = $1 and changes.id = given.id limit 1
+  ) as found`;
+
+/**
  * Appends changes in order; a change id already in the user's log is skipped. Returns the ids
  * that were new, the highest seq appended (undefined when none were) and the new changes' size
  * as JSON text (bytes).
@@ -57,10 +70,10 @@ export async function appendChanges(
   // one order, without gaps, and no other transaction can add one of these ids meanwhile.
   const known = options.made
     ? []
-    : await runner.query<{ id: string }>(
-        'select id from changes where user_id = $1 and id = any($2::text[])',
-        [options.userId, options.changes.map((change) => change.id)],
-      );
+    : await runner.query<{ id: string }>(knownIdsSql, [
+        options.userId,
+        options.changes.map((change) => change.id),
+      ]);
   const inserted = new Set<string>();
   const skip = new Set(known.map((record) => record.id));
   const fresh: Change[] = [];
