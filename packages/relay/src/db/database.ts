@@ -1,5 +1,6 @@
 /**
- * The relay's one SQL door, with the same SQL on PGlite and PostgreSQL. Parameters are plain
+ * The relay's one SQL door, with the same SQL on PGlite and PostgreSQL (one read, of rows by
+ * many ids, is asked in the form each planner answers best: rows-table.ts). Parameters are plain
  * strings, numbers, booleans or null, cast explicitly in the SQL (`$1::jsonb`, `$2::bigint`), so
  * both drivers send them alike; arrays and batches travel as one JSON parameter
  * (`jsonb_to_recordset($1::jsonb)`). Times are stored as bigint epoch ms and read as `::float8`.
@@ -8,6 +9,11 @@
 export type SqlValue = string | number | boolean | null | readonly string[];
 
 export interface SqlRunner {
+  /**
+   * Which PostgreSQL answers. The SQL is the same on both, except where their planners differ
+   * enough to matter (PGlite's is PostgreSQL 17's and never has statistics; see rows-table.ts).
+   */
+  readonly kind: 'pglite' | 'postgres';
   /** Runs one statement and returns its rows (jsonb columns parsed). */
   query<Row extends object = Record<string, unknown>>(
     text: string,
@@ -19,13 +25,13 @@ export interface SqlRunner {
 export interface TransactionRunner extends SqlRunner {
   /**
    * Runs `fn` in a savepoint: when it throws, its statements are rolled back (the transaction
-   * goes on) and the error is thrown again.
+   * goes on) and the error is thrown again. Savepoints nest. A statement that fails outside one
+   * fails the whole transaction, even when the error is caught (postgres.js).
    */
-  savepoint<T>(fn: (runner: SqlRunner) => Promise<T>): Promise<T>;
+  savepoint<T>(fn: (runner: TransactionRunner) => Promise<T>): Promise<T>;
 }
 
 export interface Database extends SqlRunner {
-  readonly kind: 'pglite' | 'postgres';
   /** All-or-nothing: commits when `fn` resolves, rolls back when it throws. */
   transaction<T>(fn: (runner: TransactionRunner) => Promise<T>): Promise<T>;
   /** Calls `onPayload` for every NOTIFY on `channel` (from any connection); resolves to unlisten. */

@@ -21,6 +21,7 @@ const packageDir = (() => {
 
 function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
   return {
+    kind: 'pglite',
     async query<Row extends object>(text: string, params: SqlValue[] = []) {
       const result = await target.query<Row>(text, params);
       return result.rows;
@@ -31,13 +32,13 @@ function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
 function transactionRunnerOf(transaction: Transaction): TransactionRunner {
   const runner = runnerOf(transaction);
   let depth = 0;
-  return {
+  const self: TransactionRunner = {
     ...runner,
     async savepoint(fn) {
       const name = `savepoint_${(depth += 1)}`;
       await runner.query(`savepoint ${name}`);
       try {
-        const value = await fn(runner);
+        const value = await fn(self);
         await runner.query(`release savepoint ${name}`);
         return value;
       } catch (error) {
@@ -49,6 +50,7 @@ function transactionRunnerOf(transaction: Transaction): TransactionRunner {
       }
     },
   };
+  return self;
 }
 
 /** Wraps an open PGlite instance; `close()` closes it. */

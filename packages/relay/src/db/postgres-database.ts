@@ -5,6 +5,7 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 
 function runnerOf(sql: Sql): SqlRunner {
   return {
+    kind: 'postgres',
     async query<Row extends object>(text: string, params: SqlValue[] = []) {
       // Prepared (named, per connection): an unprepared statement with parameters costs two
       // round trips (postgres.js first asks the server for the parameter types) and holds back
@@ -23,7 +24,9 @@ function transactionRunnerOf(sql: postgres.TransactionSql): TransactionRunner {
     ...runnerOf(sql),
     // postgres.js's own savepoint: a failed statement inside it does not fail the transaction.
     savepoint: async (fn) =>
-      (await sql.savepoint((inner) => fn(runnerOf(inner)))) as Awaited<ReturnType<typeof fn>>,
+      (await sql.savepoint((inner) => fn(transactionRunnerOf(inner)))) as Awaited<
+        ReturnType<typeof fn>
+      >,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Change } from '@baton/engine';
 import { afterEach, beforeEach, expect, it, onTestFinished } from 'vitest';
 import { migrate } from '../db/migrate.ts';
 import { knownIdsSql } from '../store/change-log.ts';
+import { rowsByIdsSql } from '../store/rows-table.ts';
 import { pushChanges } from '../store/push-changes.ts';
 import { openTestPostgresHandle } from '../testing/test-database.ts';
 import {
@@ -79,6 +80,43 @@ describeOnEachDatabase('sync routes', (kind) => {
     expect((await pull()).changes.map((item) => item.rowId)).toEqual(['t1', 't2']);
   });
 
+  it('answers pushes sent at once, some repeating logged changes, each with its own count, numbering the log without gaps', async () => {
+    const logged = [change('t1'), change('t2')];
+    await push(logged);
+    // Sent together, they wait for each other and commit as one group of savepoints.
+    const fresh = [change('t3'), change('t4'), change('t5')];
+    const answers = await Promise.all([
+      push([fresh[0]!]),
+      push([logged[0]!, fresh[1]!]),
+      push([logged[1]!]),
+      push([fresh[2]!, logged[0]!]),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    const counts = await Promise.all(
+      answers.map(async (answer) => {
+        const { accepted, duplicates } = (await answer.json()) as Record<string, number>;
+        return [accepted, duplicates];
+      }),
+    );
+    expect(counts).toEqual([
+      [1, 0],
+      [1, 1],
+      [0, 1],
+      [1, 1],
+    ]);
+    const numbers = await relay.db.query<{ user_seq: string; row_id: string }>(
+      'select user_seq::text as user_seq, row_id from changes where user_id = $1 order by user_seq',
+      [relay.users.alice],
+    );
+    // The pushes may reach the user's queue in any order; each change is logged once, numbered
+    // without gaps, and pulled once.
+    expect(numbers.map((row) => Number(row.user_seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(numbers.map((row) => row.row_id).sort()).toEqual(['t1', 't2', 't3', 't4', 't5']);
+    expect((await pull()).changes.map((item) => item.rowId)).toEqual(
+      numbers.map((row) => row.row_id),
+    );
+  });
+
   it("finds a push's duplicates by one index probe per change, not by reading the user's log", async () => {
     // 3,000 changes of alice's: a probe that scans her log reads every one of them for each push.
     for (let page = 0; page < 3; page += 1) {
@@ -106,6 +144,34 @@ describeOnEachDatabase('sync routes', (kind) => {
       const text = await plan();
       expect(text, when).toMatch(/Index Only Scan using changes_user_id_id_key on changes/);
       expect(text, when).not.toMatch(/(Seq Scan|Bitmap Heap Scan) on changes/);
+    }
+  });
+
+  it("reads the rows a push merges into by their key, not by reading the user's rows", async () => {
+    for (let page = 0; page < 3; page += 1) {
+      const response = await push(
+        Array.from({ length: 1_000 }, (_, index) => change(`t${page * 1_000 + index}`)),
+      );
+      expect(response.status).toBe(200);
+    }
+    const ids = Array.from({ length: 1_000 }, (_, index) => `t${index * 2}`);
+    // Nothing analyzes PGlite's tables; PostgreSQL's autovacuum does, some time after they grow.
+    for (const when of kind === 'pglite'
+      ? ['before analyze']
+      : ['before analyze', 'after analyze']) {
+      if (when === 'after analyze') await relay.db.query('analyze rows');
+      const text = (
+        await relay.db.query<{ 'QUERY PLAN': string }>(`explain ${rowsByIdsSql(kind)}`, [
+          relay.users.alice,
+          'tasks',
+          ids,
+        ])
+      )
+        .map((line) => line['QUERY PLAN'])
+        .join('\n');
+      // Every id is looked up in the primary key; none of the user's other rows is read.
+      expect(text, when).toMatch(/Index Cond: .*row_id = /);
+      expect(text, when).not.toMatch(/Seq Scan on rows|Filter:/);
     }
   });
 

@@ -8,7 +8,7 @@
  * flight. PGlite runs one transaction at a time, which gives the same order without the lock.
  */
 import { ChangeSchema, EngineError, type Change } from '@baton/engine';
-import type { Database, SqlRunner } from '../db/database.ts';
+import type { Database, SqlRunner, TransactionRunner } from '../db/database.ts';
 
 /** Serialises one user's writing transactions until commit (PostgreSQL; see above). */
 export async function lockUser(
@@ -33,12 +33,13 @@ export function readChange(body: unknown, seq: string): Change {
 }
 
 /**
- * Which of the ids `$2` (text[]) user `$1`'s log holds: one probe of the unique (user_id, id)
- * index per id. A lateral subquery with a limit runs once per id, and the unique index answers
- * it on PGlite, which never gathers statistics, and on PostgreSQL once it has them (autovacuum
- * analyzes a new table within a minute). `id = any($2)` was planned on PGlite as a scan of every
- * change of the user's, each compared with the whole list: a 1,000-change push spent 13 ms
- * probing at 30,000 rows of the user's and 120–140 ms at 190,000, against 5 ms at any size now.
+ * Which of the ids `$2` (text[]) user `$1`'s log holds, asked when a push repeats a logged change
+ * (`appendChanges`): one probe of the unique (user_id, id) index per id. A lateral subquery with
+ * a limit runs once per id, and the unique index answers it on PGlite, which never gathers
+ * statistics, and on PostgreSQL once it has them (autovacuum analyzes a new table within a
+ * minute). `id = any($2)` was planned on PGlite as a scan of every change of the user's, each
+ * compared with the whole list: a 1,000-change push spent 13 ms probing at 30,000 rows of the
+ * user's and 120–140 ms at 190,000, against 5 ms at any size this way.
  */
 export const knownIdsSql = `select given.id from unnest($2::text[]) as given (id)
   cross join lateral (
@@ -46,12 +47,12 @@ export const knownIdsSql = `select given.id from unnest($2::text[]) as given (id
   ) as found`;
 
 /**
- * Appends changes in order; a change id already in the user's log is skipped. Returns the ids
- * that were new, the highest seq appended (undefined when none were) and the new changes' size
- * as JSON text (bytes).
+ * Appends changes in order; a change id already in the user's log, or earlier in `changes`, is
+ * skipped. Returns the ids that were new, the highest seq appended (undefined when none were)
+ * and the new changes' size as JSON text (bytes).
  */
 export async function appendChanges(
-  runner: SqlRunner,
+  runner: SqlRunner | TransactionRunner,
   options: {
     userId: string;
     changes: Change[];
@@ -63,26 +64,53 @@ export async function appendChanges(
     made?: boolean;
   },
 ): Promise<{ inserted: Set<string>; lastSeq: string | undefined; bytes: number }> {
-  if (options.changes.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
-  // Ids already in the log are left out before numbering (one index probe each, by the unique
-  // (user_id, id)); the rest are numbered in the user's own sequence (`user_seq`) after the
-  // user's last change. The caller holds the user's lock, so numbers are given and committed in
-  // one order, without gaps, and no other transaction can add one of these ids meanwhile.
-  const known = options.made
-    ? []
-    : await runner.query<{ id: string }>(knownIdsSql, [
-        options.userId,
-        options.changes.map((change) => change.id),
-      ]);
-  const inserted = new Set<string>();
-  const skip = new Set(known.map((record) => record.id));
-  const fresh: Change[] = [];
+  const distinct: Change[] = [];
+  const seen = new Set<string>();
   for (const change of options.changes) {
-    if (skip.has(change.id) || inserted.has(change.id)) continue;
-    inserted.add(change.id);
-    fresh.push(change);
+    if (seen.has(change.id)) continue;
+    seen.add(change.id);
+    distinct.push(change);
   }
-  if (fresh.length === 0) return { inserted, lastSeq: undefined, bytes: 0 };
+  if (distinct.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
+  // The new changes are numbered in the user's own sequence (`user_seq`) after the user's last
+  // change. The caller holds the user's lock, so numbers are given and committed in one order,
+  // without gaps, and no other transaction can add one of these ids meanwhile.
+  if (options.made) return insertNumbered(runner, { ...options, fresh: distinct });
+  // Nearly every push holds only changes the log lacks (a device sends one again when it did not
+  // read the answer to the first try), so in a transaction they are inserted without a probe
+  // first, in a savepoint: one already in the log fails the insert on the unique (user_id, id),
+  // which is rolled back and made again with the logged ids left out.
+  if ('savepoint' in runner) {
+    try {
+      return await runner.savepoint((inner) =>
+        insertNumbered(inner, { ...options, fresh: distinct }),
+      );
+    } catch (error) {
+      if (!isDuplicateChangeId(error)) throw error;
+    }
+  }
+  const known = await runner.query<{ id: string }>(knownIdsSql, [
+    options.userId,
+    distinct.map((change) => change.id),
+  ]);
+  const logged = new Set(known.map((record) => record.id));
+  const fresh = distinct.filter((change) => !logged.has(change.id));
+  if (fresh.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
+  return insertNumbered(runner, { ...options, fresh });
+}
+
+/** Whether `error` is the unique (user_id, id) of `changes` refusing an id already logged. */
+function isDuplicateChangeId(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '23505' && String(message).includes('changes_user_id_id_key');
+}
+
+/** Inserts `fresh` (distinct ids, none of them logged) numbered after the user's last change. */
+async function insertNumbered(
+  runner: SqlRunner,
+  options: { userId: string; fresh: Change[]; now: number },
+): Promise<{ inserted: Set<string>; lastSeq: string; bytes: number }> {
+  const { fresh } = options;
   // Each change serialised once: the parameter, and its size for the user's quota.
   const texts = fresh.map((change) => JSON.stringify(change));
   const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
@@ -100,7 +128,11 @@ export async function appendChanges(
     [options.userId, `[${texts.join(',')}]`, options.now],
   );
   if (!last?.last) throw new EngineError('internal', 'Appending to the change log wrote nothing.');
-  return { inserted, lastSeq: userCursor(last.last), bytes };
+  return {
+    inserted: new Set(fresh.map((change) => change.id)),
+    lastSeq: userCursor(last.last),
+    bytes,
+  };
 }
 
 /**

@@ -12,7 +12,7 @@
  * its changes), so a large push still runs alone and another user's request never waits behind
  * a long one on PGlite, which runs one transaction at a time.
  */
-import type { Database, SqlRunner } from '../db/database.ts';
+import type { Database, TransactionRunner } from '../db/database.ts';
 import { lockUser } from './change-log.ts';
 import { refreshDue } from './due-index.ts';
 
@@ -32,7 +32,7 @@ export interface GroupEnd {
 }
 
 interface Member {
-  fn: (runner: SqlRunner, end: GroupEnd) => Promise<unknown>;
+  fn: (runner: TransactionRunner, end: GroupEnd) => Promise<unknown>;
   weight: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -57,7 +57,7 @@ const nextTurn = (run: () => void) => setImmediate(run);
 export function userTransaction<T>(
   db: Database,
   userId: string,
-  fn: (runner: SqlRunner, end: GroupEnd) => Promise<T>,
+  fn: (runner: TransactionRunner, end: GroupEnd) => Promise<T>,
   options: { weight?: number } = {},
 ): Promise<T> {
   let queues = queuesByDb.get(db);
