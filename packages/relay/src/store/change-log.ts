@@ -47,12 +47,12 @@ export const knownIdsSql = `select given.id from unnest($2::text[]) as given (id
   ) as found`;
 
 /**
- * Appends changes in order; a change id already in the user's log, or earlier in `changes`, is
- * skipped. Returns the ids that were new, the highest seq appended (undefined when none were)
- * and the new changes' size as JSON text (bytes).
+ * Appends changes in order, in the caller's transaction; a change id already in the user's log,
+ * or earlier in `changes`, is skipped. Returns the ids that were new, the highest seq appended
+ * (undefined when none were) and the new changes' size as JSON text (bytes).
  */
 export async function appendChanges(
-  runner: SqlRunner | TransactionRunner,
+  runner: TransactionRunner,
   options: {
     userId: string;
     changes: Change[];
@@ -77,17 +77,15 @@ export async function appendChanges(
   // without gaps, and no other transaction can add one of these ids meanwhile.
   if (options.made) return insertNumbered(runner, { ...options, fresh: distinct });
   // Nearly every push holds only changes the log lacks (a device sends one again when it did not
-  // read the answer to the first try), so in a transaction they are inserted without a probe
-  // first, in a savepoint: one already in the log fails the insert on the unique (user_id, id),
-  // which is rolled back and made again with the logged ids left out.
-  if ('savepoint' in runner) {
-    try {
-      return await runner.savepoint((inner) =>
-        insertNumbered(inner, { ...options, fresh: distinct }),
-      );
-    } catch (error) {
-      if (!isDuplicateChangeId(error)) throw error;
-    }
+  // read the answer to the first try), so they are inserted without a probe first, in a
+  // savepoint: one already in the log fails the insert on the unique (user_id, id), which is
+  // rolled back and made again with the logged ids left out.
+  try {
+    return await runner.savepoint((inner) =>
+      insertNumbered(inner, { ...options, fresh: distinct }),
+    );
+  } catch (error) {
+    if (!isDuplicateChangeId(error)) throw error;
   }
   const known = await runner.query<{ id: string }>(knownIdsSql, [
     options.userId,
