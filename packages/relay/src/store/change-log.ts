@@ -8,16 +8,13 @@
  * flight. PGlite runs one transaction at a time, which gives the same order without the lock.
  */
 import { ChangeSchema, EngineError, type Change } from '@baton/engine';
-import type { Database, SqlRunner, TransactionRunner } from '../db/database.ts';
+import type { SqlRunner, TransactionRunner } from '../db/database.ts';
 
 /** Serialises one user's writing transactions until commit (PostgreSQL; see above). */
-export async function lockUser(
-  runner: SqlRunner,
-  options: { userId: string; kind: Database['kind'] },
-): Promise<void> {
-  if (options.kind === 'pglite') return;
+export async function lockUser(runner: SqlRunner, userId: string): Promise<void> {
+  if (runner.kind === 'pglite') return;
   await runner.query("select pg_advisory_xact_lock(hashtextextended('baton-user:' || $1, 0))", [
-    options.userId,
+    userId,
   ]);
 }
 

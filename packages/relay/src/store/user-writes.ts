@@ -108,7 +108,7 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
   const outcomes: Outcome[] = [];
   try {
     await db.transaction(async (runner) => {
-      await lockUser(runner, { userId, kind: db.kind });
+      await lockUser(runner, userId);
       // A member that threw may have named missions too: recomputing their entries from the
       // rows as they are is right whatever it wrote or did not.
       const dueMissions = new Set<string>();
