@@ -259,6 +259,8 @@ export function createEngine(options: EngineOptions) {
         /** Only these missions (read by id instead of listing every active one). */
         missionIds?: ReadonlySet<string>;
         concurrency?: number;
+        /** Told once of each mission as the tick is done with it (see runner/tick.ts). */
+        onMissionDone?: (missionId: string) => void;
       } = {},
     ): Promise<TickReport> {
       return tick(deps, {
@@ -267,6 +269,7 @@ export function createEngine(options: EngineOptions) {
         missionFilter: request.missionFilter,
         missionIds: request.missionIds,
         concurrency: request.concurrency,
+        onMissionDone: request.onMissionDone,
       });
     },
 

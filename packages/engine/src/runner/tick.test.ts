@@ -311,6 +311,42 @@ describe('tick', () => {
     expect(report.planned).toContain(iterationIdOf(second, start));
   });
 
+  it('tells the host of each mission as it is done, not when the slowest of the tick is', async () => {
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const inner = createScriptedModel(() => ({ content: 'Nothing to do.' }));
+    const model: LanguageModel = {
+      defaultModel: inner.defaultModel,
+      async complete(request) {
+        if (JSON.stringify(request).includes('Slow one')) await released;
+        return inner.complete(request);
+      },
+    };
+    const { engine, clock, createMission } = setup({ model: model as ScriptedModel });
+    const slow = await createMission({ title: 'Slow one' });
+    const fast = await createMission({ title: 'Fast one' });
+    const elsewhere = await createMission({ title: 'On the relay', runOn: 'relay' });
+    clock.set(start + 1_000);
+    const done: string[] = [];
+    let fastDone = () => undefined as void;
+    const fastIsDone = new Promise<void>((resolve) => (fastDone = resolve));
+    const ticked = engine.tick({
+      missionIds: new Set([slow, fast, elsewhere, 'm_missing']),
+      concurrency: 4,
+      onMissionDone: (missionId) => {
+        done.push(missionId);
+        if (missionId === fast) fastDone();
+      },
+    });
+    await fastIsDone;
+    // The slow one still waits on the model; the rest are done, those not run here at once.
+    expect(done).toEqual([elsewhere, 'm_missing', fast]);
+    release();
+    const report = await ticked;
+    expect(done).toEqual([elsewhere, 'm_missing', fast, slow]);
+    expect(report.planned).toEqual([iterationIdOf(fast, start), iterationIdOf(slow, start)]);
+  });
+
   it('respects runOn: a device ignores relay missions and the relay ignores device missions', async () => {
     const device = setup();
     const relay = setup({ runner: { kind: 'relay', instanceId: 'relay_1' } });

@@ -414,6 +414,12 @@ export async function tick(
     /** Only these missions, read by id (a relay tick plans a few of a user's many). */
     missionIds?: ReadonlySet<string> | undefined;
     concurrency?: number | undefined;
+    /**
+     * Told once of each mission as the tick is done with it (and at once of each of
+     * `missionIds` it does not run): a host that ticks many missions at once takes more due
+     * work as they finish, not only when the slowest of them has.
+     */
+    onMissionDone?: ((missionId: string) => void) | undefined;
   },
 ): Promise<TickReport> {
   const report = emptyReport();
@@ -435,6 +441,15 @@ export async function tick(
       runsHere(mission, deps.runner) &&
       (options.missionFilter?.(mission, { since }) ?? true),
   );
+  // Once for each mission: as it is done, or at once for one of `missionIds` not run here.
+  const told = new Set<string>();
+  const done = (missionId: string) => {
+    if (told.has(missionId)) return;
+    told.add(missionId);
+    options.onMissionDone?.(missionId);
+  };
+  const runs = new Set(runnable.map(({ mission }) => mission.id));
+  for (const missionId of options.missionIds ?? []) if (!runs.has(missionId)) done(missionId);
   let next = 0;
   const worker = async () => {
     while (next < runnable.length && !options.signal.aborted) {
@@ -443,9 +458,13 @@ export async function tick(
         await tickMission(deps, mission, since, options.now, options.signal, report);
       } catch (error) {
         report.errors.push({ missionId: mission.id, message: (error as Error).message });
+      } finally {
+        done(mission.id);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+  // Those an abort left unstarted.
+  for (const { mission } of runnable) done(mission.id);
   return report;
 }

@@ -29,71 +29,119 @@ const LeaseRecordSchema = z.object({
 
 const dayMs = 24 * 3_600_000;
 
+/** What one mission's claims are judged on: its leases and a reader of its rows. */
+interface MissionRead {
+  leases: Array<{ iterationId: string; lease: Lease }>;
+  reader: StoreReader;
+}
+
+const MissionReadRecordSchema = z.object({
+  mission_id: z.string(),
+  leases: z.array(LeaseRecordSchema),
+  rows: z.array(z.unknown()),
+});
+
 /**
- * What a claim reads, in one statement under the user's lock: the mission's leases, the mission
- * row, the iteration row and the mission's iterations (what `decideClaimFromStore` asks for).
- * Each of a user's claims waits for the one before it, so every round trip here is paid once
- * per claim in a row: one instead of four. The reader answers those reads from what was read,
- * parsed like any stored row, and asks the database for anything else.
+ * What claims read, in one statement under the user's lock, for each mission claimed: its
+ * leases, the mission row, the iteration rows claimed and the mission's iterations (what
+ * `decideClaimFromStore` asks for). A user's claims wait for each other, so every round trip
+ * here is paid once per batch of claims in a row. Each reader answers those reads from what
+ * was read, parsed like any stored row, and asks the database for anything else.
  */
-async function readForClaim(
+async function readForClaims(
   runner: SqlRunner,
-  options: { userId: string; iterationId: string; missionId: string },
-): Promise<{ leases: Array<{ iterationId: string; lease: Lease }>; reader: StoreReader }> {
-  const { userId, iterationId, missionId } = options;
-  const [record] = await runner.query<{ leases: unknown; rows: unknown }>(
-    `select
+  options: { userId: string; iterationIdsByMission: Map<string, string[]> },
+): Promise<Map<string, MissionRead>> {
+  const { userId } = options;
+  const missions = [...options.iterationIdsByMission].map(([mission, iterations]) => ({
+    mission,
+    iterations,
+  }));
+  // Each mission's reads are subqueries on its own values, answered by the indexes as a
+  // single claim's were: claims by key, rows by key and `rows_with_mission`.
+  const records = await runner.query(
+    `select m.mission_id,
        (select coalesce(jsonb_agg(jsonb_build_object(
                  'iteration_id', iteration_id, 'holder', holder,
                  'expires_at', expires_at, 'grants', grants)), '[]'::jsonb)
-          from claims where user_id = $1 and starts_with(iteration_id, $3)) as leases,
+          from claims where user_id = $1 and starts_with(iteration_id, m.mission_id || '@')) as leases,
        (select coalesce(jsonb_agg(jsonb_build_object(
                  'table_name', table_name, 'row_id', row_id, 'fields', fields, 'stamps', stamps)
                  order by table_name, row_id collate "C"), '[]'::jsonb)
           from (
             select table_name, row_id, fields, stamps from rows
-             where user_id = $1 and table_name = 'missions' and row_id = $2
+             where user_id = $1 and table_name = 'missions' and row_id = m.mission_id
             union
             select table_name, row_id, fields, stamps from rows
-             where user_id = $1 and table_name = 'iterations' and row_id = $4
+             where user_id = $1 and table_name = 'iterations' and row_id = any(m.iteration_ids)
             union
             select table_name, row_id, fields, stamps from rows
              where user_id = $1 and table_name = 'iterations'
-               and fields ->> 'missionId' = $2 and fields -> 'missionId' = $5::jsonb
-          ) as read) as rows`,
-    [userId, missionId, `${missionId}@`, iterationId, jsonParam(missionId)],
-  );
-  const leases = z
-    .array(LeaseRecordSchema)
-    .parse(record?.leases ?? [])
-    .map((parsed) => ({
-      iterationId: parsed.iteration_id,
-      lease: { holder: parsed.holder, expiresAt: parsed.expires_at, grants: parsed.grants },
-    }));
-  const rows = z
-    .array(z.unknown())
-    .parse(record?.rows ?? [])
-    .map(toStoredRow);
-  const mission = rows.find((row) => row.table === 'missions');
-  const iteration = rows.find((row) => row.table === 'iterations' && row.id === iterationId);
-  const ofMission = rows.filter(
-    (row) => row.table === 'iterations' && row.fields.missionId === missionId,
+               and fields ->> 'missionId' = m.mission_id and fields -> 'missionId' = to_jsonb(m.mission_id)
+          ) as read) as rows
+     from (select value ->> 'mission' as mission_id,
+                  array(select jsonb_array_elements_text(value -> 'iterations')) as iteration_ids
+             from jsonb_array_elements($2::jsonb)) as m`,
+    [userId, jsonParam(missions)],
   );
   const database = rowReader(runner, userId);
-  const reader: StoreReader = {
-    get: async (table, id) => {
-      if (table === 'missions' && id === missionId) return mission;
-      if (table === 'iterations' && id === iterationId) return iteration;
-      return database.get(table, id);
-    },
-    getMany: (keys) => database.getMany(keys),
-    list: async (table, filter) =>
-      table === 'iterations' && filter?.field === 'missionId' && filter.equals === missionId
-        ? ofMission
-        : database.list(table, filter),
-  };
-  return { leases, reader };
+  const read = new Map<string, MissionRead>();
+  for (const record of records) {
+    const parsed = MissionReadRecordSchema.parse(record);
+    const missionId = parsed.mission_id;
+    const rows = parsed.rows.map(toStoredRow);
+    const mission = rows.find((row) => row.table === 'missions');
+    const iterations = new Map(
+      rows.filter((row) => row.table === 'iterations').map((row) => [row.id, row]),
+    );
+    const ofMission = rows.filter(
+      (row) => row.table === 'iterations' && row.fields.missionId === missionId,
+    );
+    const claimed = new Set(options.iterationIdsByMission.get(missionId));
+    read.set(missionId, {
+      leases: parsed.leases.map((lease) => ({
+        iterationId: lease.iteration_id,
+        lease: { holder: lease.holder, expiresAt: lease.expires_at, grants: lease.grants },
+      })),
+      reader: {
+        get: async (table, id) => {
+          if (table === 'missions' && id === missionId) return mission;
+          if (table === 'iterations' && claimed.has(id)) return iterations.get(id);
+          return database.get(table, id);
+        },
+        getMany: (keys) => database.getMany(keys),
+        list: async (table, filter) =>
+          table === 'iterations' && filter?.field === 'missionId' && filter.equals === missionId
+            ? ofMission
+            : database.list(table, filter),
+      },
+    });
+  }
+  return read;
 }
+
+export interface ClaimRequest {
+  userId: string;
+  iterationId: string;
+  holder: string;
+  ttlMs: number;
+  now: number;
+  /** The claiming runner's own clock, when it says it. */
+  requesterNow?: number | undefined;
+  /** A person's "Retry" of a failed iteration (the engine's `decideClaim`). */
+  retry?: boolean | undefined;
+}
+
+interface PendingClaim {
+  request: ClaimRequest;
+  resolve: (result: ClaimResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type ClaimOutcome = { ok: true; result: ClaimResult } | { ok: false; error: unknown };
+
+/** Per database, each user's claims that wait for their turn in the user's writes. */
+const waitingClaims = new WeakMap<Database, Map<string, PendingClaim[]>>();
 
 /**
  * Claims an iteration id for `holder` by the engine's claim rule (`decideClaimFromStore`):
@@ -101,62 +149,140 @@ async function readForClaim(
  * live leases on its other slots) refuse it. Read and written in one transaction under the
  * user's lock, so two claims of one user (two slots of one mission, say) are judged one after
  * the other, never both against the same budget.
+ *
+ * The claims of one user that arrive while an earlier one waits for its turn are judged with
+ * it, in the order they came, in one transaction: one read for all and one write of the leases
+ * granted, where each claim in turn was four statements in a row (its savepoint, read, write
+ * and release). A relay planning many missions of one user claims them at once; one by one, the
+ * next missions' claims waited behind them while the model had nothing to do. Each claim is
+ * judged with the leases the ones before it were granted, as it would have been alone, and
+ * every answer is given after the commit.
  */
-export async function claimIteration(
-  db: Database,
-  options: {
-    userId: string;
-    iterationId: string;
-    holder: string;
-    ttlMs: number;
-    now: number;
-    /** The claiming runner's own clock, when it says it. */
-    requesterNow?: number | undefined;
-    /** A person's "Retry" of a failed iteration (the engine's `decideClaim`). */
-    retry?: boolean | undefined;
-  },
-): Promise<ClaimResult> {
-  const { userId, iterationId } = options;
-  return userTransaction(db, userId, async (runner) => {
-    const missionId = missionIdOfIteration(iterationId);
-    const { leases: all, reader } = await readForClaim(runner, { userId, iterationId, missionId });
-    // Rows whose lease ended over a day ago are no use to the budget any more: they go now
-    // (a statement only when there are some).
-    const staleBefore = options.now - dayMs;
-    const stale = all.filter((entry) => entry.lease.expiresAt < staleBefore);
-    if (stale.length > 0)
-      await runner.query(
-        'delete from claims where user_id = $1 and iteration_id = any($2::text[]) and expires_at < $3::bigint',
-        [userId, stale.map((entry) => entry.iterationId), staleBefore],
-      );
-    const leases = all.filter((entry) => entry.lease.expiresAt >= staleBefore);
-    const decision = await decideClaimFromStore({
-      reader,
-      iterationId,
-      holder: options.holder,
-      ttlMs: options.ttlMs,
-      now: options.now,
-      requesterNow: options.requesterNow,
-      retry: options.retry,
-      current: leases.find((entry) => entry.iterationId === iterationId)?.lease,
-      missionLeases: leases,
-    });
-    if (decision.granted) {
-      await runner.query(
-        `insert into claims (user_id, iteration_id, holder, expires_at, grants) values ($1, $2, $3, $4::bigint, $5)
-         on conflict (user_id, iteration_id) do update
-           set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants`,
-        [
-          userId,
-          iterationId,
-          decision.lease.holder,
-          decision.lease.expiresAt,
-          decision.lease.grants ?? 1,
-        ],
-      );
+export function claimIteration(db: Database, request: ClaimRequest): Promise<ClaimResult> {
+  const { userId } = request;
+  let waiting = waitingClaims.get(db);
+  if (!waiting) waitingClaims.set(db, (waiting = new Map()));
+  const byUser = waiting;
+  return new Promise<ClaimResult>((resolve, reject) => {
+    const pending: PendingClaim = { request, resolve, reject };
+    const batch = byUser.get(userId);
+    if (batch) {
+      batch.push(pending);
+      return;
     }
-    return claimAnswer(decision);
+    const opened = [pending];
+    byUser.set(userId, opened);
+    userTransaction(
+      db,
+      userId,
+      async (runner) => {
+        // Claims arriving from now on wait for the next turn.
+        if (byUser.get(userId) === opened) byUser.delete(userId);
+        return judgeClaims(runner, userId, opened);
+      },
+      // A model call waits on each claim: they go ahead of the user's other writes waiting.
+      { first: true },
+    ).then(
+      (outcomes) =>
+        opened.forEach((claim, index) => {
+          const outcome = outcomes[index] as ClaimOutcome;
+          if (outcome.ok) claim.resolve(outcome.result);
+          else claim.reject(outcome.error);
+        }),
+      (error: unknown) => {
+        if (byUser.get(userId) === opened) byUser.delete(userId);
+        for (const claim of opened) claim.reject(error);
+      },
+    );
   });
+}
+
+/** Judges a batch of one user's claims in order; a claim that throws fails alone. */
+async function judgeClaims(
+  runner: SqlRunner,
+  userId: string,
+  claims: PendingClaim[],
+): Promise<ClaimOutcome[]> {
+  const iterationIdsByMission = new Map<string, string[]>();
+  for (const { request } of claims) {
+    const missionId = missionIdOfIteration(request.iterationId);
+    iterationIdsByMission.set(missionId, [
+      ...(iterationIdsByMission.get(missionId) ?? []),
+      request.iterationId,
+    ]);
+  }
+  const read = await readForClaims(runner, { userId, iterationIdsByMission });
+  // Each mission's leases as the claims before this one left them.
+  const leasesByMission = new Map<string, Array<{ iterationId: string; lease: Lease }>>();
+  const stale = new Set<string>();
+  let staleBefore = Number.NEGATIVE_INFINITY;
+  const granted = new Map<string, Lease>();
+  const outcomes: ClaimOutcome[] = [];
+  for (const { request } of claims) {
+    try {
+      const missionId = missionIdOfIteration(request.iterationId);
+      const missionRead = read.get(missionId);
+      if (!missionRead) throw new Error(`no claim read for ${missionId}`);
+      // Rows whose lease ended over a day ago are no use to the budget any more: they go now
+      // (a statement only when there are some).
+      const before = request.now - dayMs;
+      const all = leasesByMission.get(missionId) ?? missionRead.leases;
+      const leases = all.filter((entry) => {
+        if (entry.lease.expiresAt >= before) return true;
+        stale.add(entry.iterationId);
+        staleBefore = Math.max(staleBefore, before);
+        return false;
+      });
+      const decision = await decideClaimFromStore({
+        reader: missionRead.reader,
+        iterationId: request.iterationId,
+        holder: request.holder,
+        ttlMs: request.ttlMs,
+        now: request.now,
+        requesterNow: request.requesterNow,
+        retry: request.retry,
+        current: leases.find((entry) => entry.iterationId === request.iterationId)?.lease,
+        missionLeases: leases,
+      });
+      if (decision.granted) {
+        const lease = { ...decision.lease, grants: decision.lease.grants ?? 1 };
+        granted.set(request.iterationId, lease);
+        leasesByMission.set(missionId, [
+          ...leases.filter((entry) => entry.iterationId !== request.iterationId),
+          { iterationId: request.iterationId, lease },
+        ]);
+      } else leasesByMission.set(missionId, leases);
+      outcomes.push({ ok: true, result: claimAnswer(decision) });
+    } catch (error) {
+      outcomes.push({ ok: false, error });
+    }
+  }
+  if (stale.size > 0)
+    await runner.query(
+      'delete from claims where user_id = $1 and iteration_id = any($2::text[]) and expires_at < $3::bigint',
+      [userId, [...stale], staleBefore],
+    );
+  if (granted.size > 0)
+    await runner.query(
+      `insert into claims (user_id, iteration_id, holder, expires_at, grants)
+       select $1, lease.iteration_id, lease.holder, lease.expires_at, lease.grants
+         from jsonb_to_recordset($2::jsonb)
+           as lease(iteration_id text, holder text, expires_at bigint, grants integer)
+       on conflict (user_id, iteration_id) do update
+         set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants`,
+      [
+        userId,
+        jsonParam(
+          [...granted].map(([iterationId, lease]) => ({
+            iteration_id: iterationId,
+            holder: lease.holder,
+            expires_at: lease.expiresAt,
+            grants: lease.grants,
+          })),
+        ),
+      ],
+    );
+  return outcomes;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import { createEngine } from '@baton/engine';
+import { createSequentialIds } from '@baton/engine/testing';
 import { claimIteration } from '../claims/sql-claims.ts';
 import { startTogether } from '../testing/postgres-race.ts';
 import { openTestPostgresHandle } from '../testing/test-database.ts';
@@ -228,6 +230,52 @@ describeOnEachDatabase('claims routes', (kind) => {
     expect(await bobReleasesAlice.json()).toEqual({ released: false });
     const refused = await claim('relay_1');
     expect(await refused.json()).toMatchObject({ granted: false, holder: 'dev_alice' });
+  });
+
+  it("judges one user's claims sent at once in turn, each seeing the leases granted before it", async () => {
+    const engine = createEngine({
+      store: relay.store.forUser(relay.users.alice),
+      clock: { now: () => relay.now.value },
+      ids: createSequentialIds('T'),
+      nodeId: 'dev_a',
+      runner: { kind: 'device', deviceId: 'dev_a' },
+    });
+    const missionId = await engine.createMission({
+      draft: {
+        title: 'Hourly',
+        objective: 'Plan my hour',
+        schedule: { kind: 'interval', everyMs: 3_600_000, anchor: 0 },
+        budget: { maxRunsPerDay: 1, maxTokensPerDay: 100_000 },
+      },
+      actor: { kind: 'user', deviceId: 'dev_a' },
+    });
+    const slot = (hour: number) => `${missionId}@2026-11-25T0${hour}:00:00.000Z`;
+    const claimOf = (iteration: string, holder: string) =>
+      claimIteration(relay.db, {
+        userId: relay.users.alice,
+        iterationId: iteration,
+        holder,
+        ttlMs: 60_000,
+        now: relay.now.value,
+      });
+    // All sent before any is answered: they wait for the user's turn together.
+    const [first, renewal, rival, otherSlot] = await Promise.all([
+      claimOf(slot(6), 'relay_1'),
+      claimOf(slot(6), 'relay_1'),
+      claimOf(slot(6), 'relay_2'),
+      claimOf(slot(7), 'relay_2'),
+    ]);
+    expect(first).toMatchObject({ granted: true, holder: 'relay_1' });
+    expect(renewal).toMatchObject({ granted: true, holder: 'relay_1' });
+    expect(rival).toMatchObject({ granted: false, refusal: 'held', holder: 'relay_1' });
+    // One run a day: the live lease on 06:00 counts as that run.
+    expect(otherSlot).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(
+      await relay.db.query(
+        'select iteration_id, holder, grants from claims where user_id = $1 order by iteration_id',
+        [relay.users.alice],
+      ),
+    ).toEqual([{ iteration_id: slot(6), holder: 'relay_1', grants: 2 }]);
   });
 
   // PGlite runs one query at a time, so claims cannot race there: only PostgreSQL's separate

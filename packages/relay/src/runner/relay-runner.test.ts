@@ -4,8 +4,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
 import { createOpenAiModel } from '@baton/engine/openai';
-import { createModelServer, type ModelServer } from '../testing/model-server.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import {
+  createModelServer,
+  defaultModelScript,
+  type ModelServer,
+} from '../testing/model-server.ts';
 import { bobToken, createTestRelay, type TestRelay } from '../testing/test-relay.ts';
 import { missionsToPlan } from '@baton/engine';
 import { createRelayRunner, type RelayRunner } from './relay-runner.ts';
@@ -316,6 +320,41 @@ describeOnEachDatabase('relay runner', (kind) => {
     expect(planned.sort()).toEqual(missions.map((id) => iterationIdOf(id, start + hour)).sort());
     expect(model.callCount() - before).toBe(5 * 3); // three calls per plan with the default script
     expect([...(await planWrites()).values()]).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('takes more due work as missions finish, while a slow one still waits on the model', async () => {
+    const missions = await Promise.all(
+      Array.from({ length: 7 }, (_, index) => deviceCreatesMission({ title: `Mission ${index}` })),
+    );
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The tick's first model call hangs until released: its mission is in the first batch.
+    const first = model.callCount();
+    model.setScript(async (body, callIndex, context) => {
+      if (callIndex === first) await released;
+      return defaultModelScript(body, callIndex, context);
+    });
+    try {
+      // One batch of 4 in flight at most, more taken once 2 of them are done.
+      const planner = createRunner({ concurrency: 4, batchSize: 4 });
+      others.push(planner);
+      relay.now.value = start + hour + 1_000;
+      const ticked = planner.tick();
+      const deadline = Date.now() + 8_000;
+      while ((await planWrites()).size < 6 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      // The other six were planned, three of them taken after the first batch, before the
+      // slow one answered.
+      expect((await planWrites()).size).toBe(6);
+      release();
+      const report = await ticked;
+      expect(report.planned.sort()).toEqual(
+        missions.map((id) => iterationIdOf(id, start + hour)).sort(),
+      );
+    } finally {
+      release();
+      model.setScript(undefined);
+    }
   });
 
   it('shares due work with another instance batch by batch, each slot planned once', async () => {

@@ -117,6 +117,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     covered: boolean;
     tickNow: number;
     report: RunnerTickReport;
+    onMissionDone: (missionId: string) => void;
   }): Promise<void> {
     const { userId, missionIds, covered, tickNow, report } = options_;
     const engine = createEngine({
@@ -139,6 +140,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
         missionIds.has(mission.id) &&
         plansHere({ mission, since, covered, now: tickNow, graceMs: options.graceMs }),
       concurrency: options.concurrency,
+      onMissionDone: options_.onMissionDone,
     });
     report.planned.push(...result.planned);
     if (!covered && result.planned.length > 0)
@@ -227,13 +229,20 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
     const taken: DueEntry[] = [];
     const inFlight = new Set<Promise<void>>();
     const users = new Set<string>();
+    // The loop below waits for a mission or a chunk to finish, whichever comes first.
+    let finished = false;
+    let wake: (() => void) | undefined;
+    const finishing = () => {
+      finished = true;
+      wake?.();
+    };
     try {
       const tickNow = now();
       const coveredUserIds = options.live.coveredUserIds();
       let planning = 0;
       let exhausted = false;
       while (!abort.signal.aborted) {
-        // Take more once half of what is in flight is done: the model stays busy, and no
+        // Take more once half of the missions in flight are done: the model stays busy, and no
         // instance holds more than `batchSize` entries it is not yet working on.
         if (!exhausted && planning <= batchSize / 2) {
           const limit = batchSize - planning;
@@ -250,14 +259,23 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
           for (const chunk of chunksOf(batch, tickNow)) {
             planning += chunk.missionIds.size;
             users.add(chunk.userId);
-            const work: Promise<void> = tickUser({ ...chunk, tickNow, report })
+            // Each mission counts as planned from the moment the engine is done with it, so
+            // the next due work is taken while the rest of its chunk still waits on the model.
+            const unfinished = new Set(chunk.missionIds);
+            const onMissionDone = (missionId: string) => {
+              if (!unfinished.delete(missionId)) return;
+              planning -= 1;
+              finishing();
+            };
+            const work: Promise<void> = tickUser({ ...chunk, tickNow, report, onMissionDone })
               .catch((error: unknown) => {
                 report.errors.push(`${chunk.userId}: ${(error as Error).message}`);
                 logger.error({ err: error, userId: chunk.userId }, 'tick failed for a user');
               })
               .finally(() => {
-                planning -= chunk.missionIds.size;
+                for (const missionId of [...unfinished]) onMissionDone(missionId);
                 inFlight.delete(work);
+                finishing();
               });
             inFlight.add(work);
           }
@@ -266,7 +284,9 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
           if (exhausted) break;
           continue;
         }
-        await Promise.race(inFlight);
+        if (!finished) await new Promise<void>((resolve) => (wake = resolve));
+        finished = false;
+        wake = undefined;
       }
       report.users = users.size;
       return report;

@@ -139,6 +139,39 @@ describeOnEachDatabase("one user's writes", (kind) => {
     expect(events.slice(0, events.indexOf('a3'))).toContain('other');
   });
 
+  it('runs the waiting first writes (claims) ahead of the others, then the oldest others', async () => {
+    const order: string[] = [];
+    const hold = gate();
+    let late: Promise<string> | undefined;
+    const write = (name: string, first = false) =>
+      userTransaction(
+        db,
+        'alice',
+        async (runner) => {
+          order.push(name);
+          // A claim that arrives while the claims' group runs waits for the plans' turn.
+          if (name === 'claim1') late = write('claim3', true);
+          return mark(runner, name);
+        },
+        { first },
+      );
+    // A write in progress, holding the user's turn while the rest queue behind it.
+    const running = userTransaction(db, 'alice', async (runner) => {
+      await hold.opened;
+      return mark(runner, 'running');
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const queued = [write('plan1'), write('plan2'), write('claim1', true), write('claim2', true)];
+    hold.open();
+    await Promise.all([running, ...queued]);
+    await late;
+    expect(order).toEqual(['claim1', 'claim2', 'plan1', 'plan2', 'claim3']);
+    // The holder; the claims; the plans, oldest first, and the late claim after them.
+    expect(transactions).toBe(3);
+    expect(await marks(db)).toEqual(['claim1', 'claim2', 'claim3', 'plan1', 'plan2', 'running']);
+  });
+
   it('fails every write of a group whose commit fails, and goes on with the next', async () => {
     const first = userTransaction(db, 'alice', (runner) => mark(runner, 'kept'));
     await first;

@@ -1,8 +1,9 @@
 /**
- * One user's writing transactions run one at a time in this process, in arrival order, and each
- * takes a pooled connection only when its turn comes: a flood of one user's pushes and claims
- * waits here, not on the user's advisory lock while holding connections other users need. The
- * advisory lock (`lockUser`) still orders them across processes.
+ * One user's writing transactions run one at a time in this process, in arrival order (claims
+ * waiting go first, see `userTransaction`), and each takes a pooled connection only when its
+ * turn comes: a flood of one user's pushes and claims waits here, not on the user's advisory
+ * lock while holding connections other users need. The advisory lock (`lockUser`) still orders
+ * them across processes.
  *
  * Group commit: the writes of one user that are waiting when its turn comes run together in one
  * database transaction (one lock, one commit, one WAL flush), each in a savepoint of its own, so
@@ -34,14 +35,21 @@ export interface GroupEnd {
 interface Member {
   fn: (runner: TransactionRunner, end: GroupEnd) => Promise<unknown>;
   weight: number;
+  first: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+interface UserQueue {
+  members: Member[];
+  /** Whether the last group was of `first` writes only (the next one takes the oldest). */
+  lastWasFirst: boolean;
+}
+
 interface UserQueues {
-  waiting: Map<string, Member[]>;
+  waiting: Map<string, UserQueue>;
 }
 
 const queuesByDb = new WeakMap<Database, UserQueues>();
@@ -53,12 +61,19 @@ const nextTurn = (run: () => void) => setImmediate(run);
  * Runs `fn` in a write transaction for `userId`, after the user's earlier ones, under its lock,
  * possibly in one commit with other writes of the same user that wait at the same time.
  * `weight` is roughly the rows it writes (a push: its changes).
+ *
+ * `first` writes (claims) go ahead of the others waiting: when any wait, the next group is
+ * theirs alone, and the group after it takes the oldest writes again, so neither kind waits
+ * for ever. A claim is short and a model call waits on it; behind a group of 30 plans being
+ * written it waited 100 ms and more while the model had nothing to do. Writes that wait at the
+ * same time were sent at the same time: none of them was answered yet, so none can have been
+ * sent knowing the other's outcome, and each still runs alone or in a savepoint of its own.
  */
 export function userTransaction<T>(
   db: Database,
   userId: string,
   fn: (runner: TransactionRunner, end: GroupEnd) => Promise<T>,
-  options: { weight?: number } = {},
+  options: { weight?: number; first?: boolean } = {},
 ): Promise<T> {
   let queues = queuesByDb.get(db);
   if (!queues) queuesByDb.set(db, (queues = { waiting: new Map() }));
@@ -67,15 +82,16 @@ export function userTransaction<T>(
     const member: Member = {
       fn,
       weight: Math.max(1, options.weight ?? 1),
+      first: options.first === true,
       resolve: resolve as (value: unknown) => void,
       reject,
     };
     const queue = waiting.get(userId);
     if (queue) {
-      queue.push(member);
+      queue.members.push(member);
       return;
     }
-    waiting.set(userId, [member]);
+    waiting.set(userId, { members: [member], lastWasFirst: false });
     // Each group starts on a later turn of the event loop: PGlite answers through promises
     // alone, so without it a user's backlog of pushes ran back to back as one chain of
     // microtasks and no other request was even read until it drained. The wait also lets the
@@ -84,24 +100,39 @@ export function userTransaction<T>(
   });
 }
 
-async function drain(db: Database, waiting: Map<string, Member[]>, userId: string): Promise<void> {
+async function drain(db: Database, waiting: Map<string, UserQueue>, userId: string): Promise<void> {
   const queue = waiting.get(userId);
-  if (!queue || queue.length === 0) {
+  if (!queue || queue.members.length === 0) {
     waiting.delete(userId);
     return;
   }
-  const group = [queue.shift() as Member];
-  let weight = group[0]?.weight ?? 1;
-  while (queue.length > 0 && group.length < maxMembers) {
-    const next = queue[0] as Member;
-    if (weight + next.weight > maxWeight) break;
-    group.push(next);
-    queue.shift();
-    weight += next.weight;
-  }
+  const firstOnly = !queue.lastWasFirst && queue.members.some((member) => member.first);
+  queue.lastWasFirst = firstOnly;
+  const group = takeGroup(queue.members, firstOnly ? (member) => member.first : () => true);
   await runGroup(db, userId, group);
-  if (queue.length === 0) waiting.delete(userId);
+  if (queue.members.length === 0) waiting.delete(userId);
   else nextTurn(() => void drain(db, waiting, userId));
+}
+
+/**
+ * Takes the oldest waiting members that `eligible` accepts, in order, up to `maxMembers` and
+ * `maxWeight` (the first is taken whatever it weighs); the rest keep their places.
+ */
+function takeGroup(members: Member[], eligible: (member: Member) => boolean): Member[] {
+  const group: Member[] = [];
+  let weight = 0;
+  for (let index = 0; index < members.length && group.length < maxMembers;) {
+    const member = members[index] as Member;
+    if (!eligible(member)) {
+      index += 1;
+      continue;
+    }
+    if (group.length > 0 && weight + member.weight > maxWeight) break;
+    group.push(member);
+    weight += member.weight;
+    members.splice(index, 1);
+  }
+  return group;
 }
 
 async function runGroup(db: Database, userId: string, group: Member[]): Promise<void> {
