@@ -301,9 +301,15 @@ describe('tick', () => {
     const first = await createMission({ title: 'First' });
     const second = await createMission({ title: 'Second' });
     const get = store.get.bind(store);
+    const getMany = store.getMany.bind(store);
+    const fails = (table: string, id: string) => table === 'missions' && id === first;
     store.get = async (table, id) => {
-      if (table === 'missions' && id === first) throw new Error('disk on fire');
+      if (fails(table, id)) throw new Error('disk on fire');
       return get(table, id);
+    };
+    store.getMany = async (keys) => {
+      if (keys.some((key) => fails(key.table, key.id))) throw new Error('disk on fire');
+      return getMany(keys);
     };
     clock.set(start + 1_000);
     const report = await engine.tick();
@@ -317,9 +323,9 @@ describe('tick', () => {
     const inner = createScriptedModel(() => ({ content: 'Nothing to do.' }));
     const model: LanguageModel = {
       defaultModel: inner.defaultModel,
-      async complete(request) {
+      async complete(request, options) {
         if (JSON.stringify(request).includes('Slow one')) await released;
-        return inner.complete(request);
+        return inner.complete(request, options);
       },
     };
     const { engine, clock, createMission } = setup({ model: model as ScriptedModel });

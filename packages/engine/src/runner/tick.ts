@@ -149,19 +149,23 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     return iterationId;
   }
   // The person may have edited the schedule (or paused and resumed) since the tick read the
-  // mission: a scheduled slot from before that edit is no longer one to plan.
-  if (options.trigger === 'schedule' && !retry) {
-    const current = await store.get('missions', mission.id);
-    if (current && slotMs <= scheduleSince(current)) {
-      await releaseClaim(deps, iterationId);
-      deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
-      return iterationId;
-    }
+  // mission: a scheduled slot from before that edit is no longer one to plan. Another runner
+  // may have planned it (or failed it again) and synced while we waited for the claim: a slot
+  // that has an iteration is planned only as a retry that is due. Both rows are read at once.
+  const checkSchedule = options.trigger === 'schedule' && !retry;
+  const [current, existing] = checkSchedule
+    ? await store.getMany([
+        { table: 'missions', id: mission.id },
+        { table: 'iterations', id: iterationId },
+      ])
+    : [undefined, await store.get('iterations', iterationId)];
+  if (checkSchedule && current && slotMs <= scheduleSince(current)) {
+    await releaseClaim(deps, iterationId);
+    deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
+    return iterationId;
   }
-  // Another runner may have planned it (or failed it again) and synced while we waited for
-  // the claim: a slot that has an iteration is planned only as a retry that is due.
   const attempt = nextAttempt({
-    row: await store.get('iterations', iterationId),
+    row: existing,
     catchUp: mission.catchUp,
     now: options.now,
     retry,

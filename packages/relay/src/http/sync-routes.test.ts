@@ -2,7 +2,7 @@ import type { Change } from '@baton/engine';
 import { afterEach, beforeEach, expect, it, onTestFinished } from 'vitest';
 import { migrate } from '../db/migrate.ts';
 import { knownIdsSql } from '../store/change-log.ts';
-import { rowsByIdsSql } from '../store/rows-table.ts';
+import { rowsByKeysQuery } from '../store/rows-table.ts';
 import { pushChanges } from '../store/push-changes.ts';
 import { openTestPostgresHandle } from '../testing/test-database.ts';
 import {
@@ -160,12 +160,13 @@ describeOnEachDatabase('sync routes', (kind) => {
       ? ['before analyze']
       : ['before analyze', 'after analyze']) {
       if (when === 'after analyze') await relay.db.query('analyze rows');
+      const query = rowsByKeysQuery(
+        kind,
+        relay.users.alice,
+        ids.map((id) => ({ table: 'tasks' as const, id })),
+      );
       const text = (
-        await relay.db.query<{ 'QUERY PLAN': string }>(`explain ${rowsByIdsSql(kind)}`, [
-          relay.users.alice,
-          'tasks',
-          ids,
-        ])
+        await relay.db.query<{ 'QUERY PLAN': string }>(`explain ${query.text}`, query.params)
       )
         .map((line) => line['QUERY PLAN'])
         .join('\n');

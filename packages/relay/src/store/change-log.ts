@@ -9,6 +9,7 @@
  */
 import { ChangeSchema, EngineError, type Change } from '@baton/engine';
 import type { SqlRunner, TransactionRunner } from '../db/database.ts';
+import type { GroupEnd } from './user-writes.ts';
 
 /** Serialises one user's writing transactions until commit (PostgreSQL; see above). */
 export async function lockUser(runner: SqlRunner, userId: string): Promise<void> {
@@ -59,6 +60,8 @@ export async function appendChanges(
      * is not probed for them; one already there would fail the insert (a broken invariant).
      */
     made?: boolean;
+    /** The caller's group of writes, told of the stamps appended (user-writes.ts). */
+    group: Pick<GroupEnd, 'appended'>;
   },
 ): Promise<{ inserted: Set<string>; lastSeq: string | undefined; bytes: number }> {
   const distinct: Change[] = [];
@@ -69,6 +72,7 @@ export async function appendChanges(
     distinct.push(change);
   }
   if (distinct.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
+  options.group.appended(distinct.map((change) => change.hlc));
   // The new changes are numbered in the user's own sequence (`user_seq`) after the user's last
   // change. The caller holds the user's lock, so numbers are given and committed in one order,
   // without gaps, and no other transaction can add one of these ids meanwhile.

@@ -78,6 +78,7 @@ export async function pushChanges(options: {
         userId,
         changes: [...unique.values()],
         now: options.now,
+        group: end,
       });
       const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
       if (options.quota && fresh.length > 0)

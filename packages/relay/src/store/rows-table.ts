@@ -15,7 +15,7 @@ import {
   type TableName,
 } from '@baton/engine';
 import { z } from 'zod';
-import { jsonParam, type SqlRunner } from '../db/database.ts';
+import { jsonParam, type SqlRunner, type SqlValue } from '../db/database.ts';
 
 /** One record of the `rows` table as SQL returns it. */
 export const StoredRowRecordSchema = z.object({
@@ -90,30 +90,47 @@ export async function listRows(
   return records.map(toStoredRow);
 }
 
-/** Rows `$3` (text[]) of table `$2` of user `$1` as each planner reads best (`getRowsByKeys`). */
-export function rowsByIdsSql(kind: SqlRunner['kind']): string {
-  return kind === 'pglite'
-    ? `select ${columns} from rows
-       where user_id = $1 and table_name = $2 and row_id = any($3::text[])`
-    : `select found.* from unnest($3::text[]) as given (id)
-       cross join lateral (
-         select ${columns} from rows
-          where rows.user_id = $1 and rows.table_name = $2 and rows.row_id = given.id limit 1
-       ) as found`;
-}
-
 /**
- * Rows for many `table/id` keys, one query per table; missing rows are simply absent from the
- * map. The primary key answers each id, whatever the planner's statistics say (a join on a
- * recordset, estimated at 100 rows without them, was planned through `rows_by_iteration` and
- * read every row of the table once per key). How to ask depends on the planner:
+ * The statement that reads a user's rows by key, all keys in one, as each planner reads best
+ * (`getRowsByKeys`). The primary key answers each id, whatever the planner's statistics say (a
+ * join on a recordset, estimated at 100 rows without them, was planned through
+ * `rows_by_iteration` and read every row of the table once per key). How to ask depends on the
+ * planner:
  * - PostgreSQL (15 here): `row_id = any(...)` was planned, for 1,000 ids of a user holding
  *   60,000 rows, as a walk through all of them on the key's first two columns (9.7 ms) before
  *   the table had statistics and as a scan of the table (5.4 ms) after, both growing with the
- *   user's rows. A lateral subquery per id (its `limit` keeps it a subquery, not a join the
+ *   user's rows. A lateral subquery per key (its `limit` keeps it a subquery, not a join the
  *   planner may turn into a scan) takes 2.4 ms at any size.
  * - PGlite (PostgreSQL 17, never any statistics): `any(...)` walks the key once for the whole
- *   sorted list, 1.7 ms, where the lateral subquery took 7.5 ms.
+ *   sorted list, 1.7 ms, where the lateral subquery took 7.5 ms. With keys of several tables
+ *   it asks for every id in every one of them; rows not asked for are left out after.
+ */
+export function rowsByKeysQuery(
+  kind: SqlRunner['kind'],
+  userId: string,
+  keys: ReadonlyArray<{ table: TableName; id: string }>,
+): { text: string; params: SqlValue[] } {
+  if (kind === 'pglite')
+    return {
+      text: `select ${columns} from rows
+       where user_id = $1 and table_name = any($2::text[]) and row_id = any($3::text[])`,
+      params: [userId, [...new Set(keys.map((key) => key.table))], keys.map((key) => key.id)],
+    };
+  return {
+    text: `select found.* from unnest($2::text[], $3::text[]) as given (table_name, id)
+       cross join lateral (
+         select ${columns} from rows
+          where rows.user_id = $1 and rows.table_name = given.table_name and rows.row_id = given.id
+          limit 1
+       ) as found`,
+    params: [userId, keys.map((key) => key.table), keys.map((key) => key.id)],
+  };
+}
+
+/**
+ * Rows for many `table/id` keys in one statement (`rowsByKeysQuery`); missing rows are simply
+ * absent from the map. One statement for all tables: a plan's write reads its iteration and its
+ * proposals, which were two queries, one after the other.
  */
 export async function getRowsByKeys(
   runner: SqlRunner,
@@ -121,18 +138,13 @@ export async function getRowsByKeys(
   keys: Array<{ table: TableName; id: string }>,
 ): Promise<Map<string, StoredRow>> {
   const found = new Map<string, StoredRow>();
-  const idsByTable = new Map<TableName, string[]>();
-  for (const key of keys) {
-    const ids = idsByTable.get(key.table);
-    if (ids) ids.push(key.id);
-    else idsByTable.set(key.table, [key.id]);
-  }
-  for (const [table, ids] of idsByTable) {
-    const records = await runner.query(rowsByIdsSql(runner.kind), [userId, table, ids]);
-    for (const record of records) {
-      const row = toStoredRow(record);
-      found.set(`${row.table}/${row.id}`, row);
-    }
+  if (keys.length === 0) return found;
+  const wanted = new Set(keys.map((key) => rowKey(key.table, key.id)));
+  const query = rowsByKeysQuery(runner.kind, userId, keys);
+  for (const record of await runner.query(query.text, query.params)) {
+    const row = toStoredRow(record);
+    const key = rowKey(row.table, row.id);
+    if (wanted.has(key)) found.set(key, row);
   }
   return found;
 }

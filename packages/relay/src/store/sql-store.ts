@@ -72,8 +72,9 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
                   return row ? structuredClone(row) : found.get(name);
                 });
               },
-              // Index-only (changes_user_hlc): the newest stamp any process wrote for this user.
-              latestStamp: () => lastStampOf(runner, userId),
+              // Index-only (changes_user_hlc): the newest stamp any process wrote for this user,
+              // read once per group of the user's writes (user-writes.ts).
+              latestStamp: () => end.latestStamp(() => lastStampOf(runner, userId)),
               async put(rows) {
                 touched.push(...rows);
                 for (const row of rows)
@@ -82,11 +83,15 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
               },
               async record(changes: Change[]) {
                 await send(
-                  appendChanges(runner, { userId, changes, now: now(), made: true }).then(
-                    (appended) => {
-                      if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
-                    },
-                  ),
+                  appendChanges(runner, {
+                    userId,
+                    changes,
+                    now: now(),
+                    made: true,
+                    group: end,
+                  }).then((appended) => {
+                    if (appended.lastSeq !== undefined) lastSeq = appended.lastSeq;
+                  }),
                 );
               },
             };

@@ -2,6 +2,9 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Database, SqlRunner } from '../db/database.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
+import { createChangeFactory } from '../testing/test-relay.ts';
+import { pushChanges } from './push-changes.ts';
+import { createSqlStore } from './sql-store.ts';
 import { maxWeight, userTransaction } from './user-writes.ts';
 
 /** A promise with its resolve, to hold a write open until the test lets it finish. */
@@ -170,6 +173,31 @@ describeOnEachDatabase("one user's writes", (kind) => {
     // The holder; the claims; the plans, oldest first, and the late claim after them.
     expect(transactions).toBe(3);
     expect(await marks(db)).toEqual(['claim1', 'claim2', 'claim3', 'plan1', 'plan2', 'running']);
+  });
+
+  it("tells a write the newest stamp in the user's log, counting what its group appended before it", async () => {
+    const store = createSqlStore({ db }).forUser('alice');
+    const change = (wallMs: number, idPrefix: string) =>
+      createChangeFactory({ wallMs, idPrefix })(`t_${idPrefix}`);
+    const older = change(1_000, 'A');
+    const newer = change(2_000, 'B');
+    await pushChanges({ db, userId: 'alice', changes: [older], now: 0 });
+    const hold = gate();
+    const running = userTransaction(db, 'alice', async () => {
+      await hold.opened;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    // One group: a write that reads the newest stamp, a push, a write that reads it again.
+    const before = store.transaction((writer) => writer.latestStamp());
+    const pushed = pushChanges({ db, userId: 'alice', changes: [newer], now: 0 });
+    const after = store.transaction((writer) => writer.latestStamp());
+    hold.open();
+    await running;
+    expect(await before).toBe(older.hlc);
+    expect(await pushed).toMatchObject({ accepted: 1 });
+    expect(await after).toBe(newer.hlc);
+    expect(transactions).toBe(3);
   });
 
   it('fails every write of a group whose commit fails, and goes on with the next', async () => {

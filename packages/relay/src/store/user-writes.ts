@@ -30,6 +30,18 @@ export const maxWeight = 64;
  */
 export interface GroupEnd {
   refreshDue(missionIds: Iterable<string>): void;
+  /**
+   * The newest stamp in the user's log, read once per group (`read`) and from then on kept
+   * from what the group's writes append (`appended`): the user's lock keeps every other writer
+   * out until the commit. Each plan written asked the database again, one round trip more per
+   * member of a group that holds the user's writes up.
+   */
+  latestStamp(read: () => Promise<string | undefined>): Promise<string | undefined>;
+  /**
+   * Told of the stamps a write appends to the log. A member rolled back afterwards leaves its
+   * stamps counted: a stamp newer than the log holds only moves a clock forward.
+   */
+  appended(stamps: Iterable<string>): void;
 }
 
 interface Member {
@@ -143,9 +155,25 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
       // A member that threw may have named missions too: recomputing their entries from the
       // rows as they are is right whatever it wrote or did not.
       const dueMissions = new Set<string>();
+      let latestRead: Promise<string | undefined> | undefined;
+      let appendedNewest: string | undefined;
       const end: GroupEnd = {
         refreshDue(missionIds) {
           for (const missionId of missionIds) dueMissions.add(missionId);
+        },
+        latestStamp(read) {
+          if (!latestRead) {
+            const reading = read();
+            latestRead = reading;
+            // A read that failed is tried again by the next member that asks.
+            reading.catch(() => {
+              if (latestRead === reading) latestRead = undefined;
+            });
+          }
+          return latestRead.then((latest) => newerStamp(latest, appendedNewest));
+        },
+        appended(stamps) {
+          for (const stamp of stamps) appendedNewest = newerStamp(appendedNewest, stamp);
         },
       };
       if (group.length === 1) {
@@ -176,4 +204,11 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
     if (outcome.ok) member.resolve(outcome.value);
     else member.reject(outcome.error);
   });
+}
+
+/** The newer of two stamps (HLC stamps sort as text, as `max(hlc)` in the log does). */
+function newerStamp(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
 }
