@@ -179,9 +179,9 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
 
   /**
    * A batch's entries as units of work: per user, the missions this instance plans, in chunks
-   * of at most the model concurrency, so a large user's share finishes bit by bit and the tick
-   * can take more due work as it goes (each chunk is one engine tick, which reads the user's
-   * missions once).
+   * of at most the model concurrency (each chunk is one engine tick, which reads its missions
+   * once). The tick counts each mission as done when the engine says so (`onMissionDone`), so
+   * it takes more due work while the rest of a chunk still waits on the model.
    */
   function chunksOf(entries: DueEntry[], tickNow: number) {
     const byUser = new Map<string, DueEntry[]>();
