@@ -23,10 +23,11 @@ export const maxMembers = 32;
 export const maxWeight = 64;
 
 /**
- * What a write leaves to its group's end, inside the same transaction: the due entries of the
- * missions it touched are recomputed once for the whole group (`refreshDue` reads the rows as
- * they are then), not once per write, which was two statements more, one after the other, for
- * each plan or push waiting in the user's queue.
+ * What a write shares with the rest of its group, inside the same transaction: the due entries
+ * of the missions it touched are recomputed once at the group's end (`refreshDue` reads the rows
+ * as they are then), not once per write, which was two statements more, one after the other,
+ * for each plan or push waiting in the user's queue; and the newest stamp in the user's log is
+ * read once for the group (`latestStamp`, `appended`).
  */
 export interface GroupEnd {
   refreshDue(missionIds: Iterable<string>): void;
