@@ -4,6 +4,7 @@ import { readRows, type RowOf } from '../model/read-row.ts';
 import type { ChatMessage, Claims, Clock, LanguageModel, Store } from '../ports.ts';
 import { buildPrompt, type PastIteration } from '../planner/build-prompt.ts';
 import { runPlanner, type PlannerResult } from '../planner/run-planner.ts';
+import type { StoredRow } from '../sync/merge.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { createToolContext } from './execute-step.ts';
 
@@ -23,24 +24,27 @@ export async function loadHistory(
   missionId: string,
   limit: number,
   beforeSlot?: string,
+  /** The mission's iterations as the caller just read them (spares a read). */
+  read?: StoredRow[],
 ): Promise<PastIteration[]> {
   const iterations = readRows(
     'iterations',
-    await store.list('iterations', { field: 'missionId', equals: missionId }),
+    read ?? (await store.list('iterations', { field: 'missionId', equals: missionId })),
   )
     .filter((iteration) => iteration.status !== 'skipped')
     .filter((iteration) => beforeSlot === undefined || iteration.slot < beforeSlot)
     .sort((a, b) => (a.slot < b.slot ? -1 : 1))
     .slice(-limit);
-  const history: PastIteration[] = [];
-  for (const iteration of iterations) {
-    const proposals = readRows(
-      'proposals',
-      await store.list('proposals', { field: 'iterationId', equals: iteration.id }),
-    );
-    history.push({ iteration, proposals: proposals.sort((a, b) => a.stepIndex - b.stepIndex) });
-  }
-  return history;
+  // Each iteration's proposals are read at once (a relay answers them in one statement).
+  return Promise.all(
+    iterations.map(async (iteration) => {
+      const proposals = readRows(
+        'proposals',
+        await store.list('proposals', { field: 'iterationId', equals: iteration.id }),
+      );
+      return { iteration, proposals: proposals.sort((a, b) => a.stepIndex - b.stepIndex) };
+    }),
+  );
 }
 
 /** The compact rows of the mission's declared inputs. */
@@ -85,6 +89,8 @@ export async function planMission(options: {
   maxRounds: number | undefined;
   /** Awaited before every model call after the first. */
   beforeRound?: (round: number) => Promise<void>;
+  /** The mission's iterations as the caller read them, for its history (spares a read). */
+  iterations?: StoredRow[];
 }): Promise<PlannerResult> {
   const { mission, clock } = options;
   const started = clock.now();
@@ -134,14 +140,21 @@ export async function openingPrompt(options: {
   slotMs: number;
   now: number;
   beforeSlot?: string | undefined;
+  /** The mission's iterations as the caller read them (spares a read). */
+  iterations?: StoredRow[] | undefined;
 }): Promise<ChatMessage[]> {
   const { store, mission } = options;
+  // Reads only, each on its own: the inputs and the history are read at once.
+  const [inputs, history] = await Promise.all([
+    resolveInputs(store, mission),
+    loadHistory(store, mission.id, 3, options.beforeSlot, options.iterations),
+  ]);
   return buildPrompt({
     mission,
     slotIso: new Date(options.slotMs).toISOString(),
     nowIso: new Date(options.now).toISOString(),
-    inputs: await resolveInputs(store, mission),
-    history: await loadHistory(store, mission.id, 3, options.beforeSlot),
+    inputs,
+    history,
   });
 }
 

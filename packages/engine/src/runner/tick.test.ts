@@ -317,6 +317,31 @@ describe('tick', () => {
     expect(report.planned).toContain(iterationIdOf(second, start));
   });
 
+  it("tells the model a mission's earlier runs from the one read of its iterations the budget counted on", async () => {
+    const { engine, clock, store, model, createMission } = setup();
+    await createMission();
+    clock.set(start + 1_000);
+    expect((await engine.tick()).planned).toHaveLength(1);
+    const list = store.list.bind(store);
+    let iterationLists = 0;
+    store.list = async (table, filter) => {
+      if (table === 'iterations') iterationLists += 1;
+      return list(table, filter);
+    };
+    clock.set(start + hour + 1_000);
+    expect((await engine.tick()).planned).toHaveLength(1);
+    const prompt = (
+      model.requests.find((request) =>
+        JSON.stringify(request).includes(`for the slot ${new Date(start + hour).toISOString()}`),
+      )?.messages ?? []
+    )
+      .map((message) => message.content)
+      .join('\n');
+    expect(prompt).toContain(`- ${new Date(start).toISOString()}: planned`);
+    expect(prompt).toMatch(/create_task {"title":"Stretch".*} → pending/);
+    expect(iterationLists).toBe(1);
+  });
+
   it('tells the host of each mission as it is done, not when the slowest of the tick is', async () => {
     let release = () => undefined as void;
     const released = new Promise<void>((resolve) => (release = resolve));

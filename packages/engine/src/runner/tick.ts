@@ -208,6 +208,9 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     signal: planning.signal,
     maxRounds: deps.maxRounds,
     beforeRound: renewClaim,
+    // Its history: the iterations the budget was counted on, read before the claim. The claim
+    // guards this slot alone; `existing` above is this slot's row as of after it.
+    iterations,
   }).finally(() => options.signal.removeEventListener('abort', stopPlanning));
   if (lostClaim) {
     report.claimedElsewhere.push(iterationId);

@@ -44,7 +44,7 @@ export function toStoredRow(record: unknown): StoredRow {
  * Filter fields with an index `(user_id, table_name, (fields ->> name))` (migrate.ts). A string
  * filter on one of them reads through the index; the `->` comparison keeps exact JSON equality.
  */
-const indexedFilterFields = new Set(['missionId', 'iterationId']);
+export const indexedFilterFields: ReadonlySet<string> = new Set(['missionId', 'iterationId']);
 
 export async function getRow(
   runner: SqlRunner,

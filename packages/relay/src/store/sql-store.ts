@@ -8,6 +8,7 @@ import { rowKey, type Change, type Store, type StoredRow, type StoreWriter } fro
 import type { Database } from '../db/database.ts';
 import { appendChanges, lastStampOf } from './change-log.ts';
 import { missionIdsTouchedBy } from './due-index.ts';
+import { batchedRowReader } from './read-batch.ts';
 import { putRows, rowReader } from './rows-table.ts';
 import { userTransaction } from './user-writes.ts';
 
@@ -29,7 +30,8 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
   return {
     forUser(userId) {
       return {
-        ...rowReader(db, userId),
+        // Reads outside a transaction are batched with others of the same turn (read-batch.ts).
+        ...batchedRowReader(db, userId),
         async transaction(fn) {
           let lastSeq: string | undefined;
           // One write per user at a time in this process, pushes and claims included (user-writes.ts).
