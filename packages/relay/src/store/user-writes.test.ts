@@ -142,6 +142,26 @@ describeOnEachDatabase("one user's writes", (kind) => {
     expect(events.slice(0, events.indexOf('a3'))).toContain('other');
   });
 
+  it(
+    kind === 'pglite'
+      ? 'lets other work run between the writes of one group (PGlite runs in this thread)'
+      : 'runs the writes of one group in one transaction while other work goes on',
+    async () => {
+      const events: string[] = [];
+      const writes = [1, 2, 3].map((index) =>
+        userTransaction(db, 'alice', async (runner) => {
+          events.push(`a${index}`);
+          if (index === 1) setImmediate(() => events.push('other'));
+          return mark(runner, `a${index}`);
+        }),
+      );
+      await Promise.all(writes);
+      expect(transactions).toBe(1);
+      // On PostgreSQL every statement waits on the network, so other work runs in between anyway.
+      expect(events).toEqual(['a1', 'other', 'a2', 'a3']);
+    },
+  );
+
   it('runs the waiting first writes (claims) ahead of the others, then the oldest others', async () => {
     const order: string[] = [];
     const hold = gate();
