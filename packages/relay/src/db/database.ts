@@ -34,6 +34,11 @@ export interface TransactionRunner extends SqlRunner {
 export interface Database extends SqlRunner {
   /** All-or-nothing: commits when `fn` resolves, rolls back when it throws. */
   transaction<T>(fn: (runner: TransactionRunner) => Promise<T>): Promise<T>;
+  /**
+   * How many statements and transactions wait for the one that runs (PGlite runs one at a time;
+   * absent for PostgreSQL, whose pool runs them side by side).
+   */
+  queued?(): number;
   /** Calls `onPayload` for every NOTIFY on `channel` (from any connection); resolves to unlisten. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;

@@ -56,10 +56,23 @@ function transactionRunnerOf(transaction: Transaction): TransactionRunner {
 /** Wraps an open PGlite instance; `close()` closes it. */
 export function wrapPglite(pglite: PGliteInterface): Database {
   const runner = runnerOf(pglite);
+  // Statements and transactions asked for and not yet settled: PGlite runs one at a time.
+  let calls = 0;
+  const counted = async <T>(run: () => Promise<T>): Promise<T> => {
+    calls += 1;
+    try {
+      return await run();
+    } finally {
+      calls -= 1;
+    }
+  };
   return {
     kind: 'pglite',
-    query: runner.query,
-    transaction: (fn) => pglite.transaction((transaction) => fn(transactionRunnerOf(transaction))),
+    query: <Row extends object>(text: string, params?: SqlValue[]) =>
+      counted(() => runner.query<Row>(text, params)),
+    transaction: (fn) =>
+      counted(() => pglite.transaction((transaction) => fn(transactionRunnerOf(transaction)))),
+    queued: () => Math.max(0, calls - 1),
     async listen(channel, onPayload) {
       const unlisten = await pglite.listen(channel, onPayload);
       return () => unlisten();

@@ -5,7 +5,7 @@ import { createTestDatabase } from '../testing/test-database.ts';
 import { createChangeFactory } from '../testing/test-relay.ts';
 import { pushChanges } from './push-changes.ts';
 import { createSqlStore } from './sql-store.ts';
-import { maxWeight, userTransaction } from './user-writes.ts';
+import { groupSliceMs, maxWeight, userTransaction } from './user-writes.ts';
 
 /** A promise with its resolve, to hold a write open until the test lets it finish. */
 function gate() {
@@ -193,6 +193,78 @@ describeOnEachDatabase("one user's writes", (kind) => {
     // The holder; the claims; the plans, oldest first, and the late claim after them.
     expect(transactions).toBe(3);
     expect(await marks(db)).toEqual(['claim1', 'claim2', 'claim3', 'plan1', 'plan2', 'running']);
+  });
+
+  it('ends a group of writes early for a first write (a claim) sent while it runs', async () => {
+    const order: string[] = [];
+    let claim: Promise<string> | undefined;
+    const plans = [1, 2, 3].map((index) =>
+      userTransaction(db, 'alice', async (runner) => {
+        order.push(`plan${index}`);
+        if (index === 1)
+          claim = userTransaction(
+            db,
+            'alice',
+            async (inner) => {
+              order.push('claim');
+              return mark(inner, 'claim');
+            },
+            { first: true },
+          );
+        return mark(runner, `plan${index}`);
+      }),
+    );
+    expect(await Promise.all(plans)).toEqual(['plan1', 'plan2', 'plan3']);
+    expect(await claim).toBe('claim');
+    // The claim waits for the plan being written, not for the two after it, which keep their
+    // places ahead of anything sent later.
+    expect(order).toEqual(['plan1', 'claim', 'plan2', 'plan3']);
+    expect(transactions).toBe(3);
+    expect(await marks(db)).toEqual(['claim', 'plan1', 'plan2', 'plan3']);
+  });
+
+  it('lets in a read waiting for the database once a group has held it for a while', async () => {
+    const events: string[] = [];
+    const writes = [1, 2, 3].map((index) =>
+      userTransaction(db, 'alice', async (runner) => {
+        if (index === 1) {
+          void db.query('select 1').then(() => events.push('read'));
+          await new Promise((resolve) => setTimeout(resolve, groupSliceMs + 5));
+        }
+        events.push(`w${index}`);
+        return mark(runner, `w${index}`);
+      }),
+    );
+    await Promise.all(writes);
+    if (kind === 'pglite') {
+      // PGlite runs one transaction at a time: the read waited for the first write alone.
+      expect(events).toEqual(['w1', 'read', 'w2', 'w3']);
+      expect(transactions).toBe(2);
+    } else {
+      // PostgreSQL ran it on a connection of its own: the group was not cut.
+      expect(events.filter((event) => event !== 'read')).toEqual(['w1', 'w2', 'w3']);
+      expect(transactions).toBe(1);
+    }
+    expect(await marks(db)).toEqual(['w1', 'w2', 'w3']);
+  });
+
+  it('keeps to its group a write whose group ended early, failing alone when it fails', async () => {
+    let claim: Promise<string> | undefined;
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((index) =>
+        userTransaction(db, 'alice', async (runner) => {
+          if (index === 1)
+            claim = userTransaction(db, 'alice', (inner) => mark(inner, 'claim'), {
+              first: true,
+            });
+          if (index === 2) throw new Error('plan2 refused');
+          return mark(runner, `plan${index}`);
+        }),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await claim).toBe('claim');
+    expect(await marks(db)).toEqual(['claim', 'plan1', 'plan3']);
   });
 
   it("tells a write the newest stamp in the user's log, counting what its group appended before it", async () => {

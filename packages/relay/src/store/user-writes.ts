@@ -23,6 +23,13 @@ export const maxMembers = 32;
 export const maxWeight = 64;
 
 /**
+ * How long a group holds PGlite, about, while other work waits for it (PGlite runs one
+ * transaction at a time, and every read waits behind it): the members not started by then go
+ * to the next group, after what waited.
+ */
+export const groupSliceMs = 20;
+
+/**
  * What a write shares with the rest of its group, inside the same transaction: the due entries
  * of the missions it touched are recomputed once at the group's end (`refreshDue` reads the rows
  * as they are then), not once per write, which was two statements more, one after the other,
@@ -123,7 +130,14 @@ async function drain(db: Database, waiting: Map<string, UserQueue>, userId: stri
   const firstOnly = !queue.lastWasFirst && queue.members.some((member) => member.first);
   queue.lastWasFirst = firstOnly;
   const group = takeGroup(queue.members, firstOnly ? (member) => member.first : () => true);
-  await runGroup(db, userId, group);
+  // First writes already waiting were passed over on purpose (see `userTransaction`); one that
+  // arrives while this group runs ends it early.
+  const passedOver = new Set(queue.members.filter((member) => member.first));
+  const firstArrived = () =>
+    !firstOnly && queue.members.some((member) => member.first && !passedOver.has(member));
+  const notRun = await runGroup(db, userId, group, firstArrived);
+  // They keep their places, ahead of every write that came after them.
+  queue.members.unshift(...notRun);
   if (queue.members.length === 0) waiting.delete(userId);
   else nextTurn(() => void drain(db, waiting, userId));
 }
@@ -149,10 +163,24 @@ function takeGroup(members: Member[], eligible: (member: Member) => boolean): Me
   return group;
 }
 
-async function runGroup(db: Database, userId: string, group: Member[]): Promise<void> {
+/**
+ * Runs `group` in one transaction, and returns the members it left out: those not yet started
+ * when a first write (a claim) came (`firstArrived`), or, on PGlite, when other work had been
+ * waiting for the database once the group had held it for `groupSliceMs`. A claim sent as 32
+ * plans began to be written on PGlite waited 230 ms for them, with the model idle, and the reads
+ * the claim's plan made next waited behind the following group again.
+ */
+async function runGroup(
+  db: Database,
+  userId: string,
+  group: Member[],
+  firstArrived: () => boolean,
+): Promise<Member[]> {
   const outcomes: Outcome[] = [];
+  let notRun: Member[] = [];
   try {
     await db.transaction(async (runner) => {
+      const began = performance.now();
       await lockUser(runner, userId);
       // A member that threw may have named missions too: recomputing their entries from the
       // rows as they are is right whatever it wrote or did not.
@@ -181,12 +209,20 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
       if (group.length === 1) {
         outcomes.push({ ok: true, value: await (group[0] as Member).fn(runner, end) });
       } else {
-        for (const member of group) {
+        for (const [index, member] of group.entries()) {
           // PGlite runs in this thread and answers through promises alone: a group of 32 plans
           // written back to back (about 3.5 ms each) kept the model's answers and every request
           // from being read for over 100 ms. Between members it lets them in; they wait for
           // the database until the commit, as they would have.
-          if (db.kind === 'pglite' && member !== group[0]) await nextTurnDone();
+          if (db.kind === 'pglite' && index > 0) await nextTurnDone();
+          if (
+            index > 0 &&
+            (firstArrived() ||
+              ((db.queued?.() ?? 0) > 0 && performance.now() - began >= groupSliceMs))
+          ) {
+            notRun = group.slice(index);
+            break;
+          }
           try {
             // A member that throws has its writes undone alone (if even that fails, the whole
             // group fails).
@@ -202,15 +238,16 @@ async function runGroup(db: Database, userId: string, group: Member[]): Promise<
       await refreshDue(runner, userId, dueMissions);
     });
   } catch (error) {
-    // Nothing was committed: every member fails with the reason.
-    for (const member of group) member.reject(error);
-    return;
+    // Nothing was committed: every member run fails with the reason.
+    for (const member of group) if (!notRun.includes(member)) member.reject(error);
+    return notRun;
   }
-  group.forEach((member, index) => {
-    const outcome = outcomes[index] as Outcome;
+  outcomes.forEach((outcome, index) => {
+    const member = group[index] as Member;
     if (outcome.ok) member.resolve(outcome.value);
     else member.reject(outcome.error);
   });
+  return notRun;
 }
 
 /** The newer of two stamps (HLC stamps sort as text, as `max(hlc)` in the log does). */
