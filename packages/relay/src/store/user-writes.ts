@@ -16,6 +16,7 @@
 import type { Database, TransactionRunner } from '../db/database.ts';
 import { lockUser } from './change-log.ts';
 import { refreshDue } from './due-index.ts';
+import { createStagedGroup, type StagedRows } from './staged-writes.ts';
 
 /** Writes of one user committed together, at most. */
 export const maxMembers = 32;
@@ -50,12 +51,18 @@ export interface GroupEnd {
    * stamps counted: a stamp newer than the log holds only moves a clock forward.
    */
   appended(stamps: Iterable<string>): void;
+  /**
+   * Where a write sent with `staged: true` puts its rows and records its changes: the group
+   * writes them all at once (staged-writes.ts). Undefined for other writes.
+   */
+  readonly staged: StagedRows | undefined;
 }
 
 interface Member {
   fn: (runner: TransactionRunner, end: GroupEnd) => Promise<unknown>;
   weight: number;
   first: boolean;
+  staged: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -94,7 +101,16 @@ export function userTransaction<T>(
   db: Database,
   userId: string,
   fn: (runner: TransactionRunner, end: GroupEnd) => Promise<T>,
-  options: { weight?: number; first?: boolean } = {},
+  options: {
+    weight?: number;
+    first?: boolean;
+    /**
+     * The write puts and records through `end.staged` alone and writes nothing else: it needs
+     * no savepoint (one that throws leaves nothing behind), and its rows and changes are
+     * written with the rest of the group's.
+     */
+    staged?: boolean;
+  } = {},
 ): Promise<T> {
   let queues = queuesByDb.get(db);
   if (!queues) queuesByDb.set(db, (queues = { waiting: new Map() }));
@@ -104,6 +120,7 @@ export function userTransaction<T>(
       fn,
       weight: Math.max(1, options.weight ?? 1),
       first: options.first === true,
+      staged: options.staged === true,
       resolve: resolve as (value: unknown) => void,
       reject,
     };
@@ -205,9 +222,23 @@ async function runGroup(
         appended(stamps) {
           for (const stamp of stamps) appendedNewest = newerStamp(appendedNewest, stamp);
         },
+        staged: undefined,
+      };
+      const staged = createStagedGroup({ userId, group: end });
+      // A staged write runs without a savepoint: it writes nothing itself, and what it staged
+      // is dropped when it throws.
+      const runStaged = async (member: Member) => {
+        const stage = staged.stage();
+        const value = await member.fn(runner, { ...end, staged: stage });
+        stage.keep();
+        return value;
       };
       if (group.length === 1) {
-        outcomes.push({ ok: true, value: await (group[0] as Member).fn(runner, end) });
+        const member = group[0] as Member;
+        outcomes.push({
+          ok: true,
+          value: await (member.staged ? runStaged(member) : member.fn(runner, end)),
+        });
       } else {
         for (const [index, member] of group.entries()) {
           // PGlite runs in this thread and answers through promises alone: a group of 32 plans
@@ -223,18 +254,23 @@ async function runGroup(
             notRun = group.slice(index);
             break;
           }
+          // A write that reads the tables itself finds what the group staged before it there.
+          if (!member.staged) await staged.flush(runner);
           try {
             // A member that throws has its writes undone alone (if even that fails, the whole
             // group fails).
             outcomes.push({
               ok: true,
-              value: await runner.savepoint((inner) => member.fn(inner, end)),
+              value: await (member.staged
+                ? runStaged(member)
+                : runner.savepoint((inner) => member.fn(inner, end))),
             });
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
         }
       }
+      await staged.flush(runner);
       await refreshDue(runner, userId, dueMissions);
     });
   } catch (error) {
