@@ -7,7 +7,9 @@
  *
  * Group commit: the writes of one user that are waiting when its turn comes run together in one
  * database transaction (one lock, one commit, one WAL flush), each in a savepoint of its own, so
- * one that throws is rolled back alone and fails alone, as it would in a transaction of its own.
+ * one that throws is rolled back alone and fails alone, as it would in a transaction of its own;
+ * a `staged` write (the engine's) needs none: it puts and records through the group, which
+ * writes what its writes staged at once (staged-writes.ts).
  * Every member's promise settles after the commit, so nothing is reported (a granted claim, a
  * poke) before it is durable. A group is kept small (`maxMembers`, `maxWeight`, a push weighing
  * its changes), so a large push still runs alone and another user's request never waits behind
