@@ -12,10 +12,10 @@ import {
   type PlannerResult,
   type ReplayOutcome,
 } from '@baton/engine';
-import { ulid } from 'ulid';
 import { z } from 'zod';
 import type { RelayConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { newUlid } from '../ids.ts';
 import { createOpenAiModel } from '@baton/engine/openai';
 import { createSqlStore } from '../store/sql-store.ts';
 
@@ -142,7 +142,7 @@ export async function replayOnDatabase(options: {
   const engine = createEngine({
     store: createSqlStore({ db }).forUser(owner.user_id),
     clock: { now },
-    ids: { ulid: () => ulid() },
+    ids: { ulid: newUlid },
     model: options.model,
     nodeId: 'relay_cli',
     runner: { kind: 'relay', instanceId: 'relay_cli' },

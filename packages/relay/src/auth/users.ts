@@ -1,9 +1,9 @@
 /**
  * Users: an id, a unique name, and one or more bearer tokens (tokens.ts).
  */
-import { ulid } from 'ulid';
 import { z } from 'zod';
 import type { SqlRunner } from '../db/database.ts';
+import { newUlid } from '../ids.ts';
 import { addToken, newToken } from './tokens.ts';
 
 export interface User {
@@ -28,7 +28,7 @@ export async function createUser(options: {
   tokenName?: string | null;
   now?: number;
 }): Promise<{ user: User; token: string; tokenId: string }> {
-  const user = { id: `u_${ulid()}`, name: options.name };
+  const user = { id: `u_${newUlid()}`, name: options.name };
   const token = options.token ?? newToken();
   const now = options.now ?? Date.now();
   await options.db.query('insert into users (id, name, created_at) values ($1, $2, $3::bigint)', [

@@ -21,9 +21,9 @@ import {
 } from '@baton/engine';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ulid } from 'ulid';
 import { createSqlClaims, releaseAllHeldBy } from '../claims/sql-claims.ts';
 import type { Database } from '../db/database.ts';
+import { newUlid } from '../ids.ts';
 import type { LiveHub } from '../live/live-hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -95,7 +95,7 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   const { db, store, metrics, logger, instanceId } = options;
   const holder = options.holder ?? processHolder(instanceId);
   const now = options.now ?? Date.now;
-  const ids: Ids = options.ids ?? { ulid: () => ulid() };
+  const ids: Ids = options.ids ?? { ulid: newUlid };
   const limiter = createLimiter(options.concurrency);
   const model = options.model && instrumentModel({ model: options.model, limiter, metrics });
   const abort = new AbortController();
