@@ -1,9 +1,10 @@
 /**
  * ULIDs for the relay (change ids its engine writes, user ids), their randomness drawn from a pool
- * of `crypto.getRandomValues` bytes refilled once used up. The library's own source asks the
- * system for one byte per character (16 calls per id) after looking for a source again on every
- * call: 80–110 µs an id here against about 1 µs from the pool, and 5 % of the relay's thread
- * while it planned runs with an instant model (CPU profile, docs/benchmarks.md).
+ * of 4,096 bytes of Node's `crypto.randomFillSync` (the same source as `getRandomValues`),
+ * refilled once used up. The library's own source asks for one byte per character (16 calls per
+ * id) after looking for a source again on every call: 80–110 µs an id here against about 1 µs
+ * from the pool, and 3.6–5.2 % of the relay's busy thread while it planned runs with an instant
+ * model (CPU profiles, docs/benchmarks.md).
  */
 import { randomFillSync } from 'node:crypto';
 import { ulid } from 'ulid';
