@@ -15,6 +15,7 @@ import {
 } from './admin/admin-file.ts';
 import { databaseInfo } from './admin/database-info.ts';
 import { readConfig } from './config.ts';
+import { pgliteDatabaseExists } from './db/pglite-database.ts';
 import { createLogger, defaultLogFormat } from './logger.ts';
 import { startRelay } from './start-relay.ts';
 
@@ -60,6 +61,11 @@ try {
         `another relay (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) uses ${config.dataDir}; PGlite allows one process per data folder. Stop it first (or remove ${adminFilePath(config.dataDir)} if no relay runs).`,
       );
     writeAdminFile(config.dataDir, adminFile);
+    // Creating PostgreSQL's files in WebAssembly takes several seconds, with nothing else to say.
+    if (!pgliteDatabaseExists(config.dataDir))
+      process.stdout.write(
+        `Creating the database in ${config.dataDir} (first start on this folder: a few seconds)...\n`,
+      );
   }
   relay = await startRelay({ config, logger, adminSecret });
   if (adminFile)

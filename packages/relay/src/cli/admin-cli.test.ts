@@ -70,6 +70,15 @@ describeOnEachDatabase('admin commands while the relay runs', (kind) => {
     expect(relay.output()).toContain('A first user, "ada", was created');
   });
 
+  it('says, on a new PGlite folder only, that it is creating the database before it is ready', () => {
+    const creating = relay.output().indexOf('Creating the database in');
+    if (kind === 'postgres') expect(creating).toBe(-1);
+    else {
+      expect(relay.output()).toContain(`Creating the database in ${env.DATA_DIR} (first start`);
+      expect(creating).toBeLessThan(relay.output().indexOf('Baton relay ready at'));
+    }
+  });
+
   it('adds a user whose token the running relay accepts at once, and says where it acted', async () => {
     const added = await cli(env, 'user', 'add', 'bob');
     expect(added.code, added.err).toBe(0);
@@ -197,6 +206,7 @@ describeOnEachDatabase('admin commands with no relay running', (kind) => {
     // A relay ran once (it made the database) and stopped.
     const relay = await startRelayProcess({ env: relayEnv, timeoutMs: 90_000 });
     await relay.stop();
+    if (relayEnv.DATA_DIR) expect(relay.output()).toContain('Creating the database in');
     const env: Record<string, string> = { PORT: '0' };
     if (relayEnv.DATA_DIR) env.DATA_DIR = relayEnv.DATA_DIR;
     if (relayEnv.DATABASE_URL) env.DATABASE_URL = relayEnv.DATABASE_URL;
@@ -212,6 +222,11 @@ describeOnEachDatabase('admin commands with no relay running', (kind) => {
       expect(added.err).toContain('acting on the database directly');
       const listed = await cli(env, 'user', 'list');
       expect(listed.out).toMatch(/^ada .*\n.*\nbob /);
+      // Started again on its folder: the database is there, so nothing is said of creating it.
+      const again = await startRelayProcess({ env: relayEnv, timeoutMs: 90_000 });
+      await again.stop();
+      expect(again.output()).toContain('Baton relay ready at');
+      expect(again.output()).not.toContain('Creating the database');
     } finally {
       if (env.DATA_DIR) rmSync(env.DATA_DIR, { recursive: true, force: true });
     }

@@ -133,6 +133,11 @@ function compileWasmWithLiftoffOnly(): void {
   liftoffOnly = true;
 }
 
+/** Whether `dataDir` holds a PGlite database already (`openPglite` creates one when not). */
+export function pgliteDatabaseExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, 'PG_VERSION'));
+}
+
 /** PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined. */
 export async function openPglite(options: {
   dataDir: string | undefined;
@@ -146,6 +151,6 @@ export async function openPglite(options: {
     `shared_buffers=${options.sharedBuffers ?? defaultPgliteSharedBuffers}`,
   ];
   if (options.dataDir === undefined) return wrapPglite(await PGlite.create({ startParams }));
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await createInChildProcess(options.dataDir);
+  if (!pgliteDatabaseExists(options.dataDir)) await createInChildProcess(options.dataDir);
   return wrapPglite(await PGlite.create(options.dataDir, { startParams }));
 }
