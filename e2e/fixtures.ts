@@ -20,8 +20,16 @@ export const test = base.extend<{
   relay: Relay;
   /** Extra environment for the relay process (`test.use({ relayEnv: {...} })`). */
   relayEnv: Record<string, string>;
+  /**
+   * Whether the relay starts on an empty data folder and creates its database there, as on a
+   * person's first `npm start` (`test.use({ freshDatabase: true })`). Otherwise it starts on a
+   * copy of a folder PGlite created once for this run: the same first start from the migrations
+   * on, 5-7 s sooner.
+   */
+  freshDatabase: boolean;
 }>({
   relayEnv: [{}, { option: true }],
+  freshDatabase: [false, { option: true }],
   // Playwright reads a fixture's dependencies from its first parameter, so it must be a pattern.
   // eslint-disable-next-line no-empty-pattern
   model: async ({}, use) => {
@@ -29,8 +37,12 @@ export const test = base.extend<{
     await use(model);
     await model.close();
   },
-  relay: async ({ model, relayEnv }, use, testInfo) => {
-    const relay = await startRelay({ modelUrl: model.url, env: relayEnv });
+  relay: async ({ model, relayEnv, freshDatabase }, use, testInfo) => {
+    const relay = await startRelay({
+      modelUrl: model.url,
+      env: relayEnv,
+      copyCreatedDatabase: !freshDatabase,
+    });
     await use(relay);
     await relay.stop();
     if (testInfo.status !== testInfo.expectedStatus)

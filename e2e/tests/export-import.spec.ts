@@ -59,7 +59,7 @@ test('export from Settings, import into a fresh browser on another relay, twice'
   await expect(yourData.getByRole('status')).toContainText('rows');
 
   // Another relay, a fresh browser: nothing there yet.
-  const other = await startRelay({ modelUrl: model.url });
+  const other = await startRelay({ modelUrl: model.url, copyCreatedDatabase: true });
   try {
     const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const freshPage = await fresh.newPage();

@@ -1,6 +1,9 @@
 import { createMission, expect, planningRuns, proposalCard, signIn, test } from '../fixtures.ts';
 
 test.describe('walking skeleton', () => {
+  // The relay as on a person's first `npm start`: it creates its database in an empty folder.
+  test.use({ freshDatabase: true });
+
   test('a planned step approved on one device becomes an AI task on another', async ({
     browser,
     relay,

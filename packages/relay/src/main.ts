@@ -15,7 +15,7 @@ import {
 } from './admin/admin-file.ts';
 import { databaseInfo } from './admin/database-info.ts';
 import { readConfig } from './config.ts';
-import { pgliteDatabaseExists } from './db/pglite-database.ts';
+import { pgliteDatabaseExists } from './db/pglite-folder.ts';
 import { createLogger, defaultLogFormat } from './logger.ts';
 import { startRelay } from './start-relay.ts';
 

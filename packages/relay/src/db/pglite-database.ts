@@ -1,23 +1,7 @@
 import { PGlite, type PGliteInterface, type Transaction } from '@electric-sql/pglite';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Database, SqlRunner, SqlValue, TransactionRunner } from './database.ts';
-
-/**
- * The relay package, where `@electric-sql/pglite` resolves from: the nearest folder above this
- * module with a package.json (this file runs from `src/db/` under tsx and vitest, and from
- * `dist/` bundled).
- */
-const packageDir = (() => {
-  let folder = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(folder, 'package.json')) && dirname(folder) !== folder) {
-    folder = dirname(folder);
-  }
-  return folder;
-})();
+import { createPgliteDatabase, pgliteDatabaseExists } from './pglite-folder.ts';
 
 function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
   return {
@@ -95,31 +79,6 @@ export function wrapPglite(pglite: PGliteInterface): Database {
 export const defaultPgliteSharedBuffers = '64MB';
 
 /**
- * Creates the database in `dataDir` in a short-lived process of its own: PGlite's initdb grows
- * the process by about 450 MB that it never gives back, which a relay started on an empty folder
- * then carried for as long as it ran.
- */
-async function createInChildProcess(dataDir: string): Promise<void> {
-  const script = `import { PGlite } from '@electric-sql/pglite';
-const db = await PGlite.create(process.argv[1]);
-await db.close();`;
-  await new Promise<void>((resolveCreated, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], {
-      cwd: packageDir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let errors = '';
-    child.stderr.on('data', (data: Buffer) => (errors += String(data)));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolveCreated()
-        : reject(new Error(`Could not create the database in ${dataDir}: ${errors.trim()}`)),
-    );
-  });
-}
-
-/**
  * PostgreSQL in WebAssembly is compiled by V8's baseline compiler (Liftoff) alone: the optimising
  * tier's code for PGlite's module stayed resident for as long as the relay ran (PGlite opened on
  * a data folder: RSS 245 → 190 MB). Inserting 30,000 rows and 2,000 point reads took less CPU
@@ -131,11 +90,6 @@ function compileWasmWithLiftoffOnly(): void {
   if (liftoffOnly) return;
   setFlagsFromString('--liftoff-only');
   liftoffOnly = true;
-}
-
-/** Whether `dataDir` holds a PGlite database already (`openPglite` creates one when not). */
-export function pgliteDatabaseExists(dataDir: string): boolean {
-  return existsSync(join(dataDir, 'PG_VERSION'));
 }
 
 /** PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined. */
@@ -151,6 +105,6 @@ export async function openPglite(options: {
     `shared_buffers=${options.sharedBuffers ?? defaultPgliteSharedBuffers}`,
   ];
   if (options.dataDir === undefined) return wrapPglite(await PGlite.create({ startParams }));
-  if (!pgliteDatabaseExists(options.dataDir)) await createInChildProcess(options.dataDir);
+  if (!pgliteDatabaseExists(options.dataDir)) await createPgliteDatabase(options.dataDir);
   return wrapPglite(await PGlite.create(options.dataDir, { startParams }));
 }
