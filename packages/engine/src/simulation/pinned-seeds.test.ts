@@ -73,6 +73,14 @@ const pinned: {
     shows: [/claims m_1@\S+T19:20:00.000Z unclaimed \(relay unreachable\)/],
   },
   {
+    seed: 174498,
+    found:
+      'invariant 10: a device-only retry refused for the leader’s clock 39 minutes ahead, excused only when its idle tabs’ clocks were too',
+    shows: [
+      /claim m_1@\S+T07:15:00.000Z by dev_a\.devah1: this runner's clock is more than 10 minutes ahead/,
+    ],
+  },
+  {
     seed: 24041,
     found:
       'invariant 6: the relay crashed after the model answered a claimed run, whose tokens no record ever carried',
