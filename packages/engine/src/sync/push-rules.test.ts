@@ -26,4 +26,16 @@ describe('the relay checking pushed stamps', () => {
     const problem = pushStampProblem([change(now), change(now + maxDriftMs + 1)], now);
     expect(problem).toMatchObject({ kind: 'clock', field: 'changes.1.hlc' });
   });
+
+  it('says how far ahead the change is stamped and how long until it is accepted', () => {
+    expect(pushStampProblem([change(now + 38 * 60_000)], now)?.message).toBe(
+      "changes.0.hlc: stamped 38 minutes ahead of the relay's clock, which accepts 10 at most; it can be sent in about 28 minutes. Check this device's date and time.",
+    );
+    expect(pushStampProblem([change(now + maxDriftMs + 1_000)], now)?.message).toContain(
+      "stamped 11 minutes ahead of the relay's clock",
+    );
+    expect(pushStampProblem([change(now + maxDriftMs + 1_000)], now)?.message).toContain(
+      'in about 1 minute.',
+    );
+  });
 });

@@ -79,11 +79,16 @@ describe('a sync round', () => {
       const index = changes.findIndex((item) => item.rowId === 't3');
       return index < 0 || relayCaughtUp
         ? undefined
-        : new EngineError('clock', `changes.${index}.hlc: ahead`, {
+        : new EngineError('clock', `changes.${index}.hlc: stamped 38 minutes ahead.`, {
             field: `changes.${index}.hlc`,
           });
     });
-    await expect(round()).rejects.toMatchObject({ kind: 'clock' });
+    // Said as the device's person reads it in the sync status: changes wait, and why.
+    await expect(round()).rejects.toMatchObject({
+      kind: 'clock',
+      field: 'changes.2.hlc',
+      message: 'A change waits to sync: stamped 38 minutes ahead.',
+    });
     expect(received).toEqual(['t1', 't2']);
     expect(remaining().map((entry) => entry.change.rowId)).toEqual(['t3', 't4']);
     relayCaughtUp = true;

@@ -1,5 +1,5 @@
 import type { ApplyReport } from '../engine.ts';
-import { isEngineError } from '../errors.ts';
+import { EngineError, isEngineError } from '../errors.ts';
 import type { Transport } from '../ports.ts';
 import type { Change } from './change.ts';
 import { maxPushBytes } from './protocol.ts';
@@ -60,6 +60,24 @@ function refusedIndex(error: unknown): number | undefined {
 }
 
 /**
+ * The relay's clock refusal as this device's person reads it (the sync status shows it): what
+ * it means here, that the change waits (and every later one with it), then the relay's reason
+ * without the field it names first (`changes.3.hlc: `), which is kept as the error's field.
+ */
+function waitingForClock(error: EngineError): EngineError {
+  const prefix = error.field === undefined ? undefined : `${error.field}: `;
+  const reason =
+    prefix !== undefined && error.message.startsWith(prefix)
+      ? error.message.slice(prefix.length)
+      : error.message;
+  return new EngineError(
+    'clock',
+    `A change waits to sync: ${reason}`,
+    error.field === undefined ? undefined : { field: error.field },
+  );
+}
+
+/**
  * The first entries whose changes fit in one push body (`maxPushBytes`, with room for the rest
  * of the request), at least one: an outbox of large rows (an import of long run histories,
  * whose raw model answers are kept) is pushed in smaller batches instead of refused as too large.
@@ -117,7 +135,7 @@ export async function pushOutbox(options: {
           await options.outbox.drop(ready[ready.length - 1]!.seq);
           pushed += ready.length;
         }
-        throw error;
+        throw waitingForClock(error);
       }
       const reason = (error as Error).message;
       await options.outbox.refuse(entry, reason);
