@@ -73,7 +73,7 @@ export function decideClaim(options: {
       granted: false,
       lease: current && current.expiresAt > now ? current : undefined,
       refusal: 'clock',
-      reason: `this runner's clock is more than 10 minutes ahead of the relay's; check its date and time`,
+      reason: `this runner's clock is ${Math.ceil((options.requesterNow - now) / 60_000)} minutes ahead of the relay's, which accepts ${maxDriftMs / 60_000} at most; check its date and time`,
     };
   const live = current && current.expiresAt > now ? current : undefined;
   if (live && live.holder !== holder)

@@ -400,6 +400,24 @@ describe('tick', () => {
     expect(await titlesPlanned(relay)).toEqual(['Any', 'Relay only']);
   });
 
+  it('says why when the relay refuses the claim for this runner’s clock, planning nothing', async () => {
+    const claims = createMemoryClaims({ clock: createFixedClock(start + 1_000) });
+    const { engine, model, clock, createMission } = setup({ claims });
+    const missionId = await createMission();
+    // This device's clock runs 39 minutes ahead of the relay's.
+    clock.set(start + 1_000 + 39 * 60_000);
+    const report = await engine.tick();
+    expect(report).toMatchObject({ planned: [], claimedElsewhere: [] });
+    expect(report.errors).toEqual([
+      {
+        missionId,
+        message:
+          "Not planned: this runner's clock is 39 minutes ahead of the relay's, which accepts 10 at most; check its date and time.",
+      },
+    ]);
+    expect(model.requests).toHaveLength(0);
+  });
+
   it('does not plan a slot whose claim another runner holds, and reports it', async () => {
     const clock = createFixedClock(start + 1_000);
     const claims = createMemoryClaims({ clock });

@@ -144,6 +144,13 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     // would for a budget spent here.
     if (claim.refusal === 'budget')
       await pauseForBudget(deps, mission, claim.reason ?? 'the budget is used up.', report);
+    // Refused for this runner's own clock, not because another runner plans the slot: said as
+    // an error ("Run now" shows it), with the relay's reason.
+    else if (claim.refusal === 'clock')
+      report.errors.push({
+        missionId: mission.id,
+        message: `Not planned: ${claim.reason ?? "this runner's clock runs ahead of the relay's"}.`,
+      });
     else report.claimedElsewhere.push(iterationId);
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
     return iterationId;
