@@ -87,7 +87,10 @@ export interface Devices {
   stopTicking(): void;
   /** Work that has not finished: syncs in flight or owed, planning. */
   busy(): boolean;
-  /** Hosts that planned a slot and crashed, froze or lost leadership meanwhile (per iteration). */
+  /**
+   * Hosts that planned a slot and crashed, froze or lost leadership meanwhile, or whose claim's
+   * renewal was refused for their clock (per iteration).
+   */
   readonly interrupted: Map<string, number>;
 }
 
@@ -227,6 +230,10 @@ export function createDevices(options: {
             server.claim(process, { iterationId, holder, ttlMs, now }),
           );
           claimed.set(`${host.node.name} ${iterationId}`, result.granted);
+          // A renewal refused for this host's clock ends its conversation: the plan is dropped
+          // (it could not be pushed), and the slot is planned again once the clock is back.
+          if (!result.granted && result.refusal === 'clock' && host.planning.has(iterationId))
+            interrupted.set(iterationId, (interrupted.get(iterationId) ?? 0) + 1);
           return result;
         } catch (error) {
           if (!isEngineError(error, 'unavailable')) throw error;

@@ -81,6 +81,14 @@ const pinned: {
     ],
   },
   {
+    seed: 249246,
+    found:
+      'invariant 2: a plan dropped when its claim’s renewal was refused for a clock jumped 18 minutes ahead was not counted',
+    shows: [
+      /claim m_2@\S+T21:30:00.000Z by dev_a\.devah1: this runner's clock is \d+ minutes ahead/,
+    ],
+  },
+  {
     seed: 24041,
     found:
       'invariant 6: the relay crashed after the model answered a claimed run, whose tokens no record ever carried',
