@@ -8,6 +8,13 @@ marker=node_modules/.package-lock.json # npm rewrites this after every install
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# One install at a time per checkout: `npm run model-server` in one terminal and `npm start` in
+# another, both on a fresh clone, would otherwise run two installs into one node_modules. The
+# second waits for the first, then finds nothing to do.
+lock="${TMPDIR:-/tmp}/baton-ensure-deps-$(pwd | cksum | cut -d' ' -f1).lock"
+exec 9>"$lock"
+flock 9
+
 if [[ ! -d node_modules ]]; then
   # Fresh clone: `npm ci` installs exactly what the lockfile says.
   if [[ -f package-lock.json ]]; then cmd=(npm ci); else cmd=(npm install); fi

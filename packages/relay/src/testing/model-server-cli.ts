@@ -1,6 +1,6 @@
 /**
  * Runs the scripted model server so a person can try Baton without a real model:
- * `npm run model-server -w @baton/relay`, then use the printed URL as the model base URL (any API
+ * `npm run model-server` (from the repository root), then use the printed URL as the model base URL (any API
  * key works). PORT picks the port (default 11435; 0 picks a free one), MODEL_DELAY_MS makes every
  * answer wait that long (default 0). Prints `scripted model server listening at URL`, then one
  * line per chat call.
