@@ -112,6 +112,47 @@ describe('dexie store writes', () => {
     await db.delete();
   });
 
+  it('keeps the order made across large puts (past Dexie) and small ones (through it)', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const many = (title: string) =>
+      Array.from({ length: 60 }, (_, index) => row(`t${index}`, `${title} ${index}`));
+    await store.transaction(async (writer) => {
+      void writer.put([row('t1', 'small, first')]);
+      void writer.put(many('large, second'));
+      void writer.put([row('t1', 'small, third')]);
+      void writer.put(many('large, fourth'));
+      void writer.put([row('t2', 'small, last')]);
+    });
+    expect((await store.get('tasks', 't1'))?.fields.title).toBe('large, fourth 1');
+    expect((await store.get('tasks', 't2'))?.fields.title).toBe('small, last');
+    expect(await db.rows.count()).toBe(60);
+    // Read back in the transaction that wrote them, large puts included.
+    const seen = await store.transaction(async (writer) => {
+      await writer.put(many('large, read back'));
+      return (await writer.get('tasks', 't59'))?.fields.title;
+    });
+    expect(seen).toBe('large, read back 59');
+    await db.delete();
+  });
+
+  it('fails the whole transaction when a large put holds a row IndexedDB cannot store', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const rows = Array.from({ length: 60 }, (_, index) => row(`t${index}`, `Task ${index}`));
+    rows[30] = row('t30', () => 'not storable');
+    await expect(
+      store.transaction(async (writer) => {
+        await writer.put([row('kept', 'kept only if all is')]);
+        await writer.put(rows);
+      }),
+    ).rejects.toThrow();
+    expect(await db.rows.count()).toBe(0);
+    await db.delete();
+  });
+
   it('fails the whole transaction when IndexedDB refuses a write it did not wait for', async () => {
     counter += 1;
     const db = openDatabase(`baton-test-${counter}`);

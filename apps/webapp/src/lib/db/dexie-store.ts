@@ -9,9 +9,22 @@ import type {
   TableName,
 } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
+import { announceRowsWritten } from './rows-written.ts';
 
-/** Rows per `bulkPut`: Dexie names the keys of a put of fewer than 50 rows to live queries. */
-const putSlice = 49;
+/**
+ * Puts of this many rows or more go to IndexedDB without Dexie's change tracking, and pages are
+ * told of them after the commit (rows-written.ts). Below it Dexie names each key written to live
+ * queries and table watchers (it does so for puts of fewer than 50 rows).
+ */
+const bulkFrom = 50;
+
+/** A request's answer as a promise. */
+function answered(request: IDBRequest): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('IndexedDB refused a write'));
+  });
+}
 
 function matches(row: StoredRow, filter: RowFilter | undefined): boolean {
   return filter === undefined || row.fields[filter.field] === filter.equals;
@@ -90,8 +103,10 @@ export function createDexieStore(db: BatonDatabase): Store {
     get: async (table, id) => db.rows.get([table, id]),
     getMany: (keys) => readMany(db.rows, keys),
     list: (table, filter) => listRows(db.rows, table, filter),
-    transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
-      return db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
+    async transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
+      // Rows put without Dexie's tracking, by table: announced once the transaction commits.
+      const untracked = new Map<TableName, string[]>();
+      const committed = await db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
         // Tables bound to this transaction: requests made after a wait still join it.
         const rows = tx.table('rows') as RowsTable;
         const outbox = tx.table('outbox') as BatonDatabase['outbox'];
@@ -113,8 +128,13 @@ export function createDexieStore(db: BatonDatabase): Store {
           writes.push(write);
         };
         const settle = async () => {
-          if (writes.length > 0) await Promise.all(writes.splice(0));
+          // A put without Dexie's tracking adds its requests once the writes before it are done.
+          while (writes.length > 0) await Promise.all(writes.splice(0));
         };
+        // Puts without Dexie's tracking wait for the writes made before them (Dexie may issue
+        // its requests a little later than asked), and Dexie's puts after them wait for their
+        // requests to be made: a transaction's writes reach IndexedDB in the order made.
+        let untrackedPuts: Promise<void> | undefined;
         const newest = async () => {
           const before = await saved;
           return newestWritten !== undefined && (before === undefined || newestWritten > before)
@@ -140,11 +160,27 @@ export function createDexieStore(db: BatonDatabase): Store {
           latestStamp: newest,
           put: async (written) => {
             for (const row of written) for (const stamp of Object.values(row.stamps)) note(stamp);
-            // Slices under 50 rows: for those Dexie tells pages which rows changed (its
-            // `storagemutated`), so an open page re-reads only them (table-watch.ts); for a
-            // larger put it says "everything". The slices go out at once, in one transaction.
-            for (let start = 0; start < written.length; start += putSlice)
-              issue(rows.bulkPut(written.slice(start, start + putSlice)));
+            if (written.length < bulkFrom) {
+              // Dexie tells pages which rows changed (its `storagemutated`), so an open page
+              // re-reads only them (table-watch.ts).
+              issue(
+                untrackedPuts
+                  ? untrackedPuts.then(() => rows.bulkPut(written))
+                  : rows.bulkPut(written),
+              );
+              return;
+            }
+            const store = tx.idbtrans.objectStore('rows');
+            untrackedPuts = Promise.all(writes.slice()).then(() => {
+              for (const row of written) {
+                // A value IndexedDB cannot store throws here, failing the transaction.
+                issue(answered(store.put(row)));
+                const ids = untracked.get(row.table);
+                if (ids) ids.push(row.id);
+                else untracked.set(row.table, [row.id]);
+              }
+            });
+            issue(untrackedPuts);
           },
           record: async (changes: Change[]) => {
             for (const change of changes) note(change.hlc);
@@ -162,6 +198,8 @@ export function createDexieStore(db: BatonDatabase): Store {
         await settle();
         return result;
       });
+      announceRowsWritten(db, untracked);
+      return committed;
     },
   };
 }

@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { mergeChange, type StoredRow } from '@baton/engine';
+import { Dexie, liveQuery, type ObservabilitySet, type RangeSet } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskChange } from '../testing/fixtures.ts';
 import { openDatabase, type BatonDatabase } from './database.ts';
@@ -92,5 +93,50 @@ describe('a page watching a table', () => {
     await until(() => titles().length === 62);
     expect(titles()).toContain('Written behind Dexie');
     expect(titles()).toHaveLength(62);
+  });
+
+  it('hears a large write by its ids, and live queries over its table and indexes run again', async () => {
+    const { db, store, titles, until } = await setup();
+    const events: ObservabilitySet[] = [];
+    const listen = (parts: ObservabilitySet) => void events.push(parts);
+    Dexie.on('storagemutated', listen);
+    cleanups.push(() => Dexie.on('storagemutated').unsubscribe(listen));
+    const counted: number[] = [];
+    const byMission: number[] = [];
+    const subscriptions = [
+      liveQuery(() => db.rows.where('table').equals('tasks').count()).subscribe((n) =>
+        counted.push(n),
+      ),
+      liveQuery(() =>
+        db.rows.where('[table+fields.missionId]').equals(['tasks', 'm1']).count(),
+      ).subscribe((n) => byMission.push(n)),
+    ];
+    cleanups.push(() => subscriptions.forEach((subscription) => subscription.unsubscribe()));
+    await until(() => counted.length > 0 && byMission.length > 0);
+
+    // A row no write announced stays unseen: the watch reads the written rows, not the table.
+    await writeBehindDexie(db, task(500, 'Written behind Dexie'));
+    const many = Array.from({ length: 300 }, (_, index) => {
+      const row = task(index + 1);
+      return { ...row, fields: { ...row.fields, missionId: 'm1' } };
+    });
+    events.length = 0;
+    await store.transaction((writer) => writer.put(many));
+    await until(() => titles().length === 300 && counted.at(-1) === 301);
+    expect(titles()).toHaveLength(300);
+    expect(titles()).not.toContain('Written behind Dexie');
+    expect(counted.at(-1)).toBe(301);
+    await until(() => byMission.at(-1) === 300);
+    expect(byMission.at(-1)).toBe(300);
+
+    // Pages are told one range for the 300 rows, not a key each (Dexie merges every key into
+    // each live query's set, which took most of a page's time during a large pull).
+    const primaryKey = `idb://${db.name}/rows/`;
+    const told = events.filter((parts) => primaryKey in parts);
+    expect(told).toHaveLength(1);
+    const ranges: unknown[] = [];
+    for (const range of told[0]![primaryKey] as RangeSet) ranges.push(range);
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0]).toMatchObject({ from: ['tasks', 't1'], to: ['tasks', 't99'] });
   });
 });

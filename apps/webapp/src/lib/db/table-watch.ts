@@ -1,6 +1,7 @@
 import { Dexie, cmp, type IntervalTree, type ObservabilitySet } from 'dexie';
 import type { StoredRow, TableName } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
+import { idsOnChannel, listenRowsWritten } from './rows-written.ts';
 
 /** The primary-key ranges of one mutated part, in key order (Dexie's interval tree). */
 function* ranges(tree: IntervalTree | null | undefined): Generator<{ from: unknown; to: unknown }> {
@@ -31,10 +32,10 @@ export function touchedIds(
 
 /**
  * Keeps one table's stored rows as IndexedDB holds them, for a page: one read of the table at
- * the start, then, after each write anywhere in this browser (the worker's, heard through
- * Dexie's `storagemutated`), a read of only the rows that write touched. Dexie names them when
- * a write puts fewer than 50 rows at a time, which the worker's store keeps to (dexie-store.ts);
- * a write it cannot narrow reads the table again. `onRows` gets every row (deleted ones too),
+ * the start, then, after each write anywhere in this browser (the worker's), a read of only the
+ * rows that write touched. Dexie's `storagemutated` names them for a put of fewer than 50 rows;
+ * the worker's store announces the ids of larger puts on a channel of their own
+ * (rows-written.ts); a write Dexie cannot narrow otherwise reads the table again. `onRows` gets every row (deleted ones too),
  * in no particular order, after each read that changed something; reads run one at a time.
  */
 export function watchTable(options: {
@@ -71,16 +72,24 @@ export function watchTable(options: {
     });
   };
   const heard = (parts: ObservabilitySet) => {
+    // A large write's ids come on their own channel (below); its Dexie event is only a range.
+    if (idsOnChannel(parts, db.name)) return;
     const touched = touchedIds(parts, { databaseName: db.name, table });
     if (touched === 'all') enqueue(readAll);
     else if (touched.length > 0) enqueue(readSome(touched));
   };
   Dexie.on('storagemutated', heard);
+  const written = listenRowsWritten({
+    databaseName: db.name,
+    table,
+    onIds: (ids) => enqueue(readSome(ids)),
+  });
   enqueue(readAll);
   return {
     close() {
       closed = true;
       Dexie.on('storagemutated').unsubscribe(heard);
+      written.close();
     },
   };
 }
