@@ -175,6 +175,44 @@ export async function lastStampOf(runner: SqlRunner, userId: string): Promise<st
   return records[0]?.hlc ?? undefined;
 }
 
+/** A pull page's changes as the range of the user's numbers after `$2`, `$3` of them. */
+export const pullRangeSql = `select user_seq::text as seq, body from changes
+  where user_id = $1 and user_seq > $2::bigint and user_seq <= $2::bigint + $3::int
+  order by user_seq`;
+
+/**
+ * A pull page's rows: up to `take` changes of the user after `since`, in `user_seq` order. The
+ * log numbers each user's changes without gaps, so they are the `take` numbers after `since`,
+ * asked for as that range. Unbounded (`user_seq > since ... limit`), PGlite, which keeps no
+ * statistics, read every later change of the user and sorted them for each page: a new device's
+ * pull of 100,000 changes took 67 ms for its first page of 1,000 and 22 ms for its last. A range
+ * that comes back short while later changes exist (a gap, which the log does not make) is read
+ * again unbounded, so a page is never cut short.
+ */
+async function changesAfter(
+  runner: SqlRunner,
+  options: { userId: string; since: string; take: number },
+): Promise<Array<{ seq: string; body: unknown }>> {
+  const { userId, since, take } = options;
+  const ranged = await runner.query<{ seq: string; body: unknown }>(pullRangeSql, [
+    userId,
+    since,
+    take,
+  ]);
+  if (ranged.length === take) return ranged;
+  const last = ranged.at(-1)?.seq ?? since;
+  const [later] = await runner.query<{ found: boolean }>(
+    'select exists (select 1 from changes where user_id = $1 and user_seq > $2::bigint) as found',
+    [userId, last],
+  );
+  if (!later?.found) return ranged;
+  return runner.query<{ seq: string; body: unknown }>(
+    `select user_seq::text as seq, body from changes
+      where user_id = $1 and user_seq > $2::bigint order by user_seq limit $3::int`,
+    [userId, since, take],
+  );
+}
+
 /**
  * Changes after `since` (a cursor, '0' for the beginning) in the user's commit order, at most
  * `limit`. `cursor` is that of the last change returned (or where `since` stands when none);
@@ -185,11 +223,11 @@ export async function pullChanges(
   options: { userId: string; since: string; limit: number },
 ): Promise<{ changes: Change[]; cursor: string; more: boolean }> {
   const since = await userSeqOfCursor(runner, { userId: options.userId, cursor: options.since });
-  const records = await runner.query<{ seq: string; body: unknown }>(
-    `select user_seq::text as seq, body from changes
-      where user_id = $1 and user_seq > $2::bigint order by user_seq limit $3::int`,
-    [options.userId, since, options.limit + 1],
-  );
+  const records = await changesAfter(runner, {
+    userId: options.userId,
+    since,
+    take: options.limit + 1,
+  });
   const more = records.length > options.limit;
   const page = more ? records.slice(0, options.limit) : records;
   return {
