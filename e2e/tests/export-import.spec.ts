@@ -38,10 +38,13 @@ test('export from Settings, import into a fresh browser on another relay, twice'
   await expect(proposal).toBeVisible({ timeout: 20_000 });
   await proposal.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.getByRole('link', { name: 'Notes', exact: true }).click();
+  // Notes and Goals both have a Title field: each is filled once its page has replaced the last.
+  await expect(page.getByRole('heading', { name: 'Notes', level: 1 })).toBeVisible();
   await page.getByLabel('Title').fill('Ideas');
   await page.getByLabel('Body').fill('Walk more');
   await page.getByRole('button', { name: 'Add note' }).click();
   await page.getByRole('link', { name: 'Goals', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Goals', level: 1 })).toBeVisible();
   await page.getByLabel('Title').fill('Run 5 km');
   await page.getByLabel('Target').fill('5 km by June');
   await page.getByRole('button', { name: 'Add goal' }).click();
