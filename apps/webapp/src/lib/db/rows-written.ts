@@ -23,12 +23,10 @@ function channelName(databaseName: string): string {
 }
 
 /** What goes on the channel: the ids written, by table. */
-interface RowsWrittenMessage {
-  tables: Partial<Record<TableName, string[]>>;
-}
 const RowsWrittenMessageSchema = z.object({
   tables: z.record(z.string(), z.array(z.string())),
 });
+type RowsWrittenMessage = z.infer<typeof RowsWrittenMessageSchema>;
 
 /** The marker part of the coarse `storagemutated` event (no index has this name). */
 function markerPart(databaseName: string): string {
