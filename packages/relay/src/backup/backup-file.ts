@@ -3,7 +3,7 @@
  * claims, the due index, devices, usage…) as JSON lines, read in one repeatable-read transaction
  * so the file is one moment of the database:
  *
- *   {"format":"baton-relay-backup","version":1,"createdAt":"…","database":"pglite","tables":[…]}
+ *   {"format":"baton-relay-backup","version":2,"createdAt":"…","database":"pglite","tables":[…]}
  *   {"table":"users","row":{"id":"usr_…","name":"ada","created_at":…}}
  *   …
  *   {"end":true,"rows":{"users":1,"tokens":1,…}}
@@ -15,15 +15,21 @@ import type { Database } from '../db/database.ts';
 import { quoted, relayTables } from './relay-tables.ts';
 
 export const backupFormat = 'baton-relay-backup';
-export const backupVersion = 1;
+/**
+ * 2 since `rows.stamps` may hold a row's one stamp as a string (store/rows-table.ts): a relay
+ * from before reads only objects there, so it refuses the file by its version instead of failing
+ * on its rows. Files of version 1 hold nothing this relay cannot read.
+ */
+export const backupVersion = 2;
+const versionsRestored = [1, 2] as const;
 const pageSize = 1_000;
 
 const TableNameSchema = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'not a table name');
 
 export const BackupHeaderSchema = z.object({
   format: z.literal(backupFormat, { error: `not a Baton relay backup (format "${backupFormat}")` }),
-  version: z.literal(backupVersion, {
-    error: `a backup of version ${backupVersion} is what this relay restores`,
+  version: z.literal(versionsRestored, {
+    error: `this relay restores backups of version ${versionsRestored.join(' or ')}`,
   }),
   createdAt: z.iso.datetime(),
   database: z.enum(['pglite', 'postgres']),
