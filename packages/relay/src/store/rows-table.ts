@@ -4,12 +4,12 @@
  * read back is parsed (`StoredRowRecordSchema`): a known table, fields, and an HLC stamp per
  * stamped field; a row that fails is a broken invariant and throws.
  *
- * A row whose fields were all written by one change (every row a push creates, and most rows
- * the relay's planning writes) keeps that change's stamp once, as a JSON string in `stamps`,
- * instead of an object repeating it for each field: `storedStamps` and `toStoredRow` turn one
- * form into the other, so no reader sees the difference. Half of a new task row's JSON was its
- * stamps; the insert of a 1,000-change push took about half as long without them
- * (docs/decisions/0014-one-stamp-per-row.md).
+ * A row whose fields were all written by one change (every row a push creates, and any row
+ * until a later change writes only some of its fields) keeps that change's stamp once, as a
+ * JSON string in `stamps`, instead of an object repeating it for each field: `storedStamps` and
+ * `toStoredRow` turn one form into the other, so no reader sees the difference. Half of a new
+ * task row's JSON was its stamps; the insert of a 1,000-change push's rows took about half as
+ * long without them (docs/decisions/0014-one-stamp-per-row.md).
  */
 import {
   EngineError,
