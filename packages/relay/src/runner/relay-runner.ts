@@ -298,14 +298,10 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   }
 
   async function releaseTaken(taken: DueEntry[]): Promise<void> {
-    const byUser = new Map<string, string[]>();
-    for (const entry of taken)
-      byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry.missionId]);
-    for (const [userId, missionIds] of byUser) {
-      await releaseDue(db, { userId, missionIds, holder }).catch((error: unknown) =>
-        logger.warn({ err: error, userId }, 'could not release due entries'),
-      );
-    }
+    if (taken.length === 0) return;
+    await releaseDue(db, { holder, now: now() }).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not release due entries'),
+    );
   }
 
   function tick(): Promise<RunnerTickReport> {

@@ -237,9 +237,10 @@ describeOnEachDatabase('the due index', (kind) => {
     expect(missionsOf(await take('relay_b-1'))).toEqual(['m_2']);
     // Nobody takes a leased entry again, not even its holder, until it is given back.
     expect(await take('relay_a-1')).toEqual([]);
-    await releaseDue(db, { userId: 'u_1', missionIds: ['m_1'], holder: 'relay_b-1' });
+    // Giving back gives back only what the holder took.
+    await releaseDue(db, { holder: 'relay_c-1', now });
     expect(await take('relay_c-1')).toEqual([]);
-    await releaseDue(db, { userId: 'u_1', missionIds: ['m_1'], holder: 'relay_a-1' });
+    await releaseDue(db, { holder: 'relay_a-1', now });
     expect(missionsOf(await take('relay_c-1'))).toEqual(['m_1']);
     // A holder that died: its lease expires and another takes the entry.
     expect(missionsOf(await take('relay_d-1', { at: now + 60_001 })).sort()).toEqual([
@@ -287,4 +288,79 @@ describeOnEachDatabase('the due index', (kind) => {
       expect(all).toHaveLength(40);
       expect(new Set(all).size).toBe(40);
     });
+
+  it('honours a lease an earlier version wrote into the row until it ends', async () => {
+    await addDue([
+      { user: 'u_1', mission: 'm_1', at: now - hour },
+      { user: 'u_2', mission: 'm_2', at: now - hour },
+    ]);
+    await db.query(
+      "update due set taken_by = 'relay_old-1', taken_until = $1::bigint where mission_id = 'm_1'",
+      [now + 30_000],
+    );
+    expect(missionsOf(await take('relay_a-1'))).toEqual(['m_2']);
+    expect(missionsOf(await take('relay_b-1', { at: now + 30_001 }))).toEqual(['m_1']);
+  });
+
+  // The take's first statement does not see a lease committed after it began; what keeps an
+  // entry from being taken twice then is its second statement, which looks again. Here another
+  // instance's lease commits between the two, on an entry the first statement has picked.
+  if (kind === 'postgres')
+    it('leaves out an entry another instance leased between its two statements', async () => {
+      await addDue([
+        { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
+        { user: 'u_2', mission: 'm_2', at: now - hour },
+      ]);
+      const leaseInBetween: Database = {
+        ...db,
+        transaction: (fn) =>
+          db.transaction((runner) => {
+            let first = true;
+            return fn({
+              ...runner,
+              query: async (text, params) => {
+                const rows = await runner.query(text, params);
+                if (first) {
+                  first = false;
+                  await db.query(
+                    "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
+                    [now + 60_000],
+                  );
+                }
+                return rows as never;
+              },
+            });
+          }),
+      };
+      const taken = await takeDue(leaseInBetween, {
+        now,
+        limit: 10,
+        holder: 'relay_a-1',
+        leaseMs: 60_000,
+        coveredUserIds: [],
+        graceMs: 0,
+      });
+      expect(missionsOf(taken)).toEqual(['m_2']);
+      // Each entry is held by one instance: nobody takes either until a lease ends.
+      expect(await take('relay_c-1')).toEqual([]);
+      expect(missionsOf(await take('relay_c-1', { at: now + 60_001 }))).toEqual(['m_1', 'm_2']);
+    });
+
+  it('keeps no lease after its holder gives its entries back or the lease ends', async () => {
+    await addDue(
+      Array.from({ length: 6 }, (_, index) => ({
+        user: `u_${index}`,
+        mission: `m_${index}`,
+        at: now - hour - index * 1_000,
+      })),
+    );
+    expect(await take('relay_a-1', { limit: 2 })).toHaveLength(2);
+    expect(await take('relay_dead-1', { limit: 2 })).toHaveLength(2);
+    await releaseDue(db, { holder: 'relay_a-1', now });
+    // The dead holder's entries stay taken until its lease ends.
+    expect(missionsOf(await take('relay_b-1')).sort()).toEqual(['m_0', 'm_1', 'm_4', 'm_5']);
+    await releaseDue(db, { holder: 'relay_b-1', now: now + 60_001 });
+    expect(await db.query('select holder from due_leases')).toEqual([]);
+    expect(await take('relay_c-1', { at: now + 60_001 })).toHaveLength(6);
+  });
 });
