@@ -81,8 +81,9 @@ export async function startRelay(options: {
   const ticking = options.tick ?? true;
   // A device host that stopped talking (browser closed mid-plan) gives back its claims after the
   // grace, and the runner looks at once: the slot is planned now, not when the lease runs out.
-  const releaseGone = async ({ userId, holder }: { userId: string; holder: string }) => {
-    const released = await releaseUserHolder(db, { userId, holder, now: Date.now() });
+  const releaseGone = async (gone: { userId: string; holder: string; endedAt: number }) => {
+    const { userId, holder } = gone;
+    const released = await releaseUserHolder(db, { ...gone, now: Date.now() });
     if (released.length === 0) return;
     logger.info({ userId, holder, released }, 'released the claims of a device that went away');
     if (ticking) await runner?.tick();

@@ -178,6 +178,51 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
     expect(model.calls.filter(isFirstCallOfRun)).toHaveLength(1);
   });
 
+  it('keeps a claim its host asked for after its live connection ended: the host is still planning', async () => {
+    model = await createModelServer();
+    relay = await startRelay({
+      config: testConfig({
+        model: { baseUrl: model.url, apiKey: 'k', name: 'scripted-model', timeoutMs: 10_000 },
+        tickIntervalMs: 60_000,
+        claimReleaseGraceMs: 300,
+      }),
+      db: await createTestDatabase(kind),
+    });
+    const now = Date.now();
+    const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
+    const tab = await connectLive({ url: relay.url, token });
+    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
+    await tab.next((message) => message.type === 'status' && message.covered === true);
+    // Another tab of the device stays connected, so the relay's own runner leaves the slot alone
+    // throughout: only the release could let another holder have it.
+    const other = await connectLive({ url: relay.url, token });
+    other.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h2' });
+    await other.next((message) => message.type === 'status' && message.covered === true);
+    const anchor = now - 5_000;
+    const missionId = await device.createMission({
+      schedule: { kind: 'interval', everyMs: hour, anchor },
+      tools: { list_tasks: 'auto', create_task: 'propose' },
+    });
+    await device.push();
+    const iterationId = iterationIdOf(missionId, anchor);
+    const claim = (holder: string) =>
+      fetch(`${relay!.url}/v1/claims`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ iterationId, holder, ttlMs: 300_000 }),
+      });
+
+    // The first tab's live connection drops; the host, still running, claims the slot over HTTP within the
+    // grace. The grace ends without a hello, but the claim came after the end: it stays.
+    await tab.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await claim('dev_a.h1')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect((await claim('relay_probe')).status).toBe(409);
+    expect(model.callCount()).toBe(0);
+    await other.close();
+  });
+
   it('plans every due slot exactly once when a relay is killed mid-tick and another instance replaces it', async () => {
     // First instance: the first two runs answer at once, later ones hang until it is killed.
     let phase: 'first' | 'second' = 'first';

@@ -71,7 +71,7 @@ export async function runPlanner(options: {
   signal: AbortSignal;
   maxRounds?: number;
   elapsedMs: () => number;
-  /** Awaited before every model call after the first (a runner renews its claim there). */
+  /** Awaited before every model call, the first included (a runner renews its claim there). */
   beforeRound?: (round: number) => Promise<void>;
 }): Promise<PlannerResult> {
   const { mission, model, tools, context, signal } = options;
@@ -111,7 +111,7 @@ export async function runPlanner(options: {
   };
   for (let round = 0; round < maxRounds && summary === undefined; round += 1) {
     let reply: unknown;
-    if (round > 0) await options.beforeRound?.(round);
+    await options.beforeRound?.(round);
     // A model that ignores the signal must not be called again once planning was stopped.
     if (signal.aborted) return failed({ code: 'aborted', message: 'Planning was stopped.' });
     // A call counts as a round whether or not it is answered: the budget compares the rounds

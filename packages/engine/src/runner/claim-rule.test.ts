@@ -45,7 +45,7 @@ describe('the claim rule', () => {
     const first = decideClaim({ current: undefined, holder: 'dev_a.h1', ttlMs, now });
     expect(first).toEqual({
       granted: true,
-      lease: { holder: 'dev_a.h1', expiresAt: now + ttlMs, grants: 1 },
+      lease: { holder: 'dev_a.h1', expiresAt: now + ttlMs, grants: 1, grantedAt: now },
     });
     const lease = { holder: 'dev_a.h1', expiresAt: now + ttlMs };
     // A reloaded tab is a new host: the old host's lease holds.

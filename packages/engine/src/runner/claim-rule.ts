@@ -22,6 +22,12 @@ export interface Lease {
    * keeps it, and the lease, for a day after it expires or is released.
    */
   grants?: number;
+  /**
+   * Epoch ms of the owner's clock when the lease was last granted (renewals included). A lease
+   * granted after its holder's live connection ended is not released with that connection: the
+   * holder was heard from since.
+   */
+  grantedAt?: number;
 }
 
 /** Why a claim was refused: another holder's live lease, a plan already written, the budget. */
@@ -110,7 +116,12 @@ export function decideClaim(options: {
   }
   return {
     granted: true,
-    lease: { holder, expiresAt: now + options.ttlMs, grants: (current?.grants ?? 0) + 1 },
+    lease: {
+      holder,
+      expiresAt: now + options.ttlMs,
+      grants: (current?.grants ?? 0) + 1,
+      grantedAt: now,
+    },
   };
 }
 

@@ -87,7 +87,7 @@ export async function planMission(options: {
   now: number;
   signal: AbortSignal;
   maxRounds: number | undefined;
-  /** Awaited before every model call after the first. */
+  /** Awaited before every model call, the first included (`round` 0). */
   beforeRound?: (round: number) => Promise<void>;
   /** The mission's iterations as the caller read them, for its history (spares a read). */
   iterations?: StoredRow[];

@@ -464,6 +464,7 @@ describe('tick', () => {
       holder: 'dev_a',
       expiresAt: start + 1_000 + 11 * 60_000,
       grants: 3,
+      grantedAt: start + 1_000 + 6 * 60_000,
     });
 
     // Now a runner whose lease lapses mid-run (no renewal could save it: another took the slot).
@@ -494,6 +495,45 @@ describe('tick', () => {
     expect(losing.model.requests).toHaveLength(1);
     expect(await losing.engine.rows('iterations')).toEqual([]);
     expect(otherClaims.leases.get(lostId)?.holder).toBe('relay_1');
+  });
+
+  it('claims again before its first model call when it froze after the claim, and stops once the slot passed to another runner', async () => {
+    const claimsClock = createFixedClock(start + 1_000);
+    const claims = createMemoryClaims({ clock: claimsClock });
+    let frozen = false;
+    const freezing: Claims = {
+      ...claims,
+      async claim(request) {
+        const result = await claims.claim(request);
+        if (!frozen) {
+          // The host freezes for six minutes right after its claim (a background tab, a closed
+          // lid); its five-minute lease runs out and the relay takes the slot meanwhile.
+          frozen = true;
+          claimsClock.set(start + 1_000 + 6 * 60_000);
+          frozenHost.clock.set(start + 1_000 + 6 * 60_000);
+          await claims.claim({ iterationId, holder: 'relay_1', ttlMs: 5 * 60_000 });
+        }
+        return result;
+      },
+    };
+    const frozenHost = setup({ claims: freezing });
+    const missionId = await frozenHost.createMission();
+    const iterationId = iterationIdOf(missionId, start);
+    frozenHost.clock.set(start + 1_000);
+    const report = await frozenHost.engine.tick();
+    expect(report).toMatchObject({ planned: [], claimedElsewhere: [iterationId] });
+    expect(frozenHost.model.requests).toHaveLength(0);
+    expect(await frozenHost.engine.rows('iterations')).toEqual([]);
+
+    // A host that did not freeze calls the model on its claim at once: one claim per round.
+    const steadyClaims = createMemoryClaims({ clock: claimsClock });
+    const steady = setup({ claims: steadyClaims });
+    const steadyMission = await steady.createMission();
+    const steadyId = iterationIdOf(steadyMission, start);
+    steady.clock.set(start + 1_000);
+    expect((await steady.engine.tick()).planned).toEqual([steadyId]);
+    expect(steady.model.requests.length).toBeGreaterThan(0);
+    expect(steadyClaims.leases.get(steadyId)?.grants).toBe(steady.model.requests.length);
   });
 
   it('records missed slots as skipped without calling the model', async () => {

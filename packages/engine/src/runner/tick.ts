@@ -130,6 +130,8 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'claiming' });
   const retry = options.retry === true;
+  // The lease runs from about now, by this host's own clock (the relay's may differ).
+  const claimedAt = deps.clock.now();
   const claim = await claimSlot(
     deps.claims,
     iterationId,
@@ -183,12 +185,16 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   }
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'planning' });
   // A run of several rounds can outlast one lease: the claim is renewed before each later round.
-  // If it passed to another runner meanwhile (ours expired), this run stops and writes nothing.
+  // Before the first, only when half the lease is gone: the host froze or slept between the
+  // claim and the call (a background tab, a closed lid), and its lease may have run out and
+  // passed to another runner, which may have planned the slot meanwhile. If it passed to
+  // another runner (ours expired), this run stops and writes nothing.
   const planning = new AbortController();
   const stopPlanning = () => planning.abort();
   options.signal.addEventListener('abort', stopPlanning, { once: true });
   let lostClaim = false;
-  const renewClaim = async () => {
+  const renewClaim = async (round: number) => {
+    if (round === 0 && deps.clock.now() - claimedAt < deps.claimTtlMs / 2) return;
     const renewed = await claimSlot(
       deps.claims,
       iterationId,

@@ -109,6 +109,24 @@ const pinned: {
       /released .*m_3@\S+: dev_a\.devah1 went away/,
     ],
   },
+  {
+    seed: 388691,
+    found:
+      'a host frozen between its claim and its first model call planned a slot the relay had planned after the lease ran out',
+    shows: [
+      /dev_b\.h2 +freezes/,
+      /claim m_2@\S+T19:40:00\.000Z by dev_b\.devbh2: held by relay_1-p2/,
+    ],
+  },
+  {
+    seed: 380938,
+    found:
+      'a claim granted after its host’s live connection ended was released with it, and the relay planned the slot too',
+    shows: [
+      /dev_a\.h2 +live connection gone/,
+      /claim m_4@\S+T15:50:00\.000Z by dev_a\.devah2: granted/,
+    ],
+  },
 ];
 
 describe('seeds that found bugs', () => {

@@ -268,9 +268,11 @@ export function createSimServer(options: {
     releases,
     connectionEnded(connection) {
       // As live-hub.ts: after the grace, unless the holder said hello again on this process,
-      // its live claims are released and the process ticks at once. A process that crashed
+      // its live claims granted before the connection ended are released and the process
+      // ticks at once. A process that crashed
       // meanwhile forgot the connection (its memory is gone).
       const process = connection.instance;
+      const endedAt = process.now();
       world.after(claimReleaseGraceMs, 'claims of a gone host', () => {
         if (!process.node.alive || !processes.includes(process)) return;
         if (
@@ -282,7 +284,12 @@ export function createSimServer(options: {
         const now = process.now();
         const released: string[] = [];
         for (const [iterationId, lease] of claims)
-          if (lease.holder === connection.holder && lease.expiresAt > now) {
+          if (
+            lease.holder === connection.holder &&
+            lease.expiresAt > now &&
+            // A lease granted after the connection ended: the holder was heard from since.
+            (lease.grantedAt === undefined || lease.grantedAt <= endedAt)
+          ) {
             claims.set(iterationId, { ...lease, expiresAt: now });
             releases.push({ hostName: connection.hostName, iterationId, at: world.now });
             released.push(iterationId);

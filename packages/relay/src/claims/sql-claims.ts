@@ -264,12 +264,14 @@ async function judgeClaims(
     );
   if (granted.size > 0)
     await runner.query(
-      `insert into claims (user_id, iteration_id, holder, expires_at, grants)
-       select $1, lease.iteration_id, lease.holder, lease.expires_at, lease.grants
+      `insert into claims (user_id, iteration_id, holder, expires_at, grants, granted_at)
+       select $1, lease.iteration_id, lease.holder, lease.expires_at, lease.grants, lease.granted_at
          from jsonb_to_recordset($2::jsonb)
-           as lease(iteration_id text, holder text, expires_at bigint, grants integer)
+           as lease(iteration_id text, holder text, expires_at bigint, grants integer,
+                    granted_at bigint)
        on conflict (user_id, iteration_id) do update
-         set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants`,
+         set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants,
+             granted_at = excluded.granted_at`,
       [
         userId,
         jsonParam(
@@ -278,6 +280,7 @@ async function judgeClaims(
             holder: lease.holder,
             expires_at: lease.expiresAt,
             grants: lease.grants,
+            granted_at: lease.grantedAt ?? null,
           })),
         ),
       ],
@@ -310,17 +313,21 @@ export async function releaseIteration(
 }
 
 /**
- * Releases the live leases one holder has for a user (its live connection ended and it did not
- * come back within the grace: a browser closed mid-plan). Returns the iteration ids released.
+ * Releases the live leases one holder has for a user, granted before `endedAt` (its live
+ * connection ended then, and it did not come back within the grace: a browser closed
+ * mid-plan). A lease granted after it ended stays: the holder asked for it since, so it is
+ * still there, planning without a live connection. Returns the iteration ids released.
  */
 export async function releaseUserHolder(
   runner: SqlRunner,
-  options: { userId: string; holder: string; now: number },
+  options: { userId: string; holder: string; now: number; endedAt: number },
 ): Promise<string[]> {
   const released = await runner.query(
     `update claims set expires_at = $3::bigint
-      where user_id = $1 and holder = $2 and expires_at > $3::bigint returning iteration_id`,
-    [options.userId, options.holder, options.now],
+      where user_id = $1 and holder = $2 and expires_at > $3::bigint
+        and (granted_at is null or granted_at <= $4::bigint)
+      returning iteration_id`,
+    [options.userId, options.holder, options.now, options.endedAt],
   );
   return released.map((row) => String(row.iteration_id));
 }

@@ -73,6 +73,9 @@ export const schemaStatements: readonly string[] = [
   // Claims granted on the iteration id so far (one per model round): the budget charges the
   // rounds no iteration row records (engine claim-rule.ts).
   `alter table claims add column if not exists grants integer not null default 0`,
+  // When the lease was last granted (the relay's clock): a lease granted after its holder's
+  // live connection ended is not released with it (sql-claims.ts `releaseUserHolder`).
+  `alter table claims add column if not exists granted_at bigint`,
   // What each user stores (the quota): counted from the log on the user's first push after it.
   `create table if not exists user_usage (
      user_id text primary key,

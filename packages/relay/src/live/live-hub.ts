@@ -19,7 +19,8 @@
  *
  * A connection whose `hello` named a claim holder (the engine host that plans on that device)
  * hands that holder to `onHolderGone` once it ended and no connection of the user on this
- * instance has named the holder again for `holderGraceMs`: the relay then releases its claims.
+ * instance has named the holder again for `holderGraceMs`: the relay then releases its claims
+ * granted before the connection ended.
  */
 import {
   pokeAfterAppend,
@@ -100,7 +101,8 @@ export interface LiveHubOptions {
   /** After asking a socket to close (idle, shutdown), drop it if still open after this long. */
   closeGraceMs?: number;
   /** A claim holder whose connections all ended and stayed ended for `holderGraceMs`. */
-  onHolderGone?: (gone: { userId: string; holder: string }) => void;
+  /** `endedAt`: when the holder's last connection on this instance ended (epoch ms). */
+  onHolderGone?: (gone: { userId: string; holder: string; endedAt: number }) => void;
   /** How long a holder may be away before `onHolderGone` (default 10 000 ms). */
   holderGraceMs?: number;
   /** Live connections of one user on this instance at most; a new one beyond is closed (4029). */
@@ -148,9 +150,11 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
     if (!options.onHolderGone || holderConnected(userId, holder)) return;
     const key = goneKey(userId, holder);
     clearTimeout(goneTimers.get(key));
+    const endedAt = Date.now();
     const timer = setTimeout(() => {
       goneTimers.delete(key);
-      if (!closed && !holderConnected(userId, holder)) options.onHolderGone?.({ userId, holder });
+      if (!closed && !holderConnected(userId, holder))
+        options.onHolderGone?.({ userId, holder, endedAt });
     }, holderGraceMs);
     timer.unref?.();
     goneTimers.set(key, timer);
