@@ -119,23 +119,33 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
     });
   });
 
-  it('releases the claims of a host whose live connection ended past the grace, and plans its slot at once; a host back within the grace keeps them', async () => {
+  /**
+   * A relay whose regular tick is a minute away (only a release's own tick can plan in time),
+   * with a release grace of 300 ms; a device whose tabs' hosts (`holders`) are connected before
+   * its mission reaches the relay, so the relay leaves the mission's slot, due now, to them.
+   */
+  async function slotOfConnectedHosts(holders: string[]) {
     model = await createModelServer();
     relay = await startRelay({
       config: testConfig({
         model: { baseUrl: model.url, apiKey: 'k', name: 'scripted-model', timeoutMs: 10_000 },
-        // The regular tick is a minute away: only the release's own tick can plan in time.
         tickIntervalMs: 60_000,
         claimReleaseGraceMs: 300,
       }),
       db: await createTestDatabase(kind),
     });
+    const url = relay.url;
     const now = Date.now();
-    const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
-    // The device is online before its mission reaches the relay, so the relay leaves it the slot.
-    const tab = await connectLive({ url: relay.url, token });
-    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
-    await tab.next((message) => message.type === 'status' && message.covered === true);
+    const device = createTestDevice({ url, token, nowMs: now - 40 * 60_000 });
+    /** A tab whose host says hello as `holder`. */
+    const connect = async (holder: string) => {
+      const tab = await connectLive({ url, token });
+      tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder });
+      await tab.next((message) => message.type === 'status' && message.covered === true);
+      return tab;
+    };
+    const tabs = [];
+    for (const holder of holders) tabs.push(await connect(holder));
     const anchor = now - 5_000;
     const missionId = await device.createMission({
       schedule: { kind: 'interval', everyMs: hour, anchor },
@@ -144,19 +154,24 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
     await device.push();
     const iterationId = iterationIdOf(missionId, anchor);
     const claim = (holder: string) =>
-      fetch(`${relay!.url}/v1/claims`, {
+      fetch(`${url}/v1/claims`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ iterationId, holder, ttlMs: 300_000 }),
       });
+    return { model, device, tabs, connect, iterationId, claim };
+  }
+
+  it('releases the claims of a host whose live connection ended past the grace, and plans its slot at once; a host back within the grace keeps them', async () => {
+    const { model, device, tabs, connect, iterationId, claim } = await slotOfConnectedHosts([
+      'dev_a.h1',
+    ]);
 
     // A tab's host claims the slot (it is planning) and its connection blips: back within the
     // grace, it keeps the claim.
     expect((await claim('dev_a.h1')).status).toBe(200);
-    await tab.close();
-    const back = await connectLive({ url: relay.url, token });
-    back.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
-    await back.next((message) => message.type === 'status' && message.covered === true);
+    await tabs[0]!.close();
+    const back = await connect('dev_a.h1');
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect((await claim('relay_probe')).status).toBe(409);
     expect(model.callCount()).toBe(0);
@@ -179,48 +194,20 @@ describeOnEachDatabase('the relay takes the baton', (kind) => {
   });
 
   it('keeps a claim its host asked for after its live connection ended: the host is still planning', async () => {
-    model = await createModelServer();
-    relay = await startRelay({
-      config: testConfig({
-        model: { baseUrl: model.url, apiKey: 'k', name: 'scripted-model', timeoutMs: 10_000 },
-        tickIntervalMs: 60_000,
-        claimReleaseGraceMs: 300,
-      }),
-      db: await createTestDatabase(kind),
-    });
-    const now = Date.now();
-    const device = createTestDevice({ url: relay.url, token, nowMs: now - 40 * 60_000 });
-    const tab = await connectLive({ url: relay.url, token });
-    tab.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h1' });
-    await tab.next((message) => message.type === 'status' && message.covered === true);
-    // Another tab of the device stays connected, so the relay's own runner leaves the slot alone
-    // throughout: only the release could let another holder have it.
-    const other = await connectLive({ url: relay.url, token });
-    other.send({ type: 'hello', deviceId: device.deviceId, canPlan: true, holder: 'dev_a.h2' });
-    await other.next((message) => message.type === 'status' && message.covered === true);
-    const anchor = now - 5_000;
-    const missionId = await device.createMission({
-      schedule: { kind: 'interval', everyMs: hour, anchor },
-      tools: { list_tasks: 'auto', create_task: 'propose' },
-    });
-    await device.push();
-    const iterationId = iterationIdOf(missionId, anchor);
-    const claim = (holder: string) =>
-      fetch(`${relay!.url}/v1/claims`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ iterationId, holder, ttlMs: 300_000 }),
-      });
+    // A second tab of the device stays connected, so the relay's own runner leaves the slot
+    // alone throughout: only the release could let another holder have it.
+    const { model, tabs, claim } = await slotOfConnectedHosts(['dev_a.h1', 'dev_a.h2']);
 
-    // The first tab's live connection drops; the host, still running, claims the slot over HTTP within the
-    // grace. The grace ends without a hello, but the claim came after the end: it stays.
-    await tab.close();
+    // The first tab's live connection drops; its host, still running, claims the slot over
+    // HTTP within the grace. The grace ends without a hello, but the claim came after the end:
+    // it stays.
+    await tabs[0]!.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await claim('dev_a.h1')).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect((await claim('relay_probe')).status).toBe(409);
     expect(model.callCount()).toBe(0);
-    await other.close();
+    await tabs[1]!.close();
   });
 
   it('plans every due slot exactly once when a relay is killed mid-tick and another instance replaces it', async () => {
