@@ -4,14 +4,21 @@ import { createHlc, hostNodeId } from './sync/hlc.ts';
 import type { Actor } from './model/actor.ts';
 import { iterationIdOf, nextSlot } from './schedule/slots.ts';
 import { createFixedClock, createSequentialIds } from './testing/fixed-clock.ts';
-import { createMemoryStore } from './testing/memory-store.ts';
+import { createMemoryStore, type MemoryStore } from './testing/memory-store.ts';
+import type { StoredRow } from './sync/merge.ts';
 import { createScriptedModel, replySequence } from './testing/scripted-model.ts';
 
 const start = Date.UTC(2026, 10, 25, 7, 0, 0);
 const person: Actor = { kind: 'user', deviceId: 'dev_a' };
 
-function setup(options: { nodeId?: string; model?: ReturnType<typeof createScriptedModel> } = {}) {
-  const store = createMemoryStore();
+function setup(
+  options: {
+    nodeId?: string;
+    model?: ReturnType<typeof createScriptedModel>;
+    store?: MemoryStore;
+  } = {},
+) {
+  const store = options.store ?? createMemoryStore();
   const clock = createFixedClock(start);
   const model =
     options.model ??
@@ -216,7 +223,61 @@ describe('a mission through the engine', () => {
   });
 });
 
+/** A memory store that keeps every row its transactions put, in order. */
+function storeKeepingPuts(): { store: MemoryStore; puts: StoredRow[] } {
+  const inner = createMemoryStore();
+  const puts: StoredRow[] = [];
+  const store: MemoryStore = {
+    get recorded() {
+      return inner.recorded;
+    },
+    get: (table, id) => inner.get(table, id),
+    getMany: (keys) => inner.getMany(keys),
+    list: (table, filter) => inner.list(table, filter),
+    transaction: (fn) =>
+      inner.transaction((writer) =>
+        fn({
+          ...writer,
+          put: (rows) => {
+            puts.push(...rows);
+            return writer.put(rows);
+          },
+        }),
+      ),
+  };
+  return { store, puts };
+}
+
 describe('applying what the relay accepted', () => {
+  it('writes no row again when changes it holds come back (a poke of its own push): an open page is not drawn again', async () => {
+    const kept = storeKeepingPuts();
+    const { engine, store } = setup({ store: kept.store });
+    const taskId = await engine.saveRow({
+      table: 'tasks',
+      fields: { title: 'Buy milk' },
+      actor: person,
+    });
+    const before = await store.get('tasks', taskId);
+    kept.puts.length = 0;
+    // The relay sends this device's own change back (the poke after its push), then again in a pull.
+    expect(await engine.applyRemote(store.recorded)).toEqual({ applied: 1, refused: [] });
+    expect(await engine.applyRemote(store.recorded)).toEqual({ applied: 1, refused: [] });
+    expect(kept.puts).toEqual([]);
+    expect(await store.get('tasks', taskId)).toEqual(before);
+    // A change from another device to the same row is written as before.
+    const other = setup({ nodeId: 'dev_b' });
+    await other.engine.applyRemote(store.recorded);
+    await other.engine.saveRow({
+      table: 'tasks',
+      id: taskId,
+      fields: { title: 'Buy oat milk' },
+      actor: { kind: 'user', deviceId: 'dev_b' },
+    });
+    await engine.applyRemote(other.store.recorded);
+    expect(kept.puts.map((row) => row.fields.title)).toEqual(['Buy oat milk']);
+    expect((await engine.rows('tasks')).map((task) => task.title)).toEqual(['Buy oat milk']);
+  });
+
   it('applies a change stamped far ahead of this clock instead of skipping it (bug: the device diverged)', async () => {
     const ahead = setup({ nodeId: 'dev_b' });
     ahead.clock.set(start + 25 * 60_000); // this device's clock runs 25 minutes ahead

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DecisionSchema, EffectSchema, ProposalStatusSchema } from '../model/proposal.ts';
 import type { StoreWriter } from '../ports.ts';
 import type { Change } from '../sync/change.ts';
-import { mergeChange, rowKey, type StoredRow } from '../sync/merge.ts';
+import { mergeChange, rowKey, stableJson, type StoredRow } from '../sync/merge.ts';
 import type { Edit } from './commit.ts';
 import {
   compensationEdits,
@@ -26,6 +26,19 @@ function decidedOutcome(fields: Record<string, unknown> | undefined): DecidedOut
 
 function iterationIdOfProposal(proposalId: string): string {
   return proposalId.slice(0, proposalId.lastIndexOf('#'));
+}
+
+/**
+ * Whether merging left a stored row as it was: the same stamps and the same fields. A change
+ * this replica holds already (its own, back from the relay in a poke or a pull) changes nothing,
+ * and its row is not written again: an open page would read it again and draw it for nothing.
+ */
+function unchanged(stored: StoredRow | undefined, merged: StoredRow): boolean {
+  if (!stored) return false;
+  const names = Object.keys(stored.stamps);
+  if (names.length !== Object.keys(merged.stamps).length) return false;
+  for (const name of names) if (stored.stamps[name] !== merged.stamps[name]) return false;
+  return stableJson(stored.fields) === stableJson(merged.fields);
 }
 
 /** The rows `changes` touch, by `rowKey`, in one `getMany`. */
@@ -67,8 +80,10 @@ export async function mergeRemoteChanges(options: {
     byStamp.set(outcome.decision.at, outcome);
   };
   // One batched read of every row the page touches, one merge pass over them in memory, one
-  // write of the merged rows: a pulled page costs two store round trips, not two per change.
-  const merged = await readRows(writer, changes);
+  // write of the rows the merge changed: a pulled page costs two store round trips, not two
+  // per change.
+  const stored = await readRows(writer, changes);
+  const merged = new Map(stored);
   for (const change of changes) {
     const key = rowKey(change.table, change.rowId);
     const current = merged.get(key);
@@ -84,7 +99,10 @@ export async function mergeRemoteChanges(options: {
     }
     merged.set(key, mergeChange(current, change));
   }
-  await writer.put([...merged.values()].filter((row): row is StoredRow => row !== undefined));
+  const changed: StoredRow[] = [];
+  for (const [key, row] of merged)
+    if (row !== undefined && !unchanged(stored.get(key), row)) changed.push(row);
+  if (changed.length > 0) await writer.put(changed);
   const edits = await supersedeEdits({ writer, iterationIds: touchedIterations });
   const losses: LostDecision[] = [];
   const lossIds = new Set<string>();
