@@ -249,4 +249,34 @@ describe('compensating an execution that lost its decision', () => {
       compensationEdits({ losses: [{ lost: lostZero, won: staleZero }], rows: rowsOf(row) }),
     ).toEqual([{ table: 'tasks', rowId: 't1', fields: { done: false }, actor: merge }]);
   });
+
+  it('stops a later lost step of another proposal being the writer of a field the winner shows (found by the simulator, seed 435158)', () => {
+    // Three plans of a slot, all completing t1. The winner (dev_a here) completed it as #0; its
+    // #1 went stale. dev_c's #0 lost to the winner's #0, and the relay's #1, executed last, lost
+    // to the stale #1. t1.done holds the relay's write: the value is the winner's, the writer not.
+    const devC = '001795545150000-000000-dev_c';
+    const completes: Effect = {
+      table: 'tasks',
+      rowId: 't1',
+      before: { done: false },
+      after: { done: true },
+    };
+    const losses = [
+      {
+        lost: outcome(loserAt, 'approved', [completes]),
+        won: outcome(winnerAt, 'approved', [], 'stale'),
+      },
+      {
+        lost: outcome(devC, 'approved', [completes]),
+        won: outcome(winnerAt, 'approved', [completes]),
+      },
+    ];
+    expect(
+      compensationEdits({ losses, rows: rowsOf(task('t1', { done: true }, loserAt)) }),
+    ).toEqual([{ table: 'tasks', rowId: 't1', fields: { done: true }, actor: merge }]);
+    // Held by dev_c's #0, the winner's own proposal's loser, the same value needs no edit.
+    expect(compensationEdits({ losses, rows: rowsOf(task('t1', { done: true }, devC)) })).toEqual(
+      [],
+    );
+  });
 });

@@ -52,6 +52,12 @@ interface RowPlan {
    * so they stop being the lost execution's write (the field's stamp says whose write it is).
    */
   rewrite: Set<string>;
+  /**
+   * For a field a winner laid its value on: the stamps of its own proposal's lost executions.
+   * The field may keep its stamp when it already holds the value only while one of those wrote
+   * it last; a later lost execution of another step must stop being the field's writer.
+   */
+  overlayOwn: Map<string, Set<HlcStamp>>;
   created: boolean;
 }
 
@@ -97,6 +103,7 @@ export function compensationEdits(options: {
           overlay: new Map(),
           writers: new Map(),
           rewrite: new Set(),
+          overlayOwn: new Map(),
           created: false,
         };
         plans.set(key, plan);
@@ -140,12 +147,17 @@ export function compensationEdits(options: {
     )
     .sort((a, b) => byStamp(a.won, b.won));
   for (const { lost: loser, won } of winners) {
+    // The lost executions of the same proposal (`apply-remote.ts` reads one winner per proposal).
+    const own = new Set(
+      options.losses.filter((loss) => loss.won === won).map((loss) => loss.lost.decision.at),
+    );
     for (const effect of won.effects) {
       const plan = plans.get(rowKey(effect.table, effect.rowId));
       if (!plan || !effect.after) continue;
       for (const [name, value] of Object.entries(effect.after)) {
         plan.overlay.set(name, { value, at: won.decision.at });
         if (!plan.writers.get(name)?.has(loser)) plan.rewrite.add(name);
+        else plan.overlayOwn.set(name, own);
       }
     }
   }
@@ -179,7 +191,12 @@ export function compensationEdits(options: {
     for (const [name, value] of targets) {
       const stamp = row.stamps[name];
       if (stamp === undefined || !plan.lostStamps.has(stamp)) continue;
-      if (stableJson(row.fields[name]) === stableJson(value) && !plan.rewrite.has(name)) continue;
+      if (
+        stableJson(row.fields[name]) === stableJson(value) &&
+        !plan.rewrite.has(name) &&
+        (plan.overlayOwn.get(name)?.has(stamp) ?? true)
+      )
+        continue;
       // A recorded value this version cannot write (a field it does not know) is left alone
       // rather than refusing the whole batch it arrived with.
       if (fieldSchema(plan.table, name)?.safeParse(value).success !== true) continue;

@@ -53,6 +53,11 @@ const pinned: {
     found:
       'a lost execution undone over a field another step of the winning plan wrote the same way',
   },
+  {
+    seed: 435158,
+    found:
+      'three plans of a slot: the relay’s losing step stayed the writer of a field the winning plan’s other step wrote the same way',
+  },
   // Not bugs of the core: invariant 10 asked for retries nobody could make in time.
   {
     seed: 28364,
