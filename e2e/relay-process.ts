@@ -68,6 +68,11 @@ export async function startRelay(options: {
   modelUrl: string;
   env?: Record<string, string>;
   copyCreatedDatabase?: boolean;
+  /**
+   * Keeps the relay's own tick interval and log level, as `npm start` runs it (the benches),
+   * instead of the journeys' 1 s ticks and warnings only.
+   */
+  ownDefaults?: boolean;
 }): Promise<Relay> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
@@ -91,8 +96,7 @@ export async function startRelay(options: {
         BATON_MODEL: 'scripted-model',
         BATON_FIRST_TOKEN: token,
         WEBAPP_DIR: join(repoRoot, 'apps/webapp/build'),
-        TICK_INTERVAL_MS: '1000',
-        LOG_LEVEL: 'warn',
+        ...(options.ownDefaults ? {} : { TICK_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' }),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   if (!args.includes('--no-build'))
     execFileSync('npm', ['run', 'build', '-w', '@baton/webapp'], { cwd: repoRoot, stdio: 'pipe' });
   const model = await createModelServer();
-  const relay = await startRelay({ modelUrl: model.url });
+  const relay = await startRelay({ modelUrl: model.url, ownDefaults: true });
   const browser = await chromium.launch({ headless: true, ...chromiumLaunchOptions });
   try {
     // Latency first, while the user has few tasks; then the big pull on a new device.
