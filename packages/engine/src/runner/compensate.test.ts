@@ -279,4 +279,32 @@ describe('compensating an execution that lost its decision', () => {
       [],
     );
   });
+
+  it('undoes a later lost step on a row an earlier lost step created and the person kept (found by the simulator, seed 467692)', () => {
+    // Two slots planned on two devices while cut off. The first slot's losing plan created the
+    // task (its winner's step went stale), and the person renamed the task: it is theirs now.
+    // The next slot's losing plan completed that task; its winner created another task.
+    const laterLoserAt = '001795545250000-000000-dev_b';
+    const losses = [
+      {
+        lost: outcome(loserAt, 'approved', [created({ title: 'Y', done: false })]),
+        won: outcome(winnerAt, 'approved', [], 'stale'),
+      },
+      {
+        lost: outcome(laterLoserAt, 'approved', [
+          { table: 'tasks', rowId: 'p#0/tasks', before: { done: false }, after: { done: true } },
+        ]),
+        won: outcome(winnerAt, 'approved', [
+          { table: 'tasks', rowId: 'q#0/tasks', before: { _deleted: true }, after: { title: 'Z' } },
+        ]),
+      },
+    ];
+    const kept = task('p#0/tasks', { title: 'Mine now', done: true }, loserAt);
+    kept.stamps.title = personAt;
+    kept.stamps.done = laterLoserAt;
+    // The row stays (the person changed it), and the completion that lost is undone.
+    expect(compensationEdits({ losses, rows: rowsOf(kept) })).toEqual([
+      { table: 'tasks', rowId: 'p#0/tasks', fields: { done: false }, actor: merge },
+    ]);
+  });
 });

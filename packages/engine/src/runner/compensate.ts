@@ -173,14 +173,17 @@ export function compensationEdits(options: {
         Object.entries(row.stamps).some(
           ([name, stamp]) => !name.startsWith('_') && !plan.lostStamps.has(stamp),
         );
-      if (!deleted && !changedSince)
+      if (!deleted && !changedSince) {
         edits.push({
           table: plan.table,
           rowId: plan.rowId,
           fields: { _deleted: true },
           actor: mergeActor,
         });
-      continue;
+        continue;
+      }
+      // It stays, but a later lost execution's change to it (a step that completed it, say) is
+      // still undone below, field by field, as on any other row.
     }
     // A deleted row stays deleted (a delete is final); nothing to show on it.
     if (deleted) continue;

@@ -372,8 +372,11 @@ export async function checkInvariants(options: {
     if (slot <= scheduleSince(row) || nextSlot(mission.schedule, slot - 1) !== slot) continue;
     // Only its writer knew of the failure until it reached the relay: a device that failed
     // offline and closed before it could sync leaves the retry to others only from then on, and
-    // nobody can retry once the slot's lateness window has closed.
-    if (failureKnownAt(iteration) > slot + mission.catchUp.maxLateMs - 5 * 60_000) continue;
+    // nobody can retry once the slot's lateness window has closed. A retry that comes due in the
+    // window's last minutes may find no tick before it closes (runners tick once a minute, after
+    // a tick that may wait minutes on a slow model): the backoff, not a runner, left no time.
+    const lateFrom = slot + mission.catchUp.maxLateMs - 5 * 60_000;
+    if (failureKnownAt(iteration) > lateFrom || retryAt > lateFrom) continue;
     // Under `latest` and `none` a newer slot makes the retry moot (dueSlots).
     const newer = nextSlot(mission.schedule, slot);
     if (mission.catchUp.mode !== 'all' && newer !== undefined && newer <= healthyUntil) continue;

@@ -58,7 +58,19 @@ const pinned: {
     found:
       'three plans of a slot: the relay’s losing step stayed the writer of a field the winning plan’s other step wrote the same way',
   },
+  {
+    seed: 467692,
+    found:
+      'a row a losing step created and the person kept: a later losing step’s completion of it was never undone',
+    shows: [/claims m_1@\S+T05:00:00.000Z unclaimed \(relay unreachable\)/],
+  },
   // Not bugs of the core: invariant 10 asked for retries nobody could make in time.
+  {
+    seed: 464618,
+    found:
+      'invariant 10: a retry whose backoff ended 27 seconds before its slot’s lateness window closed, with runners ticking once a minute',
+    shows: [/claim m_4@\S+T00:05:00.000Z by relay_1-p1: granted/],
+  },
   {
     seed: 28364,
     found:
