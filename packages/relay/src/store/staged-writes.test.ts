@@ -162,6 +162,43 @@ describeOnEachDatabase("a group's staged writes", (kind) => {
     expect(log.changes.map((logged) => logged.id)).toEqual([created.id, edited.id]);
   });
 
+  it('runs the writes of a group side by side on PostgreSQL, again after the others when one read what an earlier one put', async () => {
+    const store = createSqlStore({ db }).forUser(userId);
+    const change = createChangeFactory({ wallMs: 1_767_225_600_000 });
+    const events: string[] = [];
+    const runs = { a: 0, b: 0, c: 0 };
+    const seen: Record<string, unknown> = {};
+    // Each reads one row, then writes one: b reads the row a writes; c reads a row no one writes.
+    const writeAfterReading = (name: 'a' | 'b' | 'c', reads: string, writes: string) =>
+      store.transaction(async (writer) => {
+        runs[name] += 1;
+        events.push(`${name} starts`);
+        seen[name] = (await writer.get('tasks', reads))?.fields.title;
+        events.push(`${name} read`);
+        await write(writer, change(writes, { title: `written by ${name}` }));
+      });
+    await Promise.all([
+      writeAfterReading('a', 't_a', 't_a'),
+      writeAfterReading('b', 't_a', 't_b'),
+      writeAfterReading('c', 't_c', 't_c'),
+    ]);
+    expect(transactions).toBe(1);
+    // Every write read what the writes before it in the group put, wherever it ran.
+    expect(seen).toEqual({ a: undefined, b: 'written by a', c: undefined });
+    if (kind === 'postgres') {
+      // All three started before the first read came back; b ran again, alone, after a.
+      expect(events.slice(0, 3)).toEqual(['a starts', 'b starts', 'c starts']);
+      expect(runs).toEqual({ a: 1, b: 2, c: 1 });
+    } else {
+      // PGlite runs one statement at a time in this thread: nothing to overlap.
+      expect(events).toEqual(['a starts', 'a read', 'b starts', 'b read', 'c starts', 'c read']);
+      expect(runs).toEqual({ a: 1, b: 1, c: 1 });
+    }
+    const log = await pullChanges(db, { userId, since: '0', limit: 10 });
+    expect(log.changes.map((logged) => logged.rowId)).toEqual(['t_a', 't_b', 't_c']);
+    expect(log.cursor).toBe('u3');
+  });
+
   it('lists staged rows among stored ones in the order the database lists them', async () => {
     const store = createSqlStore({ db }).forUser(userId);
     const change = createChangeFactory({ wallMs: 1_767_225_600_000 });

@@ -6,6 +6,11 @@
  * an insert into the log and the savepoint's release; now the group writes all of their rows in
  * one statement and all of their changes in another. The engine's reads in a write see what the
  * group staged before the database (`StagedRows`), as they saw their own writes before.
+ *
+ * On PostgreSQL the writes of a group may run side by side (user-writes.ts): each stage then
+ * notes what it read, and `conflicted` says whether a write kept into the group after the stage
+ * was made put a row it read (or one that enters or leaves a list it read). Such a write is run
+ * again after the others, so every kept write read what the writes kept before it put.
  */
 import type { Change, RowFilter, StoredRow, TableName } from '@baton/engine';
 import type { TransactionRunner } from '../db/database.ts';
@@ -33,8 +38,11 @@ interface Recorded {
 }
 
 export interface StagedGroup {
-  /** A stage for one write over what the group holds; `keep` adds it to the group. */
-  stage(): StagedRows & { keep(): void };
+  /**
+   * A stage for one write over what the group holds; `keep` adds it to the group; `conflicted`
+   * says whether writes kept since the stage was made put a row it read (see above).
+   */
+  stage(): StagedRows & { keep(): void; conflicted(): boolean };
   /** Writes what the group holds (rows, then the log) and empties it. */
   flush(runner: TransactionRunner): Promise<void>;
 }
@@ -56,14 +64,25 @@ export function createStagedGroup(options: {
 }): StagedGroup {
   let rows = new Map<string, StoredRow>();
   let recorded: Recorded[] = [];
+  /** The rows each kept write put, in the order they were kept (for `conflicted`). */
+  const keptPuts: Array<Map<string, StoredRow>> = [];
   return {
     stage() {
       const own = new Map<string, StoredRow>();
       const ownRecorded: Recorded[] = [];
       const current = (key: string) => own.get(key) ?? rows.get(key);
+      const keptBefore = keptPuts.length;
+      const readKeys = new Set<string>();
+      const readLists: Array<{
+        table: TableName;
+        filter: RowFilter | undefined;
+        ids: Set<string>;
+      }> = [];
       return {
         row: (table, id) => {
-          const row = current(keyOf(table, id));
+          const key = keyOf(table, id);
+          readKeys.add(key);
+          const row = current(key);
           return row && structuredClone(row);
         },
         list(stored, table, filter) {
@@ -75,7 +94,20 @@ export function createStagedGroup(options: {
             if (matches(now, filter)) listed.set(now.id, structuredClone(now));
             else listed.delete(now.id);
           }
+          readLists.push({ table, filter, ids: new Set(listed.keys()) });
           return [...listed.values()].sort(byIdBytes);
+        },
+        conflicted() {
+          for (const puts of keptPuts.slice(keptBefore))
+            for (const [key, row] of puts) {
+              // A row it put without reading it first is a conflict as well.
+              if (readKeys.has(key) || own.has(key)) return true;
+              for (const read of readLists)
+                // A row of a list it read may have changed or left it; another may have entered.
+                if (read.table === row.table && (read.ids.has(row.id) || matches(row, read.filter)))
+                  return true;
+            }
+          return false;
         },
         put(put) {
           for (const row of put) own.set(keyOf(row.table, row.id), structuredClone(row));
@@ -88,6 +120,7 @@ export function createStagedGroup(options: {
         keep() {
           for (const [key, row] of own) rows.set(key, row);
           recorded.push(...ownRecorded);
+          keptPuts.push(own);
         },
       };
     },

@@ -9,7 +9,9 @@
  * database transaction (one lock, one commit, one WAL flush), each in a savepoint of its own, so
  * one that throws is rolled back alone and fails alone, as it would in a transaction of its own;
  * a `staged` write (the engine's) needs none: it puts and records through the group, which
- * writes what its writes staged at once (staged-writes.ts).
+ * writes what its writes staged at once (staged-writes.ts). On PostgreSQL the staged writes of a
+ * group run side by side, each kept in its place or run again after the others when it read what
+ * an earlier one put (`runSideBySide`).
  * Every member's promise settles after the commit, so nothing is reported (a granted claim, a
  * poke) before it is durable. A group is kept small (`maxMembers`, `maxWeight`, a push weighing
  * its changes), so a large push still runs alone and another user's request never waits behind
@@ -235,6 +237,40 @@ async function runGroup(
         stage.keep();
         return value;
       };
+      /**
+       * Staged writes on PostgreSQL, all started at once: each one's reads (a plan's iteration
+       * and proposals, two round trips) go out while the others' do, on the transaction's one
+       * connection, instead of after them; with an instant model, the plans of one user, read
+       * one after another, were what a tick waited on. They are kept in their order; one that
+       * read a row a write kept before it put (`conflicted`, staged-writes.ts) runs again, then,
+       * alone, so each reads what the writes before it put, as when they ran one after another.
+       * One that throws is dropped alone, as it would be then.
+       */
+      const runSideBySide = async (members: Member[]): Promise<Outcome[]> => {
+        const runs = members.map((member) => {
+          const stage = staged.stage();
+          const settled = member.fn(runner, { ...end, staged: stage }).then(
+            (value): Outcome => ({ ok: true, value }),
+            (error: unknown): Outcome => ({ ok: false, error }),
+          );
+          return { member, stage, settled };
+        });
+        const results: Outcome[] = [];
+        for (const run of runs) {
+          const outcome = await run.settled;
+          if (run.stage.conflicted()) {
+            try {
+              results.push({ ok: true, value: await runStaged(run.member) });
+            } catch (error) {
+              results.push({ ok: false, error });
+            }
+            continue;
+          }
+          if (outcome.ok) run.stage.keep();
+          results.push(outcome);
+        }
+        return results;
+      };
       if (group.length === 1) {
         const member = group[0] as Member;
         outcomes.push({
@@ -242,7 +278,8 @@ async function runGroup(
           value: await (member.staged ? runStaged(member) : member.fn(runner, end)),
         });
       } else {
-        for (const [index, member] of group.entries()) {
+        for (let index = 0; index < group.length;) {
+          const member = group[index] as Member;
           // PGlite runs in this thread and answers through promises alone: a group of 32 plans
           // written back to back (about 3.5 ms each) kept the model's answers and every request
           // from being read for over 100 ms. Between members it lets them in; they wait for
@@ -255,6 +292,14 @@ async function runGroup(
           ) {
             notRun = group.slice(index);
             break;
+          }
+          if (member.staged && db.kind === 'postgres') {
+            // The staged writes that follow one another run side by side (`runSideBySide`).
+            let next = index + 1;
+            while (next < group.length && (group[next] as Member).staged) next += 1;
+            outcomes.push(...(await runSideBySide(group.slice(index, next))));
+            index = next;
+            continue;
           }
           // A write that reads the tables itself finds what the group staged before it there.
           if (!member.staged) await staged.flush(runner);
@@ -270,6 +315,7 @@ async function runGroup(
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
+          index += 1;
         }
       }
       await staged.flush(runner);
