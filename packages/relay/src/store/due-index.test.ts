@@ -346,6 +346,47 @@ describeOnEachDatabase('the due index', (kind) => {
       expect(missionsOf(await take('relay_c-1', { at: now + 60_001 }))).toEqual(['m_1', 'm_2']);
     });
 
+  // A take that comes back short tells the runner nothing more is due, so it stops taking for
+  // that tick; one that lost its picks to another instance's lease must pick again instead.
+  if (kind === 'postgres')
+    it('picks again for the rest when another instance leased what it picked, before saying nothing is left', async () => {
+      await addDue([
+        { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
+        { user: 'u_2', mission: 'm_2', at: now - hour },
+      ]);
+      let leasedBetween = false;
+      const leaseInBetween: Database = {
+        ...db,
+        transaction: (fn) =>
+          db.transaction((runner) =>
+            fn({
+              ...runner,
+              query: async (text, params) => {
+                const rows = await runner.query(text, params);
+                if (!leasedBetween) {
+                  leasedBetween = true;
+                  await db.query(
+                    "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
+                    [now + 60_000],
+                  );
+                }
+                return rows as never;
+              },
+            }),
+          ),
+      };
+      const taken = await takeDue(leaseInBetween, {
+        now,
+        limit: 1,
+        holder: 'relay_a-1',
+        leaseMs: 60_000,
+        coveredUserIds: [],
+        graceMs: 0,
+      });
+      expect(missionsOf(taken)).toEqual(['m_2']);
+      expect(await take('relay_c-1')).toEqual([]);
+    });
+
   it('keeps no lease after its holder gives its entries back or the lease ends', async () => {
     await addDue(
       Array.from({ length: 6 }, (_, index) => ({

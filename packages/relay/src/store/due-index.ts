@@ -190,49 +190,71 @@ export async function takeDue(
 ): Promise<DueEntry[]> {
   if (runner.kind === 'pglite') return takeDueInProcess(runner, options);
   return runner.transaction(async (transaction) => {
-    // Locks the entries picked, so a take running beside this one skips them.
-    const picked = toEntries(
-      await transaction.query<{ due: unknown }>(
-        dueArray(`(select user_id, mission_id, run_on, next_slot_at from due
-           where next_slot_at is not null and next_slot_at <= $1::bigint
-             and (taken_until is null or taken_until < $1::bigint)
-             and (run_on = 'relay' or next_slot_at < $1::bigint - $4::bigint
-                  or user_id not in (select jsonb_array_elements_text($3::jsonb)))
-             and (user_id, mission_id) not in (${liveLeasesSql('$1')})
-           order by next_slot_at
-           limit $2::int
-           for update skip locked) as picked`),
-        [options.now, options.limit, jsonParam([...options.coveredUserIds]), options.graceMs],
-      ),
-    );
-    if (picked.length === 0) return [];
-    // A take that committed after this one's first statement began, before this one locked the
-    // same entries, is not in that statement's view of `due_leases`; this second statement sees
-    // it, and leaves its entries out. (A lease in the row, as before, was seen through the
-    // row's own new version.)
-    const [record] = await transaction.query<{ held: number[] }>(
-      `with given as (
-         select given.user_id, given.mission_id, given.n::int as n
-         from unnest($3::text[], $4::text[]) with ordinality as given (user_id, mission_id, n)),
-       held as (
-         select n from given where (user_id, mission_id) in (${liveLeasesSql('$5')})),
-       leased as (
-         insert into due_leases (holder, until, user_ids, mission_ids)
-         select $1, $2::bigint, array_agg(user_id order by n), array_agg(mission_id order by n)
-         from given where n not in (select n from held)
-         having count(*) > 0)
-       select coalesce(array(select n from held), '{}') as held`,
-      [
-        options.holder,
-        options.now + options.leaseMs,
-        picked.map((entry) => entry.userId),
-        picked.map((entry) => entry.missionId),
-        options.now,
-      ],
-    );
-    const held = new Set((record?.held ?? []).map(Number));
-    return held.size === 0 ? picked : picked.filter((_, index) => !held.has(index + 1));
+    // An entry another instance leased between a pick's two statements is left out (below), so
+    // a pick can come back short while more is due; it picks again for the rest, and a short
+    // answer then means nothing more is due. Each round's first statement sees the leases that
+    // made the round before lose entries, so this ends; the bound only keeps it from spinning.
+    const taken: DueEntry[] = [];
+    for (let round = 0; round < 8 && taken.length < options.limit; round += 1) {
+      const { kept, picked } = await pickOnce(transaction, {
+        ...options,
+        limit: options.limit - taken.length,
+      });
+      taken.push(...kept);
+      if (kept.length === picked) break;
+    }
+    return taken;
   });
+}
+
+/** One round of a take on PostgreSQL: picks and leases entries; says how many it picked. */
+async function pickOnce(
+  transaction: Pick<Database, 'query'>,
+  options: TakeOptions,
+): Promise<{ kept: DueEntry[]; picked: number }> {
+  // Locks the entries picked, so a take running beside this one skips them.
+  const picked = toEntries(
+    await transaction.query<{ due: unknown }>(
+      dueArray(`(select user_id, mission_id, run_on, next_slot_at from due
+         where next_slot_at is not null and next_slot_at <= $1::bigint
+           and (taken_until is null or taken_until < $1::bigint)
+           and (run_on = 'relay' or next_slot_at < $1::bigint - $4::bigint
+                or user_id not in (select jsonb_array_elements_text($3::jsonb)))
+           and (user_id, mission_id) not in (${liveLeasesSql('$1')})
+         order by next_slot_at
+         limit $2::int
+         for update skip locked) as picked`),
+      [options.now, options.limit, jsonParam([...options.coveredUserIds]), options.graceMs],
+    ),
+  );
+  if (picked.length === 0) return { kept: [], picked: 0 };
+  // A take that committed after this one's first statement began, before this one locked the
+  // same entries, is not in that statement's view of `due_leases`; this second statement sees
+  // it, and leaves its entries out. (A lease in the row, as before, was seen through the
+  // row's own new version.)
+  const [record] = await transaction.query<{ held: number[] }>(
+    `with given as (
+       select given.user_id, given.mission_id, given.n::int as n
+       from unnest($3::text[], $4::text[]) with ordinality as given (user_id, mission_id, n)),
+     held as (
+       select n from given where (user_id, mission_id) in (${liveLeasesSql('$5')})),
+     leased as (
+       insert into due_leases (holder, until, user_ids, mission_ids)
+       select $1, $2::bigint, array_agg(user_id order by n), array_agg(mission_id order by n)
+       from given where n not in (select n from held)
+       having count(*) > 0)
+     select coalesce(array(select n from held), '{}') as held`,
+    [
+      options.holder,
+      options.now + options.leaseMs,
+      picked.map((entry) => entry.userId),
+      picked.map((entry) => entry.missionId),
+      options.now,
+    ],
+  );
+  const held = new Set((record?.held ?? []).map(Number));
+  const kept = held.size === 0 ? picked : picked.filter((_, index) => !held.has(index + 1));
+  return { kept, picked: picked.length };
 }
 
 /** The keys (user_id, mission_id) of every entry under a lease that ends at or after `now`. */
