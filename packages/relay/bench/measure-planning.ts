@@ -15,6 +15,7 @@ import { createLiveHub } from '../src/live/live-hub.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createOpenAiModel } from '@baton/engine/openai';
+import { modelFetch } from '../src/runner/model-fetch.ts';
 import { createRelayRunner } from '../src/runner/relay-runner.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import { createTestDevice } from '../src/testing/test-device.ts';
@@ -91,6 +92,8 @@ export async function measurePlanning(options: {
           defaultModel: 'scripted-model',
         },
         timeoutMs: 30_000,
+        // As `npm start` sends its model calls (start-relay.ts).
+        fetch: modelFetch(),
       }),
       instanceId: 'relay_bench',
       graceMs: 0,

@@ -21,7 +21,7 @@ import { createPresenceBridge, type PresenceBridge } from './live/presence-bridg
 import { listenForRevokedTokens } from './live/token-revocations.ts';
 import { createLogger, defaultLogFormat, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createOpenAiModel } from '@baton/engine/openai';
+import { modelFromConfig } from './admin/replay-action.ts';
 import { createNotifier } from './notify/notifier.ts';
 import { createRelayRunner, processHolder, type RelayRunner } from './runner/relay-runner.ts';
 import { createSqlStore } from './store/sql-store.ts';
@@ -154,16 +154,7 @@ export async function startRelay(options: {
       // A token revoked anywhere (another instance, the CLI) closes its connections here too.
       stopRevocations = await listenForRevokedTokens({ db, live, logger });
     }
-    const model =
-      config.model &&
-      createOpenAiModel({
-        endpoint: {
-          baseUrl: config.model.baseUrl,
-          apiKey: config.model.apiKey,
-          defaultModel: config.model.name,
-        },
-        timeoutMs: config.model.timeoutMs,
-      });
+    const model = modelFromConfig(config.model);
     runner = createRelayRunner({
       db,
       store,

@@ -17,6 +17,7 @@ import type { RelayConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { newUlid } from '../ids.ts';
 import { createOpenAiModel } from '@baton/engine/openai';
+import { modelFetch } from '../runner/model-fetch.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 
 export const ReplayBodySchema = z.strictObject({
@@ -63,6 +64,7 @@ export function modelFromConfig(model: RelayConfig['model']): LanguageModel | un
     createOpenAiModel({
       endpoint: { baseUrl: model.baseUrl, apiKey: model.apiKey, defaultModel: model.name },
       timeoutMs: model.timeoutMs,
+      fetch: modelFetch(),
     })
   );
 }
