@@ -5,6 +5,11 @@
  * finish per round at best, and 6 rounds finish 192), 1.4 s, even if the relay cost nothing.
  * Measured for one user with all 200 (one user's plans commit one at a time) and for 50 users
  * with 4. The figure is a relay's second tick; its first, on a pool just opened, is printed beside.
+ *
+ * Beside it, its raw baseline: the same 200 calls (one plan's request, recorded from the tick)
+ * sent 32 at once by the same model client with no relay around it. On a machine where the model
+ * server shares the cores, that is below the ideal (each round of 32 answers is read one after
+ * another), and no relay can plan faster than it.
  */
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +19,7 @@ import type { Database } from '../src/db/database.ts';
 import { createLiveHub } from '../src/live/live-hub.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
+import type { ChatRequest, LanguageModel } from '@baton/engine';
 import { createOpenAiModel } from '@baton/engine/openai';
 import { modelFetch } from '../src/runner/model-fetch.ts';
 import { createRelayRunner } from '../src/runner/relay-runner.ts';
@@ -81,20 +87,30 @@ export async function measurePlanning(options: {
         await device.push();
       }
     };
+    const client = createOpenAiModel({
+      endpoint: {
+        baseUrl: options.modelUrl,
+        apiKey: 'k',
+        defaultModel: 'scripted-model',
+      },
+      timeoutMs: 30_000,
+      // As `npm start` sends its model calls (start-relay.ts).
+      fetch: modelFetch(),
+    });
+    // The last request the relay sent, for the baseline.
+    let asked: ChatRequest | undefined;
+    const model: LanguageModel = {
+      defaultModel: client.defaultModel,
+      complete: (request, callOptions) => {
+        asked = request;
+        return client.complete(request, callOptions);
+      },
+    };
     const runner = createRelayRunner({
       db,
       store: createSqlStore({ db }),
       live,
-      model: createOpenAiModel({
-        endpoint: {
-          baseUrl: options.modelUrl,
-          apiKey: 'k',
-          defaultModel: 'scripted-model',
-        },
-        timeoutMs: 30_000,
-        // As `npm start` sends its model calls (start-relay.ts).
-        fetch: modelFetch(),
-      }),
+      model,
       instanceId: 'relay_bench',
       graceMs: 0,
       concurrency,
@@ -124,8 +140,9 @@ export async function measurePlanning(options: {
     } finally {
       await runner.close();
     }
+    const alone = await callsAlone(client, asked!);
     const delay = options.modelDelayMs;
-    const figure = `${rate.toFixed(1)} plans/s (${delay > 0 ? `model-bound ideal ${modelBound(delay).toFixed(1)}; ` : ''}first tick after start ${first.toFixed(1)})`;
+    const figure = `${rate.toFixed(1)} plans/s vs ${alone.toFixed(1)} calls/s alone: ${(rate / alone).toFixed(2)}× (${delay > 0 ? `model-bound ideal ${modelBound(delay).toFixed(1)}; ` : ''}first tick after start ${first.toFixed(1)})`;
     recorder.record(
       name,
       `planning (${missions} plans of ${users} user${users === 1 ? '' : 's'}, ${delay} ms model, ${concurrency} at once)`,
@@ -141,6 +158,26 @@ export async function measurePlanning(options: {
   } finally {
     server.close();
   }
+}
+
+/**
+ * Calls/s of `missions` calls of `request`, `concurrency` at once, through `client` alone: the
+ * best of two rounds, after a round that opens the connections.
+ */
+async function callsAlone(client: LanguageModel, request: ChatRequest): Promise<number> {
+  const signal = new AbortController().signal;
+  const round = async (calls: number) => {
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next++ < calls) await client.complete(request, { signal });
+      }),
+    );
+    return calls / secondsSince(started);
+  };
+  await round(concurrency);
+  return Math.max(await round(missions), await round(missions));
 }
 
 export { modelDelayMs };

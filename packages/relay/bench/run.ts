@@ -8,7 +8,8 @@
  *               pull (pages of 1,000)
  *   due         listDue and takeDue of 1,000 due among 1,000,000 missions
  *   planning    plans/s, 200 due missions, 32 model calls at once: a 200 ms model for 1 user and
- *               for 50 users, an instant model for 1 user; a relay's second tick, its first beside
+ *               for 50 users, an instant model for 1 user; a relay's second tick, its first beside;
+ *               beside them, the same calls sent by the model client alone (the raw baseline)
  *   live        connections of one user opened one after another, each saying hello (PGlite)
  *   rss         the relay process's memory: idle, peak at 100,000 pushed changes, after restart
  *   overload    200 req/s offered open-loop to a relay process — see measure-overload.ts
