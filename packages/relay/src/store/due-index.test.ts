@@ -302,6 +302,42 @@ describeOnEachDatabase('the due index', (kind) => {
     expect(missionsOf(await take('relay_b-1', { at: now + 30_001 }))).toEqual(['m_1']);
   });
 
+  /**
+   * A take by relay_a-1 of at most `limit` while u_1/m_1 is due, and relay_b-1 leases m_1 right
+   * after the take's first statement (once).
+   */
+  async function takeWithLeaseInBetween(limit: number) {
+    let leased = false;
+    const leaseInBetween: Database = {
+      ...db,
+      transaction: (fn) =>
+        db.transaction((runner) =>
+          fn({
+            ...runner,
+            query: async (text, params) => {
+              const rows = await runner.query(text, params);
+              if (!leased) {
+                leased = true;
+                await db.query(
+                  "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
+                  [now + 60_000],
+                );
+              }
+              return rows as never;
+            },
+          }),
+        ),
+    };
+    return takeDue(leaseInBetween, {
+      now,
+      limit,
+      holder: 'relay_a-1',
+      leaseMs: 60_000,
+      coveredUserIds: [],
+      graceMs: 0,
+    });
+  }
+
   // The take's first statement does not see a lease committed after it began; what keeps an
   // entry from being taken twice then is its second statement, which looks again. Here another
   // instance's lease commits between the two, on an entry the first statement has picked.
@@ -311,36 +347,7 @@ describeOnEachDatabase('the due index', (kind) => {
         { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
         { user: 'u_2', mission: 'm_2', at: now - hour },
       ]);
-      const leaseInBetween: Database = {
-        ...db,
-        transaction: (fn) =>
-          db.transaction((runner) => {
-            let first = true;
-            return fn({
-              ...runner,
-              query: async (text, params) => {
-                const rows = await runner.query(text, params);
-                if (first) {
-                  first = false;
-                  await db.query(
-                    "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
-                    [now + 60_000],
-                  );
-                }
-                return rows as never;
-              },
-            });
-          }),
-      };
-      const taken = await takeDue(leaseInBetween, {
-        now,
-        limit: 10,
-        holder: 'relay_a-1',
-        leaseMs: 60_000,
-        coveredUserIds: [],
-        graceMs: 0,
-      });
-      expect(missionsOf(taken)).toEqual(['m_2']);
+      expect(missionsOf(await takeWithLeaseInBetween(10))).toEqual(['m_2']);
       // Each entry is held by one instance: nobody takes either until a lease ends.
       expect(await take('relay_c-1')).toEqual([]);
       expect(missionsOf(await take('relay_c-1', { at: now + 60_001 }))).toEqual(['m_1', 'm_2']);
@@ -354,36 +361,7 @@ describeOnEachDatabase('the due index', (kind) => {
         { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
         { user: 'u_2', mission: 'm_2', at: now - hour },
       ]);
-      let leasedBetween = false;
-      const leaseInBetween: Database = {
-        ...db,
-        transaction: (fn) =>
-          db.transaction((runner) =>
-            fn({
-              ...runner,
-              query: async (text, params) => {
-                const rows = await runner.query(text, params);
-                if (!leasedBetween) {
-                  leasedBetween = true;
-                  await db.query(
-                    "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
-                    [now + 60_000],
-                  );
-                }
-                return rows as never;
-              },
-            }),
-          ),
-      };
-      const taken = await takeDue(leaseInBetween, {
-        now,
-        limit: 1,
-        holder: 'relay_a-1',
-        leaseMs: 60_000,
-        coveredUserIds: [],
-        graceMs: 0,
-      });
-      expect(missionsOf(taken)).toEqual(['m_2']);
+      expect(missionsOf(await takeWithLeaseInBetween(1))).toEqual(['m_2']);
       expect(await take('relay_c-1')).toEqual([]);
     });
 
