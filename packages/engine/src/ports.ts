@@ -159,7 +159,7 @@ export interface Transport {
   push(request: {
     deviceId: string;
     changes: Change[];
-  }): Promise<{ accepted: number; duplicates: number; cursor: string }>;
+  }): Promise<{ accepted: number; duplicates: number; cursor: string; since?: string | undefined }>;
   pull(request: {
     since: string | undefined;
     limit: number;

@@ -77,7 +77,7 @@ export interface SimServer {
   push(
     process: RelayProcess,
     body: unknown,
-  ): Promise<{ accepted: number; duplicates: number; cursor: string }>;
+  ): Promise<{ accepted: number; duplicates: number; cursor: string; since?: string }>;
   pull(request: { since: string | undefined; limit: number }): {
     changes: Change[];
     cursor: string;
@@ -348,10 +348,13 @@ export function createSimServer(options: {
             changes: fresh,
           }),
         );
+      // As the relay answers: the cursor after this push's last change, and with every change
+      // new, the cursor before its first (the pushing device may move past them, decision 0017).
       return {
         accepted: fresh.length,
         duplicates: changes.length - fresh.length,
-        cursor: String(store.recorded.length),
+        cursor: String(fresh.length > 0 ? since + fresh.length : store.recorded.length),
+        ...(fresh.length > 0 && fresh.length === changes.length ? { since: String(since) } : {}),
       };
     },
     pull({ since, limit }) {

@@ -50,11 +50,16 @@ export const PushRequestSchema = z
     });
   });
 
-/** `POST /v1/sync/push` answer: how many were new, how many seen before, the newest cursor. */
+/**
+ * `POST /v1/sync/push` answer: how many were new, how many seen before, the newest cursor. When
+ * every pushed change was new, `since` is the user's cursor just before them: the log's entries
+ * after `since` up to `cursor` are this push's changes, in order (docs/decisions/0017).
+ */
 export const PushResponseSchema = z.object({
   accepted: z.number().int().nonnegative(),
   duplicates: z.number().int().nonnegative(),
   cursor: CursorSchema,
+  since: CursorSchema.optional(),
 });
 
 /** `GET /v1/sync/pull` query. No `since` means from the beginning. */

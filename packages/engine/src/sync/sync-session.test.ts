@@ -170,3 +170,104 @@ describe('a sync round', () => {
     expect(pushes).toEqual([2, 2]);
   });
 });
+
+/**
+ * A relay's log of one user in memory (its cursor is the log's length), as the relay answers:
+ * `since` when every pushed change is new. `others` appends changes of another device.
+ */
+function relayLog() {
+  const log: Change[] = [];
+  const pulledIds: string[] = [];
+  const pullsFrom: Array<string | undefined> = [];
+  const transport: Transport = {
+    async push({ changes }) {
+      const fresh = changes.filter((item) => !log.some((logged) => logged.id === item.id));
+      const since = log.length;
+      log.push(...fresh);
+      return {
+        accepted: fresh.length,
+        duplicates: changes.length - fresh.length,
+        cursor: String(log.length),
+        ...(fresh.length === changes.length ? { since: String(since) } : {}),
+      };
+    },
+    async pull({ since, limit }) {
+      pullsFrom.push(since);
+      const from = Number(since ?? 0);
+      const changes = log.slice(from, from + limit);
+      pulledIds.push(...changes.map((item) => item.id));
+      return { changes, cursor: String(from + changes.length), more: false };
+    },
+  };
+  return { log, transport, pulledIds, pullsFrom };
+}
+
+function deviceWith(entries: OutboxEntry[], stored: string | undefined) {
+  const cursor = { value: stored };
+  const applied: string[] = [];
+  return {
+    cursor,
+    applied,
+    options: {
+      outbox: {
+        read: async (limit: number) => entries.slice(0, limit),
+        drop: async (throughSeq: number) => {
+          while (entries[0] && entries[0].seq <= throughSeq) entries.shift();
+        },
+        refuse: async () => undefined,
+      } satisfies Outbox,
+      cursor: {
+        get: async () => cursor.value,
+        set: async (value: string) => void (cursor.value = value),
+      },
+      deviceId: 'dev_a',
+      apply: async (changes: unknown[]) => {
+        applied.push(...(changes as Change[]).map((item) => item.id));
+        return { applied: changes.length, refused: [] };
+      },
+    },
+  };
+}
+
+describe('a sync round after its own push', () => {
+  it('moves the cursor past the changes it pushed when they follow it in the log, and does not pull them back', async () => {
+    const relay = relayLog();
+    relay.log.push(change(1));
+    const device = deviceWith(
+      [2, 3].map((n) => ({ seq: n, change: change(n) })),
+      '1',
+    );
+    const report = await syncRound({ transport: relay.transport, ...device.options });
+    expect(relay.log.map((item) => item.rowId)).toEqual(['t1', 't2', 't3']);
+    expect(device.cursor.value).toBe('3');
+    expect(relay.pullsFrom).toEqual(['3']);
+    expect(device.applied).toEqual([]);
+    expect(report).toMatchObject({ pushed: 2, pulled: 0, cursor: '3' });
+  });
+
+  it('pulls its own changes with the rest when another device’s changes came before them', async () => {
+    const relay = relayLog();
+    relay.log.push(change(1));
+    const device = deviceWith([{ seq: 3, change: change(3) }], '1');
+    // Another device's change reaches the log after this device's cursor, before its push.
+    relay.log.push(change(2));
+    await syncRound({ transport: relay.transport, ...device.options });
+    expect(relay.pullsFrom).toEqual(['1']);
+    expect(device.applied).toEqual([change(2).id, change(3).id]);
+    expect(device.cursor.value).toBe('3');
+  });
+
+  it('pulls them when the relay had seen one of them (no `since` in its answer)', async () => {
+    const relay = relayLog();
+    relay.log.push(change(1), change(2));
+    // Its cursor is before change 2, which an earlier push whose answer was lost appended.
+    const device = deviceWith(
+      [2, 3].map((n) => ({ seq: n, change: change(n) })),
+      '1',
+    );
+    await syncRound({ transport: relay.transport, ...device.options });
+    expect(relay.pullsFrom).toEqual(['1']);
+    expect(device.applied).toEqual([change(2).id, change(3).id]);
+    expect(device.cursor.value).toBe('3');
+  });
+});

@@ -94,7 +94,10 @@ function withinPushBytes(entries: OutboxEntry[]): OutboxEntry[] {
 
 /**
  * Pushes the outbox in order, `batch` changes per request, dropping each batch once the relay
- * acknowledged it. A change the relay refuses as invalid (its 400 names it) moves to the refused
+ * acknowledged it. With `cursor`: when the relay's answer says the log's entries from the stored
+ * cursor up to its new one are exactly this batch (every change new, `since` the stored cursor),
+ * the stored cursor moves past them, since this replica wrote them and holds them already; the
+ * pull after the push then does not fetch and apply them again (docs/decisions/0017). A change the relay refuses as invalid (its 400 names it) moves to the refused
  * list with the reason and the rest is pushed again, so one refused change never holds back the
  * others. A change stamped too far ahead of the relay's clock waits (with every later one, all
  * stamped later still) until the relay's clock gets there: the changes before it are pushed and
@@ -106,6 +109,7 @@ export async function pushOutbox(options: {
   outbox: Outbox;
   deviceId: string;
   batch?: number;
+  cursor?: CursorStore;
 }): Promise<{ pushed: number; refused: RefusedChange[] }> {
   const batch = options.batch ?? 500;
   let pushed = 0;
@@ -113,8 +117,9 @@ export async function pushOutbox(options: {
   for (;;) {
     const entries = withinPushBytes(await options.outbox.read(batch));
     if (entries.length === 0) return { pushed, refused };
+    let answer: Awaited<ReturnType<Transport['push']>>;
     try {
-      await options.transport.push({
+      answer = await options.transport.push({
         deviceId: options.deviceId,
         changes: entries.map((entry) => entry.change),
       });
@@ -144,6 +149,14 @@ export async function pushOutbox(options: {
     }
     await options.outbox.drop(entries[entries.length - 1]!.seq);
     pushed += entries.length;
+    if (
+      options.cursor &&
+      answer.since !== undefined &&
+      answer.duplicates === 0 &&
+      answer.accepted === entries.length &&
+      (await options.cursor.get()) === answer.since
+    )
+      await options.cursor.set(answer.cursor);
   }
 }
 
@@ -173,8 +186,9 @@ export async function pullAll(options: {
         refused.push(...report.refused);
         pulled += page.changes.length;
       }
+      // An empty page at the stored cursor (nothing new) leaves it as it is.
+      if (page.changes.length > 0 || page.cursor !== cursor) await options.cursor.set(page.cursor);
       cursor = page.cursor;
-      await options.cursor.set(cursor);
     } catch (error) {
       // The page fetched ahead is dropped with the round (its failure, too, is no news).
       if (page.more) next.catch(() => undefined);
@@ -205,6 +219,7 @@ export async function syncRound(options: {
       transport: options.transport,
       outbox: options.outbox,
       deviceId: options.deviceId,
+      cursor: options.cursor,
       ...(options.pushBatch === undefined ? {} : { batch: options.pushBatch }),
     });
   } catch (error) {
@@ -224,6 +239,7 @@ export async function syncRound(options: {
       transport: options.transport,
       outbox: options.outbox,
       deviceId: options.deviceId,
+      cursor: options.cursor,
       ...(options.pushBatch === undefined ? {} : { batch: options.pushBatch }),
     });
     push = { pushed: push.pushed + after.pushed, refused: [...push.refused, ...after.refused] };

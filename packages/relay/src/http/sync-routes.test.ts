@@ -20,6 +20,13 @@ interface PullBody {
   more: boolean;
 }
 
+interface PushBody {
+  accepted: number;
+  duplicates: number;
+  cursor: string;
+  since?: string;
+}
+
 describeOnEachDatabase('sync routes', (kind) => {
   let relay: TestRelay;
   let change: ReturnType<typeof createChangeFactory>;
@@ -78,6 +85,25 @@ describeOnEachDatabase('sync routes', (kind) => {
     const again = await push([one, change('t2')]);
     expect(await again.json()).toMatchObject({ accepted: 1, duplicates: 1 });
     expect((await pull()).changes.map((item) => item.rowId)).toEqual(['t1', 't2']);
+  });
+
+  it('answers the cursor just before a push’s changes when all are new, so that its device need not pull them back', async () => {
+    const first = (await (await push([change('t1')])).json()) as PushBody;
+    const t3 = change('t3');
+    const second = (await (await push([change('t2'), t3])).json()) as PushBody;
+    expect(second).toEqual({
+      accepted: 2,
+      duplicates: 0,
+      cursor: second.cursor,
+      since: first.cursor,
+    });
+    // From `since` the log holds exactly the push's changes, up to its cursor.
+    const page = await pull(`?since=${second.since}`);
+    expect(page.changes.map((item) => item.rowId)).toEqual(['t2', 't3']);
+    expect(page.cursor).toBe(second.cursor);
+    // With a change the relay had already, which ones were appended is not said.
+    const again = (await (await push([change('t4'), t3])).json()) as PushBody;
+    expect(again).toEqual({ accepted: 1, duplicates: 1, cursor: again.cursor });
   });
 
   it('answers pushes sent at once, some repeating logged changes, each with its own count, numbering the log without gaps', async () => {

@@ -67,26 +67,27 @@ export function syncRoutes(options: {
     options.metrics.pushBytes.observe(bytes);
     options.metrics.pushedChanges.inc({ result: 'accepted' }, result.accepted);
     options.metrics.pushedChanges.inc({ result: 'duplicate' }, result.duplicates);
+    // Every pushed change was new, so they were numbered in order just before `cursor` (one
+    // user's numbers are given without gaps, under the user's lock): the poke may carry them,
+    // and the pushing device may move its cursor past them (decision 0017). With duplicates,
+    // which ones were appended is not known here: a plain poke, and no `since`.
+    const since =
+      result.appended && result.duplicates === 0
+        ? cursorBefore(result.cursor, result.accepted)
+        : undefined;
     if (result.appended)
       options.onAppended({
         userId,
         cursor: result.cursor,
-        // Every pushed change was new, so they were numbered in order just before `cursor`
-        // (one user's numbers are given without gaps, under the user's lock): the poke may
-        // carry them. With duplicates, which ones were appended is not known here: a plain poke.
-        ...(result.duplicates === 0
-          ? {
-              appended: {
-                since: cursorBefore(result.cursor, result.accepted),
-                changes: parsed.data.changes as Change[],
-              },
-            }
-          : {}),
+        ...(since === undefined
+          ? {}
+          : { appended: { since, changes: parsed.data.changes as Change[] } }),
       });
     const body: PushResponse = {
       accepted: result.accepted,
       duplicates: result.duplicates,
       cursor: result.cursor,
+      ...(since === undefined ? {} : { since }),
     };
     return context.json(body);
   });

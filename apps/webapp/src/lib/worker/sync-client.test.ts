@@ -78,7 +78,8 @@ describe('sync client', () => {
       outboxSize: 0,
       cursor: '4',
       pushes: 1,
-      pulls: pulls.length,
+      // The pages that moved the cursor; an empty one at the stored cursor leaves it be.
+      pulls: 2,
     });
     await db.delete();
   });

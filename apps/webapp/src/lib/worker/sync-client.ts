@@ -33,7 +33,9 @@ export interface SyncState {
   covered: boolean;
   liveConnected: boolean;
   lastError: string | null;
+  /** Pushes the relay acknowledged. */
   pushes: number;
+  /** Times the stored cursor was written: pulled pages that brought changes or moved it. */
   pulls: number;
 }
 
