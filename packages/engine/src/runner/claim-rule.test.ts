@@ -226,4 +226,65 @@ describe('the claim rule', () => {
       lease: { holder: 'relay_1', grants: 5 },
     });
   });
+  it('counts a retry in flight on another slot as a run of the expected tokens, whatever rounds its failed row records (found by the simulator, seed 598484)', async () => {
+    const tight = {
+      ...mission,
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 900 },
+    } as RowOf<'missions'>;
+    const missionRow: StoredRow = {
+      table: 'missions',
+      id: 'm1',
+      fields: { ...tight } as Record<string, unknown>,
+      stamps: {},
+    };
+    const usage = (tokens: number, rounds: number) => ({
+      promptTokens: tokens,
+      completionTokens: 0,
+      model: 'x',
+      latencyMs: 1,
+      rounds,
+    });
+    // One run today of 240 tokens; two slots failed while the relay was out of reach (four
+    // rounds each, made without a claim, no tokens), and are being retried now under claims.
+    const rows = [
+      iteration('m1@a', {
+        status: 'planned',
+        plan: { summary: '', steps: [] },
+        usage: usage(240, 2),
+      }),
+      ...['m1@b', 'm1@c'].map((id) =>
+        iteration(id, {
+          status: 'failed',
+          error: { code: 'unavailable', message: 'down' },
+          usage: usage(0, 4),
+        }),
+      ),
+    ];
+    const retrying = { holder: 'dev_b.h1', expiresAt: now + 200_000, grants: 2 };
+    const decide = (leased: string[]) =>
+      decideClaimFromStore({
+        reader: {
+          get: async (table, id) =>
+            [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+          getMany: async (keys) =>
+            keys.map((key) =>
+              [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
+            ),
+          list: async (table) => rows.filter((row) => row.table === table),
+        },
+        iterationId: 'm1@d',
+        holder: 'dev_a.h1',
+        ttlMs,
+        now,
+        current: undefined,
+        missionLeases: leased.map((iterationId) => ({ iterationId, lease: retrying })),
+      });
+    // One retry in flight: 240 + 240 used, a run takes about 240: 720 fits in 900.
+    expect(await decide(['m1@b'])).toMatchObject({ granted: true });
+    // Two: 720 used, and one more would pass the budget (before, both looked already paid for
+    // by the four rounds their rows record, and the claim was granted at 240 used).
+    const refused = await decide(['m1@b', 'm1@c']);
+    expect(refused).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(refused.granted ? '' : refused.reason).toMatch(/^720 tokens used/);
+  });
 });
