@@ -40,44 +40,6 @@ function iteration(id: string, fields: Record<string, unknown>): StoredRow {
   };
 }
 
-/** Usage of a run: `tokens` in `rounds` model rounds. */
-const usage = (tokens: number, rounds: number) => ({
-  promptTokens: tokens,
-  completionTokens: 0,
-  model: 'x',
-  latencyMs: 1,
-  rounds,
-});
-
-/** The claim rule over a store holding the mission (with `maxTokensPerDay`) and `rows`. */
-function decideOver(
-  maxTokensPerDay: number,
-  rows: StoredRow[],
-  claim: Omit<Parameters<typeof decideClaimFromStore>[0], 'reader' | 'ttlMs' | 'now'>,
-) {
-  const missionRow: StoredRow = {
-    table: 'missions',
-    id: 'm1',
-    fields: { ...mission, budget: { maxRunsPerDay: 10, maxTokensPerDay } } as Record<
-      string,
-      unknown
-    >,
-    stamps: {},
-  };
-  const all = [missionRow, ...rows];
-  return decideClaimFromStore({
-    reader: {
-      get: async (table, id) => all.find((row) => row.table === table && row.id === id),
-      getMany: async (keys) =>
-        keys.map((key) => all.find((row) => row.table === key.table && row.id === key.id)),
-      list: async (table) => rows.filter((row) => row.table === table),
-    },
-    ttlMs,
-    now,
-    ...claim,
-  });
-}
-
 describe('the claim rule', () => {
   it('grants a free slot, refuses another holder’s live lease, and lets the holder renew', () => {
     const first = decideClaim({ current: undefined, holder: 'dev_a.h1', ttlMs, now });
@@ -201,6 +163,23 @@ describe('the claim rule', () => {
   });
 
   it('charges the rounds granted to a runner cut off after its claim, and the tokens of the failed attempt a retry follows (found by the simulator, seeds 4061 and 13593)', async () => {
+    const tight = {
+      ...mission,
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 1_000 },
+    } as RowOf<'missions'>;
+    const missionRow: StoredRow = {
+      table: 'missions',
+      id: 'm1',
+      fields: { ...tight } as Record<string, unknown>,
+      stamps: {},
+    };
+    const usage = (tokens: number, rounds: number) => ({
+      promptTokens: tokens,
+      completionTokens: 0,
+      model: 'x',
+      latencyMs: 1,
+      rounds,
+    });
     // One run today: 200 tokens in one round.
     const done = iteration('m1@a', {
       status: 'planned',
@@ -208,9 +187,20 @@ describe('the claim rule', () => {
       usage: usage(200, 1),
     });
     const decide = (rows: StoredRow[], lease: Lease | undefined) =>
-      decideOver(1_000, rows, {
+      decideClaimFromStore({
+        reader: {
+          get: async (table, id) =>
+            [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+          getMany: async (keys) =>
+            keys.map((key) =>
+              [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
+            ),
+          list: async (table) => rows.filter((row) => row.table === table),
+        },
         iterationId: 'm1@b',
         holder: 'relay_1',
+        ttlMs,
+        now,
         current: lease,
         missionLeases: lease ? [{ iterationId: 'm1@b', lease }] : [],
       });
@@ -237,6 +227,23 @@ describe('the claim rule', () => {
     });
   });
   it('counts a retry in flight on another slot as a run of the expected tokens, whatever rounds its failed row records (found by the simulator, seed 598484)', async () => {
+    const tight = {
+      ...mission,
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 900 },
+    } as RowOf<'missions'>;
+    const missionRow: StoredRow = {
+      table: 'missions',
+      id: 'm1',
+      fields: { ...tight } as Record<string, unknown>,
+      stamps: {},
+    };
+    const usage = (tokens: number, rounds: number) => ({
+      promptTokens: tokens,
+      completionTokens: 0,
+      model: 'x',
+      latencyMs: 1,
+      rounds,
+    });
     // One run today of 240 tokens; two slots failed while the relay was out of reach (four
     // rounds each, made without a claim, no tokens), and are being retried now under claims.
     const rows = [
@@ -255,9 +262,20 @@ describe('the claim rule', () => {
     ];
     const retrying = { holder: 'dev_b.h1', expiresAt: now + 200_000, grants: 2 };
     const decide = (leased: string[]) =>
-      decideOver(900, rows, {
+      decideClaimFromStore({
+        reader: {
+          get: async (table, id) =>
+            [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+          getMany: async (keys) =>
+            keys.map((key) =>
+              [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
+            ),
+          list: async (table) => rows.filter((row) => row.table === table),
+        },
         iterationId: 'm1@d',
         holder: 'dev_a.h1',
+        ttlMs,
+        now,
         current: undefined,
         missionLeases: leased.map((iterationId) => ({ iterationId, lease: retrying })),
       });
