@@ -65,8 +65,6 @@ export function decideClaim(options: {
     abandoned?: number;
     /** Granted rounds on its slots that no iteration row records (see `Lease.grants`). */
     unrecordedRounds?: number;
-    /** Live leases on its other slots whose row says failed: retries in flight. */
-    retriesInFlight?: number;
   };
   /** The runner's own clock, when it says it. */
   requesterNow?: number | undefined;
@@ -105,7 +103,6 @@ export function decideClaim(options: {
       inFlight: options.mission.otherLeases,
       abandoned: options.mission.abandoned ?? 0,
       unrecordedRounds: options.mission.unrecordedRounds ?? 0,
-      retriesInFlight: options.mission.retriesInFlight ?? 0,
     });
     // A run in flight whose cost is unknown makes the next wait (as another holder's lease
     // would); a budget used up is refused as such, and the runner pauses the mission.
@@ -204,7 +201,6 @@ export async function decideClaimFromStore(options: {
         otherLeases: number;
         abandoned: number;
         unrecordedRounds: number;
-        retriesInFlight: number;
       }
     | undefined;
   if (read?.ok) {
@@ -225,23 +221,6 @@ export async function decideClaimFromStore(options: {
         !written.has(entry.iterationId),
     );
     const otherLeases = unwritten.filter((entry) => entry.lease.expiresAt > now).length;
-    // A live lease on another slot whose row says failed is a retry in flight: its cost is not
-    // in the row yet. Its row's rounds say nothing of it either (they may be rounds of attempts
-    // made without a claim, while the relay was out of reach), so it counts as one run's
-    // expected tokens, not by its granted rounds (bug: seed 598484 overspent a budget this way).
-    const failed = new Set(
-      iterations.filter((row) => row.fields.status === 'failed').map((row) => row.id),
-    );
-    const retrying = new Set(
-      options.missionLeases
-        .filter(
-          (entry) =>
-            entry.iterationId !== iterationId &&
-            entry.lease.expiresAt > now &&
-            failed.has(entry.iterationId),
-        )
-        .map((entry) => entry.iterationId),
-    );
     // A runner cut off after its claim may have spent rounds that no row records (its failed
     // attempt lost to another's, or never arrived): the rounds granted on a slot beyond those
     // its row records are charged, so budgets hold for every runner the relay let in.
@@ -250,7 +229,6 @@ export async function decideClaimFromStore(options: {
     for (const entry of options.missionLeases) {
       if (now - entry.lease.expiresAt >= 24 * 3_600_000) continue;
       if (entry.iterationId !== iterationId && !written.has(entry.iterationId)) continue;
-      if (retrying.has(entry.iterationId)) continue;
       const row = byId.get(entry.iterationId);
       const recorded = row && written.has(row.id) ? recordedRounds(row.fields.usage) : 0;
       unrecordedRounds += Math.max(0, (entry.lease.grants ?? 0) - recorded);
@@ -261,7 +239,6 @@ export async function decideClaimFromStore(options: {
       otherLeases,
       abandoned: unwritten.length - otherLeases,
       unrecordedRounds,
-      retriesInFlight: retrying.size,
     };
   }
   return decideClaim({
