@@ -97,12 +97,12 @@ function withinPushBytes(entries: OutboxEntry[]): OutboxEntry[] {
  * acknowledged it. With `cursor`: when the relay's answer says the log's entries from the stored
  * cursor up to its new one are exactly this batch (every change new, `since` the stored cursor),
  * the stored cursor moves past them, since this replica wrote them and holds them already; the
- * pull after the push then does not fetch and apply them again (docs/decisions/0017). A change the relay refuses as invalid (its 400 names it) moves to the refused
- * list with the reason and the rest is pushed again, so one refused change never holds back the
- * others. A change stamped too far ahead of the relay's clock waits (with every later one, all
- * stamped later still) until the relay's clock gets there: the changes before it are pushed and
- * the clock error is thrown, so the round is retried. Any other failure throws (nothing is
- * dropped then).
+ * pull after the push then does not fetch and apply them again (docs/decisions/0017). A change
+ * the relay refuses as invalid (its 400 names it) moves to the refused list with the reason and
+ * the rest is pushed again, so one refused change never holds back the others. A change stamped
+ * too far ahead of the relay's clock waits (with every later one, all stamped later still) until
+ * the relay's clock gets there: the changes before it are pushed and the clock error is thrown,
+ * so the round is retried. Any other failure throws (nothing is dropped then).
  */
 export async function pushOutbox(options: {
   transport: Transport;
