@@ -112,6 +112,11 @@ export function budgetVerdict(options: {
    */
   unrecordedRounds?: number;
   /**
+   * Retries in flight on other slots (a live claim on a slot whose row says failed): the row
+   * counts as the run, and each adds one run's expected tokens, as its cost is not known yet.
+   */
+  retriesInFlight?: number;
+  /**
    * The iteration id about to run. Its row (a failed attempt being retried) is not one more
    * run (the retry is the run it counted), but the tokens its attempts used are spent.
    */
@@ -131,7 +136,8 @@ export function budgetVerdict(options: {
     );
   const expected = expectedTokens(today, readable);
   // While no run's cost is known, one run at a time: two at once could each pass the budget.
-  if (expected === 0 && (options.inFlight ?? 0) > 0)
+  const retries = options.retriesInFlight ?? 0;
+  if (expected === 0 && (options.inFlight ?? 0) + retries > 0)
     return {
       reason: `a run of this mission is in flight and its cost is not known yet; the next waits for it.`,
       kind: 'wait',
@@ -139,6 +145,7 @@ export function budgetVerdict(options: {
   const used =
     today.reduce((sum, run) => sum + (run.tokens ?? expected), 0) +
     (options.unrecordedRounds ?? 0) * tokensPerRound(today, expected) +
+    retries * expected +
     priorTokens;
   if (used >= budget.maxTokensPerDay)
     return spent(

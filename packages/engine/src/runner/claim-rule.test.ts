@@ -226,4 +226,94 @@ describe('the claim rule', () => {
       lease: { holder: 'relay_1', grants: 5 },
     });
   });
+  it('charges a retry in flight on another slot as a run, whatever rounds its row recorded without a claim (found by the simulator, seed 598484)', async () => {
+    const tight = {
+      ...mission,
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 900 },
+    } as RowOf<'missions'>;
+    const missionRow: StoredRow = {
+      table: 'missions',
+      id: 'm1',
+      fields: { ...tight } as Record<string, unknown>,
+      stamps: {},
+    };
+    const usage = (tokens: number, rounds: number) => ({
+      promptTokens: tokens,
+      completionTokens: 0,
+      model: 'x',
+      latencyMs: 1,
+      rounds,
+    });
+    // One run today of 240 tokens; two slots failed while the relay was out of reach (four
+    // rounds each, made without a claim, no tokens).
+    const rows = [
+      iteration('m1@a', {
+        status: 'planned',
+        plan: { summary: '', steps: [] },
+        usage: usage(240, 2),
+      }),
+      ...['m1@b', 'm1@c'].map((id) =>
+        iteration(id, {
+          status: 'failed',
+          error: { code: 'unavailable', message: 'down' },
+          usage: usage(0, 4),
+        }),
+      ),
+    ];
+    const reader = {
+      get: async (table: string, id: string) =>
+        [missionRow, ...rows].find((row) => row.table === table && row.id === id),
+      getMany: async (keys: ReadonlyArray<{ table: string; id: string }>) =>
+        keys.map((key) =>
+          [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
+        ),
+      list: async (table: string) => rows.filter((row) => row.table === table),
+    } as Parameters<typeof decideClaimFromStore>[0]['reader'];
+    // Back online, the device retries m1@b under a claim: its lease notes the four rounds its
+    // row holds that no claim paid for.
+    const retryLease = await decideClaimFromStore({
+      reader,
+      iterationId: 'm1@b',
+      holder: 'dev_b.h1',
+      ttlMs,
+      now,
+      current: undefined,
+      missionLeases: [],
+    });
+    expect(retryLease).toMatchObject({ granted: true, lease: { grants: 1, unclaimedRounds: 4 } });
+    const retrying = retryLease.granted ? retryLease.lease : undefined;
+    const decide = (leased: Array<{ iterationId: string; lease: Lease | undefined }>) =>
+      decideClaimFromStore({
+        reader,
+        iterationId: 'm1@d',
+        holder: 'dev_a.h1',
+        ttlMs,
+        now: now + 1,
+        current: undefined,
+        missionLeases: leased.flatMap(({ iterationId, lease }) =>
+          lease ? [{ iterationId, lease }] : [],
+        ),
+      });
+    // One retry in flight: 240 + 240 used, a run takes about 240: 720 fits in 900.
+    expect(await decide([{ iterationId: 'm1@b', lease: retrying }])).toMatchObject({
+      granted: true,
+    });
+    // Two: 720 used, and one more would pass the budget. (Without the note, the four rounds
+    // their rows record looked like the rounds granted, and the claim was granted at 240 used.)
+    const refused = await decide([
+      { iterationId: 'm1@b', lease: retrying },
+      { iterationId: 'm1@c', lease: retrying },
+    ]);
+    expect(refused).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(refused.granted ? '' : refused.reason).toMatch(/^720 tokens used/);
+    // A failed attempt that is over (its row records each round it was granted) is no run in
+    // flight while its lease lives: the next run is not made to wait for it.
+    const over = { holder: 'dev_b.h1', expiresAt: now + 200_000, grants: 4 };
+    expect(
+      await decide([
+        { iterationId: 'm1@b', lease: over },
+        { iterationId: 'm1@c', lease: over },
+      ]),
+    ).toMatchObject({ granted: true });
+  });
 });

@@ -28,6 +28,12 @@ export interface Lease {
    * holder was heard from since.
    */
   grantedAt?: number;
+  /**
+   * Rounds the iteration's row recorded beyond every claim granted on the id, as of the last
+   * grant: attempts made without a claim (the claims owner was out of reach, or its leases of
+   * the id were gone). They paid for none of this lease's grants (see `decideClaimFromStore`).
+   */
+  unclaimedRounds?: number;
 }
 
 /** Why a claim was refused: another holder's live lease, a plan already written, the budget. */
@@ -65,6 +71,8 @@ export function decideClaim(options: {
     abandoned?: number;
     /** Granted rounds on its slots that no iteration row records (see `Lease.grants`). */
     unrecordedRounds?: number;
+    /** Live leases on its other slots retrying a failed attempt, not recorded yet. */
+    retriesInFlight?: number;
   };
   /** The runner's own clock, when it says it. */
   requesterNow?: number | undefined;
@@ -103,6 +111,7 @@ export function decideClaim(options: {
       inFlight: options.mission.otherLeases,
       abandoned: options.mission.abandoned ?? 0,
       unrecordedRounds: options.mission.unrecordedRounds ?? 0,
+      retriesInFlight: options.mission.retriesInFlight ?? 0,
     });
     // A run in flight whose cost is unknown makes the next wait (as another holder's lease
     // would); a budget used up is refused as such, and the runner pauses the mission.
@@ -114,13 +123,20 @@ export function decideClaim(options: {
         reason: block.reason,
       };
   }
+  const grants = current?.grants ?? 0;
+  // Rounds the row holds that no claim paid for: those are not this id's granted rounds.
+  const unclaimedRounds = Math.max(
+    current?.unclaimedRounds ?? 0,
+    recordedRounds(options.iteration) - grants,
+  );
   return {
     granted: true,
     lease: {
       holder,
       expiresAt: now + options.ttlMs,
-      grants: (current?.grants ?? 0) + 1,
+      grants: grants + 1,
       grantedAt: now,
+      ...(unclaimedRounds > 0 ? { unclaimedRounds } : {}),
     },
   };
 }
@@ -146,7 +162,10 @@ function plannedReason(
   return 'the iteration already failed and is not due for another attempt';
 }
 
-function recordedRounds(usage: unknown): number {
+/** The model rounds an iteration row records (its attempts' calls), 0 for none or unreadable. */
+function recordedRounds(row: StoredRow | undefined): number {
+  if (!row || row.fields._deleted === true) return 0;
+  const { usage } = row.fields;
   if (!usage || typeof usage !== 'object') return 0;
   const { rounds } = usage as Record<string, unknown>;
   return typeof rounds === 'number' && Number.isSafeInteger(rounds) ? Math.max(0, rounds) : 0;
@@ -201,6 +220,7 @@ export async function decideClaimFromStore(options: {
         otherLeases: number;
         abandoned: number;
         unrecordedRounds: number;
+        retriesInFlight: number;
       }
     | undefined;
   if (read?.ok) {
@@ -223,15 +243,31 @@ export async function decideClaimFromStore(options: {
     const otherLeases = unwritten.filter((entry) => entry.lease.expiresAt > now).length;
     // A runner cut off after its claim may have spent rounds that no row records (its failed
     // attempt lost to another's, or never arrived): the rounds granted on a slot beyond those
-    // its row records are charged, so budgets hold for every runner the relay let in.
+    // its row records are charged, so budgets hold for every runner the relay let in. Rounds
+    // the row recorded without a claim (`Lease.unclaimedRounds`) pay for none of them. A live
+    // lease on another slot whose failed row does not record all its grants yet is a retry in
+    // flight: its cost is unknown, so it is charged as a run (seed 598484: retries of slots
+    // that had failed offline looked paid for by their rows' rounds, and a budget was passed).
     const byId = new Map(iterations.map((row) => [row.id, row]));
     let unrecordedRounds = 0;
+    let retriesInFlight = 0;
     for (const entry of options.missionLeases) {
       if (now - entry.lease.expiresAt >= 24 * 3_600_000) continue;
       if (entry.iterationId !== iterationId && !written.has(entry.iterationId)) continue;
       const row = byId.get(entry.iterationId);
-      const recorded = row && written.has(row.id) ? recordedRounds(row.fields.usage) : 0;
-      unrecordedRounds += Math.max(0, (entry.lease.grants ?? 0) - recorded);
+      const recorded =
+        row && written.has(row.id)
+          ? Math.max(0, recordedRounds(row) - (entry.lease.unclaimedRounds ?? 0))
+          : 0;
+      const unrecorded = Math.max(0, (entry.lease.grants ?? 0) - recorded);
+      if (
+        unrecorded > 0 &&
+        entry.iterationId !== iterationId &&
+        entry.lease.expiresAt > now &&
+        row?.fields.status === 'failed'
+      )
+        retriesInFlight += 1;
+      else unrecordedRounds += unrecorded;
     }
     mission = {
       row: read.row,
@@ -239,6 +275,7 @@ export async function decideClaimFromStore(options: {
       otherLeases,
       abandoned: unwritten.length - otherLeases,
       unrecordedRounds,
+      retriesInFlight,
     };
   }
   return decideClaim({

@@ -111,6 +111,15 @@ const pinned: {
       'invariant 6: the relay crashed after the model answered a claimed run, whose tokens no record ever carried',
     shows: [/claim m_2@\S+T22:10:00.000Z by relay_1-p1: granted/, /relay_1\.1 +CRASH/],
   },
+  {
+    seed: 598484,
+    found:
+      'invariant 6: retries of slots that had failed while the relay was out of reach ran beside new slots, each looking paid for by the rounds its failed row recorded without a claim',
+    shows: [
+      /claim m_2@\S+T01:45:00\.000Z by dev_b\.devbh6: a run of this mission is in flight/,
+      /claim m_2@\S+T02:00:00\.000Z by dev_a\.devah1: granted/,
+    ],
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,

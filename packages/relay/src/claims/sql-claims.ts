@@ -25,6 +25,7 @@ const LeaseRecordSchema = z.object({
   holder: z.string(),
   expires_at: z.number(),
   grants: z.number().int().nonnegative(),
+  unclaimed_rounds: z.number().int().nonnegative(),
 });
 
 const dayMs = 24 * 3_600_000;
@@ -63,7 +64,8 @@ async function readForClaims(
     `select m.mission_id,
        (select coalesce(jsonb_agg(jsonb_build_object(
                  'iteration_id', iteration_id, 'holder', holder,
-                 'expires_at', expires_at, 'grants', grants)), '[]'::jsonb)
+                 'expires_at', expires_at, 'grants', grants,
+                 'unclaimed_rounds', unclaimed_rounds)), '[]'::jsonb)
           from claims where user_id = $1 and starts_with(iteration_id, m.mission_id || '@')) as leases,
        (select coalesce(jsonb_agg(jsonb_build_object(
                  'table_name', table_name, 'row_id', row_id, 'fields', fields, 'stamps', stamps)
@@ -101,7 +103,12 @@ async function readForClaims(
     read.set(missionId, {
       leases: parsed.leases.map((lease) => ({
         iterationId: lease.iteration_id,
-        lease: { holder: lease.holder, expiresAt: lease.expires_at, grants: lease.grants },
+        lease: {
+          holder: lease.holder,
+          expiresAt: lease.expires_at,
+          grants: lease.grants,
+          ...(lease.unclaimed_rounds > 0 ? { unclaimedRounds: lease.unclaimed_rounds } : {}),
+        },
       })),
       reader: {
         get: async (table, id) => {
@@ -264,14 +271,16 @@ async function judgeClaims(
     );
   if (granted.size > 0)
     await runner.query(
-      `insert into claims (user_id, iteration_id, holder, expires_at, grants, granted_at)
-       select $1, lease.iteration_id, lease.holder, lease.expires_at, lease.grants, lease.granted_at
+      `insert into claims (user_id, iteration_id, holder, expires_at, grants, granted_at,
+                           unclaimed_rounds)
+       select $1, lease.iteration_id, lease.holder, lease.expires_at, lease.grants, lease.granted_at,
+              lease.unclaimed_rounds
          from jsonb_to_recordset($2::jsonb)
            as lease(iteration_id text, holder text, expires_at bigint, grants integer,
-                    granted_at bigint)
+                    granted_at bigint, unclaimed_rounds integer)
        on conflict (user_id, iteration_id) do update
          set holder = excluded.holder, expires_at = excluded.expires_at, grants = excluded.grants,
-             granted_at = excluded.granted_at`,
+             granted_at = excluded.granted_at, unclaimed_rounds = excluded.unclaimed_rounds`,
       [
         userId,
         jsonParam(
@@ -281,6 +290,7 @@ async function judgeClaims(
             expires_at: lease.expiresAt,
             grants: lease.grants,
             granted_at: lease.grantedAt ?? null,
+            unclaimed_rounds: lease.unclaimedRounds ?? 0,
           })),
         ),
       ],

@@ -76,6 +76,9 @@ export const schemaStatements: readonly string[] = [
   // When the lease was last granted (the relay's clock): a lease granted after its holder's
   // live connection ended is not released with it (sql-claims.ts `releaseUserHolder`).
   `alter table claims add column if not exists granted_at bigint`,
+  // Rounds the iteration row recorded that no claim granted (attempts made while the relay was
+  // out of reach): they pay for none of the grants (engine claim-rule.ts `Lease`).
+  `alter table claims add column if not exists unclaimed_rounds integer not null default 0`,
   // What each user stores (the quota): counted from the log on the user's first push after it.
   `create table if not exists user_usage (
      user_id text primary key,

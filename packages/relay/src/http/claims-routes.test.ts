@@ -125,6 +125,50 @@ describeOnEachDatabase('claims routes', (kind) => {
     expect(await retry.json()).toMatchObject({ granted: true, holder: 'dev_a.h1' });
   });
 
+  it('notes on the lease the rounds a failed row recorded without a claim, and keeps the note through a new holder', async () => {
+    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-dev_b`;
+    // Four rounds made while the relay was out of reach: no claim was granted for them.
+    const pushed = await relay.call('/v1/sync/push', {
+      body: {
+        deviceId: 'dev_b',
+        changes: [
+          {
+            id: '01J00000000000000000000003',
+            table: 'iterations',
+            rowId: iterationId,
+            fields: {
+              missionId: 'm_1',
+              slot: '2026-11-25T07:30:00.000Z',
+              trigger: 'schedule',
+              runner: { kind: 'device', deviceId: 'dev_b' },
+              status: 'failed',
+              error: { code: 'unavailable', message: 'the model is out of reach' },
+              usage: { promptTokens: 0, completionTokens: 0, model: 'm', latencyMs: 1, rounds: 4 },
+              plannedAt: stamp,
+            },
+            hlc: stamp,
+            actor: { kind: 'system', source: 'runner' },
+            deviceId: 'dev_b',
+          },
+        ],
+      },
+    });
+    expect(pushed.status).toBe(200);
+    const retry = (holder: string) =>
+      relay.call('/v1/claims', { body: { iterationId, holder, ttlMs: 60_000, retry: true } });
+    expect((await retry('dev_b.h1')).status).toBe(200);
+    await relay.call(`/v1/claims/${encodeURIComponent(iterationId)}?holder=dev_b.h1`, {
+      method: 'DELETE',
+    });
+    expect((await retry('relay_1')).status).toBe(200);
+    expect(
+      await relay.db.query(
+        'select holder, grants, unclaimed_rounds from claims where user_id = $1 and iteration_id = $2',
+        [relay.users.alice, iterationId],
+      ),
+    ).toEqual([{ holder: 'relay_1', grants: 2, unclaimed_rounds: 4 }]);
+  });
+
   it('extends the lease when the same holder claims again', async () => {
     await claim('dev_a');
     relay.now.value += 30_000;
