@@ -6,6 +6,9 @@ import type { Database } from './database.ts';
  * Times are epoch milliseconds (bigint). `rows` holds merged state; `changes` is the append-only
  * log whose `user_seq` (per user) is the pull cursor; `due` indexes missions by their next unplanned slot.
  */
+/** The advisory lock a take of due entries holds on PostgreSQL (`take_due`, decision 0018). */
+export const takeDueLock = 7_361_290_002;
+
 export const schemaStatements: readonly string[] = [
   `create table if not exists users (
      id text primary key,
@@ -119,6 +122,43 @@ export const schemaStatements: readonly string[] = [
   // out of line uncompressed, the lease's insert took 2.0 ms instead of 2.8 ms with compression.
   `alter table due_leases alter column user_ids set storage external`,
   `alter table due_leases alter column mission_ids set storage external`,
+  // A take of due entries on PostgreSQL (due-index.ts `takeDue`, decision 0018), one call: under
+  // a lock held by one take at a time, it picks the free entries, left out those under a live
+  // lease, and writes the lease of what it picked. Each statement of a PL/pgSQL function looks
+  // afresh (read committed), so the pick, made once the lock is held, sees every lease written
+  // by the takes before it. Returns the entries taken as `due-index.ts` reads them.
+  `create or replace function take_due(
+     p_now bigint, p_limit int, p_covered jsonb, p_grace bigint, p_holder text, p_until bigint)
+   returns json language plpgsql volatile as $take$
+   declare
+     taken json;
+   begin
+     perform pg_advisory_xact_lock(${takeDueLock});
+     with picked as (
+       select user_id, mission_id, run_on, next_slot_at from due
+        where next_slot_at is not null and next_slot_at <= p_now
+          and (taken_until is null or taken_until < p_now)
+          and (run_on = 'relay' or next_slot_at < p_now - p_grace
+               or user_id not in (select jsonb_array_elements_text(p_covered)))
+          and (user_id, mission_id) not in (
+            select leased.user_id, leased.mission_id
+              from due_leases,
+                   unnest(due_leases.user_ids, due_leases.mission_ids) as leased (user_id, mission_id)
+             where due_leases.until >= p_now)
+        order by next_slot_at
+        limit p_limit),
+     leased as (
+       insert into due_leases (holder, until, user_ids, mission_ids)
+       select p_holder, p_until, array_agg(user_id order by next_slot_at),
+              array_agg(mission_id order by next_slot_at)
+         from picked
+       having count(*) > 0)
+     select coalesce(json_agg(json_build_array(user_id, mission_id, run_on, next_slot_at)
+                       order by next_slot_at), '[]'::json)
+       into taken from picked;
+     return taken;
+   end
+   $take$`,
   // Each user's notification webhook (notify/webhook-store.ts) and its last delivery.
   `create table if not exists webhooks (
      user_id text primary key references users (id) on delete cascade,

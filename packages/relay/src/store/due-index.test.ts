@@ -13,9 +13,10 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../db/database.ts';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
-import { startTogether } from '../testing/postgres-race.ts';
+import { takeDueLock } from '../db/migrate.ts';
+import { sessionsWaitingOnLocks, startTogether, waitUntil } from '../testing/postgres-race.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
-import { listDue, nextDueSlot, releaseDue, takeDue } from './due-index.ts';
+import { listDue, nextDueSlot, releaseDue, takeDue, type DueEntry } from './due-index.ts';
 import { createSqlStore } from './sql-store.ts';
 
 const created = Date.UTC(2026, 10, 25, 7, 5);
@@ -264,8 +265,8 @@ describeOnEachDatabase('the due index', (kind) => {
   });
 
   // PGlite runs one query at a time, so two takes cannot overlap there: only PostgreSQL's
-  // separate connections test `for update skip locked`. Both takes are held back until both
-  // wait on the table, so they really run at the same moment.
+  // separate connections test the lock takes hold. The takes are held back until all four wait
+  // on it, so they really start at the same moment.
   if (kind === 'postgres')
     it('splits the entries between instances taking at the same moment on PostgreSQL, none twice', async () => {
       await addDue(
@@ -276,7 +277,7 @@ describeOnEachDatabase('the due index', (kind) => {
         })),
       );
       const taken = await startTogether(db, {
-        lock: 'lock table due in exclusive mode',
+        lock: `select pg_advisory_xact_lock(${takeDueLock})`,
         waiting: 4,
         contenders: () =>
           ['relay_a-1', 'relay_b-1', 'relay_c-1', 'relay_d-1'].map((holder) =>
@@ -302,67 +303,30 @@ describeOnEachDatabase('the due index', (kind) => {
     expect(missionsOf(await take('relay_b-1', { at: now + 30_001 }))).toEqual(['m_1']);
   });
 
-  /**
-   * A take by relay_a-1 of at most `limit` while u_1/m_1 is due, and relay_b-1 leases m_1 right
-   * after the take's first statement (once).
-   */
-  async function takeWithLeaseInBetween(limit: number) {
-    let leased = false;
-    const leaseInBetween: Database = {
-      ...db,
-      transaction: (fn) =>
-        db.transaction((runner) =>
-          fn({
-            ...runner,
-            query: async (text, params) => {
-              const rows = await runner.query(text, params);
-              if (!leased) {
-                leased = true;
-                await db.query(
-                  "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
-                  [now + 60_000],
-                );
-              }
-              return rows as never;
-            },
-          }),
-        ),
-    };
-    return takeDue(leaseInBetween, {
-      now,
-      limit,
-      holder: 'relay_a-1',
-      leaseMs: 60_000,
-      coveredUserIds: [],
-      graceMs: 0,
-    });
-  }
-
-  // The take's first statement does not see a lease committed after it began; what keeps an
-  // entry from being taken twice then is its second statement, which looks again. Here another
-  // instance's lease commits between the two, on an entry the first statement has picked.
+  // A take that began while another held the lock must see the lease that one wrote when it
+  // committed: its pick looks once the lock is its own, not when its call began.
   if (kind === 'postgres')
-    it('leaves out an entry another instance leased between its two statements', async () => {
+    it('leaves out what the take before it leased, though that lease committed after the call began', async () => {
       await addDue([
         { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
         { user: 'u_2', mission: 'm_2', at: now - hour },
       ]);
-      expect(missionsOf(await takeWithLeaseInBetween(10))).toEqual(['m_2']);
+      let waiting: Promise<DueEntry[]> | undefined;
+      await db.transaction(async (other) => {
+        await other.query(`select pg_advisory_xact_lock(${takeDueLock})`);
+        await other.query(
+          "insert into due_leases (holder, until, user_ids, mission_ids) values ('relay_b-1', $1::bigint, '{u_1}', '{m_1}')",
+          [now + 60_000],
+        );
+        waiting = take('relay_a-1');
+        await waitUntil(async () => (await sessionsWaitingOnLocks(other)) >= 1, {
+          message: 'the take waiting on the lock',
+        });
+      });
+      expect(missionsOf(await waiting!)).toEqual(['m_2']);
       // Each entry is held by one instance: nobody takes either until a lease ends.
       expect(await take('relay_c-1')).toEqual([]);
       expect(missionsOf(await take('relay_c-1', { at: now + 60_001 }))).toEqual(['m_1', 'm_2']);
-    });
-
-  // A take that comes back short tells the runner nothing more is due, so it stops taking for
-  // that tick; one that lost its picks to another instance's lease must pick again instead.
-  if (kind === 'postgres')
-    it('picks again for the rest when another instance leased what it picked, before saying nothing is left', async () => {
-      await addDue([
-        { user: 'u_1', mission: 'm_1', at: now - 2 * hour },
-        { user: 'u_2', mission: 'm_2', at: now - hour },
-      ]);
-      expect(missionsOf(await takeWithLeaseInBetween(1))).toEqual(['m_2']);
-      expect(await take('relay_c-1')).toEqual([]);
     });
 
   it('keeps no lease after its holder gives its entries back or the lease ends', async () => {

@@ -173,95 +173,38 @@ export async function listDue(
 
 /**
  * Takes due entries for this process: those due at `now` that nobody holds (a lease until
- * `now + leaseMs` under `holder`), skipping rows another instance is taking at this very moment
- * (`for update skip locked`), so instances sharing one PostgreSQL split the work instead of
- * queueing on it. An entry under a live lease is not taken again, not even by its own holder;
- * an expired lease (its holder died) is free. Entries of `coveredUserIds` are left alone unless
- * they run on the relay or are overdue by more than `graceMs`. Give them back with `releaseDue`.
+ * `now + leaseMs` under `holder`). An entry under a live lease is not taken again, not even by
+ * its own holder; an expired lease (its holder died) is free. Entries of `coveredUserIds` are
+ * left alone unless they run on the relay or are overdue by more than `graceMs`. Give them back
+ * with `releaseDue`.
  *
- * On PostgreSQL a take is one row of `due_leases`: the holder, the lease's end and the keys of
- * every entry taken, written in one insert, where leasing each entry in its own `due` row cost a
- * thousand row updates scattered over a table of a million rows (decision 0015). On PGlite the
- * leases live in this process (`leasesInProcess`, decision 0012).
+ * On PostgreSQL a take is one call of the function `take_due` (migrate.ts): under a lock held
+ * by one take at a time, instances sharing the database take in turn (a take of 1,000 of
+ * 1,000,000 entries lasts about 5 ms), and each sees the leases of the takes before it. A take
+ * is one row of `due_leases`: the holder, the lease's end and the keys of every entry taken
+ * (decisions 0015 and 0018). On PGlite the leases live in this process (`leasesInProcess`,
+ * decision 0012).
  */
 export async function takeDue(
-  runner: Pick<Database, 'kind' | 'query' | 'transaction'>,
+  runner: Pick<Database, 'kind' | 'query'>,
   options: TakeOptions,
 ): Promise<DueEntry[]> {
   if (runner.kind === 'pglite') return takeDueInProcess(runner, options);
-  return runner.transaction(async (transaction) => {
-    // An entry another instance leased between a pick's two statements is left out (below), so
-    // a pick can come back short while more is due; it picks again for the rest, and a short
-    // answer then means nothing more is due. Each round's first statement sees the leases that
-    // made the round before lose entries, so this ends; the bound only keeps it from spinning.
-    const taken: DueEntry[] = [];
-    for (let round = 0; round < 8 && taken.length < options.limit; round += 1) {
-      const { kept, picked } = await pickOnce(transaction, {
-        ...options,
-        limit: options.limit - taken.length,
-      });
-      taken.push(...kept);
-      if (kept.length === picked) break;
-    }
-    return taken;
-  });
-}
-
-/** One round of a take on PostgreSQL: picks and leases entries; says how many it picked. */
-async function pickOnce(
-  transaction: Pick<Database, 'query'>,
-  options: TakeOptions,
-): Promise<{ kept: DueEntry[]; picked: number }> {
-  // Locks the entries picked, so a take running beside this one skips them.
-  const picked = toEntries(
-    await transaction.query<{ due: unknown }>(
-      dueArray(`(select user_id, mission_id, run_on, next_slot_at from due
-         where next_slot_at is not null and next_slot_at <= $1::bigint
-           and (taken_until is null or taken_until < $1::bigint)
-           and (run_on = 'relay' or next_slot_at < $1::bigint - $4::bigint
-                or user_id not in (select jsonb_array_elements_text($3::jsonb)))
-           and (user_id, mission_id) not in (${liveLeasesSql('$1')})
-         order by next_slot_at
-         limit $2::int
-         for update skip locked) as picked`),
-      [options.now, options.limit, jsonParam([...options.coveredUserIds]), options.graceMs],
+  // One call, its own transaction: the function takes the lock, picks and leases (decision 0018).
+  return toEntries(
+    await runner.query<{ due: unknown }>(
+      'select take_due($1::bigint, $2::int, $3::jsonb, $4::bigint, $5, $6::bigint) as due',
+      [
+        options.now,
+        options.limit,
+        jsonParam([...options.coveredUserIds]),
+        options.graceMs,
+        options.holder,
+        options.now + options.leaseMs,
+      ],
     ),
   );
-  if (picked.length === 0) return { kept: [], picked: 0 };
-  // A take that committed after this one's first statement began, before this one locked the
-  // same entries, is not in that statement's view of `due_leases`; this second statement sees
-  // it, and leaves its entries out. (A lease in the row, as before, was seen through the
-  // row's own new version.)
-  const [record] = await transaction.query<{ held: number[] }>(
-    `with given as (
-       select given.user_id, given.mission_id, given.n::int as n
-       from unnest($3::text[], $4::text[]) with ordinality as given (user_id, mission_id, n)),
-     held as (
-       select n from given where (user_id, mission_id) in (${liveLeasesSql('$5')})),
-     leased as (
-       insert into due_leases (holder, until, user_ids, mission_ids)
-       select $1, $2::bigint, array_agg(user_id order by n), array_agg(mission_id order by n)
-       from given where n not in (select n from held)
-       having count(*) > 0)
-     select coalesce(array(select n from held), '{}') as held`,
-    [
-      options.holder,
-      options.now + options.leaseMs,
-      picked.map((entry) => entry.userId),
-      picked.map((entry) => entry.missionId),
-      options.now,
-    ],
-  );
-  const held = new Set((record?.held ?? []).map(Number));
-  const kept = held.size === 0 ? picked : picked.filter((_, index) => !held.has(index + 1));
-  return { kept, picked: picked.length };
 }
-
-/** The keys (user_id, mission_id) of every entry under a lease that ends at or after `now`. */
-const liveLeasesSql = (now: string) =>
-  `select leased.user_id, leased.mission_id
-   from due_leases, unnest(due_leases.user_ids, due_leases.mission_ids) as leased (user_id, mission_id)
-   where due_leases.until >= ${now}::bigint`;
 
 interface TakeOptions {
   now: number;
