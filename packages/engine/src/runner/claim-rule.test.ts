@@ -3,6 +3,7 @@ import { MissionSchema } from '../model/mission.ts';
 import type { RowOf } from '../model/read-row.ts';
 import { formatHlc } from '../sync/hlc.ts';
 import type { StoredRow } from '../sync/merge.ts';
+import type { StoreReader } from '../ports.ts';
 import { decideClaim, decideClaimFromStore, type Lease } from './claim-rule.ts';
 
 const now = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -37,6 +38,33 @@ function iteration(id: string, fields: Record<string, unknown>): StoredRow {
     id,
     fields: all,
     stamps: Object.fromEntries(Object.keys(all).map((name) => [name, all.plannedAt as string])),
+  };
+}
+
+/** The mission row with a budget of `maxTokensPerDay` (ten runs a day). */
+function missionWithTokens(maxTokensPerDay: number): StoredRow {
+  const budgeted = { ...mission, budget: { maxRunsPerDay: 10, maxTokensPerDay } };
+  return { table: 'missions', id: 'm1', fields: { ...budgeted }, stamps: {} };
+}
+
+/** What an iteration row records of its attempts' model calls. */
+const usage = (tokens: number, rounds: number) => ({
+  promptTokens: tokens,
+  completionTokens: 0,
+  model: 'x',
+  latencyMs: 1,
+  rounds,
+});
+
+/** A store holding `rows` beside the mission row, as the claims owner reads it. */
+function readerOf(missionRow: StoredRow, rows: readonly StoredRow[]): StoreReader {
+  const all = [missionRow, ...rows];
+  const find = (table: string, id: string) =>
+    all.find((row) => row.table === table && row.id === id);
+  return {
+    get: async (table, id) => find(table, id),
+    getMany: async (keys) => keys.map((key) => find(key.table, key.id)),
+    list: async (table) => rows.filter((row) => row.table === table),
   };
 }
 
@@ -163,23 +191,7 @@ describe('the claim rule', () => {
   });
 
   it('charges the rounds granted to a runner cut off after its claim, and the tokens of the failed attempt a retry follows (found by the simulator, seeds 4061 and 13593)', async () => {
-    const tight = {
-      ...mission,
-      budget: { maxRunsPerDay: 10, maxTokensPerDay: 1_000 },
-    } as RowOf<'missions'>;
-    const missionRow: StoredRow = {
-      table: 'missions',
-      id: 'm1',
-      fields: { ...tight } as Record<string, unknown>,
-      stamps: {},
-    };
-    const usage = (tokens: number, rounds: number) => ({
-      promptTokens: tokens,
-      completionTokens: 0,
-      model: 'x',
-      latencyMs: 1,
-      rounds,
-    });
+    const missionRow = missionWithTokens(1_000);
     // One run today: 200 tokens in one round.
     const done = iteration('m1@a', {
       status: 'planned',
@@ -188,15 +200,7 @@ describe('the claim rule', () => {
     });
     const decide = (rows: StoredRow[], lease: Lease | undefined) =>
       decideClaimFromStore({
-        reader: {
-          get: async (table, id) =>
-            [missionRow, ...rows].find((row) => row.table === table && row.id === id),
-          getMany: async (keys) =>
-            keys.map((key) =>
-              [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
-            ),
-          list: async (table) => rows.filter((row) => row.table === table),
-        },
+        reader: readerOf(missionRow, rows),
         iterationId: 'm1@b',
         holder: 'relay_1',
         ttlMs,
@@ -227,23 +231,7 @@ describe('the claim rule', () => {
     });
   });
   it('charges a retry in flight on another slot as a run, whatever rounds its row recorded without a claim (found by the simulator, seed 598484)', async () => {
-    const tight = {
-      ...mission,
-      budget: { maxRunsPerDay: 10, maxTokensPerDay: 900 },
-    } as RowOf<'missions'>;
-    const missionRow: StoredRow = {
-      table: 'missions',
-      id: 'm1',
-      fields: { ...tight } as Record<string, unknown>,
-      stamps: {},
-    };
-    const usage = (tokens: number, rounds: number) => ({
-      promptTokens: tokens,
-      completionTokens: 0,
-      model: 'x',
-      latencyMs: 1,
-      rounds,
-    });
+    const missionRow = missionWithTokens(900);
     // One run today of 240 tokens; two slots failed while the relay was out of reach (four
     // rounds each, made without a claim, no tokens).
     const rows = [
@@ -260,15 +248,7 @@ describe('the claim rule', () => {
         }),
       ),
     ];
-    const reader = {
-      get: async (table: string, id: string) =>
-        [missionRow, ...rows].find((row) => row.table === table && row.id === id),
-      getMany: async (keys: ReadonlyArray<{ table: string; id: string }>) =>
-        keys.map((key) =>
-          [missionRow, ...rows].find((row) => row.table === key.table && row.id === key.id),
-        ),
-      list: async (table: string) => rows.filter((row) => row.table === table),
-    } as Parameters<typeof decideClaimFromStore>[0]['reader'];
+    const reader = readerOf(missionRow, rows);
     // Back online, the device retries m1@b under a claim: its lease notes the four rounds its
     // row holds that no claim paid for.
     const retryLease = await decideClaimFromStore({

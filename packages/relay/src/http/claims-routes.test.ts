@@ -21,6 +21,43 @@ describeOnEachDatabase('claims routes', (kind) => {
       ...(options.token ? { token: options.token } : {}),
     });
 
+  /** Pushes the iteration row `iterationId` with `fields` as written by `writer`. */
+  async function pushIteration(
+    changeId: string,
+    writer: { deviceId: string; runner: object; source: string },
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-${writer.deviceId}`;
+    const pushed = await relay.call('/v1/sync/push', {
+      body: {
+        deviceId: writer.deviceId,
+        changes: [
+          {
+            id: changeId,
+            table: 'iterations',
+            rowId: iterationId,
+            fields: {
+              missionId: 'm_1',
+              slot: '2026-11-25T07:30:00.000Z',
+              runner: writer.runner,
+              plannedAt: stamp,
+              ...fields,
+            },
+            hlc: stamp,
+            actor: { kind: 'system', source: writer.source },
+            deviceId: writer.deviceId,
+          },
+        ],
+      },
+    });
+    expect(pushed.status).toBe(200);
+  }
+  const relayWriter = {
+    deviceId: 'relay_1',
+    runner: { kind: 'relay', instanceId: 'relay_1' },
+    source: 'relay',
+  };
+
   it('grants a free iteration id and refuses a second holder with 409 naming the first', async () => {
     const first = await claim('dev_a');
     expect(first.status).toBe(200);
@@ -53,32 +90,11 @@ describeOnEachDatabase('claims routes', (kind) => {
   });
 
   it('refuses a claim for an iteration that already holds a plan, even after its lease expired', async () => {
-    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-relay_1`;
-    const pushed = await relay.call('/v1/sync/push', {
-      body: {
-        deviceId: 'relay_1',
-        changes: [
-          {
-            id: '01J00000000000000000000001',
-            table: 'iterations',
-            rowId: iterationId,
-            fields: {
-              missionId: 'm_1',
-              slot: '2026-11-25T07:30:00.000Z',
-              trigger: 'schedule',
-              runner: { kind: 'relay', instanceId: 'relay_1' },
-              status: 'planned',
-              plan: { summary: 'Done.', steps: [], dropped: [] },
-              plannedAt: stamp,
-            },
-            hlc: stamp,
-            actor: { kind: 'system', source: 'relay' },
-            deviceId: 'relay_1',
-          },
-        ],
-      },
+    await pushIteration('01J00000000000000000000001', relayWriter, {
+      trigger: 'schedule',
+      status: 'planned',
+      plan: { summary: 'Done.', steps: [], dropped: [] },
     });
-    expect(pushed.status).toBe(200);
     const late = await claim('dev_a.h1');
     expect(late.status).toBe(409);
     expect(await late.json()).toMatchObject({
@@ -89,32 +105,11 @@ describeOnEachDatabase('claims routes', (kind) => {
   });
 
   it('grants a person’s retry of a failed iteration (retry: true), which a plain claim is refused', async () => {
-    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-relay_1`;
-    const pushed = await relay.call('/v1/sync/push', {
-      body: {
-        deviceId: 'relay_1',
-        changes: [
-          {
-            id: '01J00000000000000000000002',
-            table: 'iterations',
-            rowId: iterationId,
-            fields: {
-              missionId: 'm_1',
-              slot: '2026-11-25T07:30:00.000Z',
-              trigger: 'manual',
-              runner: { kind: 'relay', instanceId: 'relay_1' },
-              status: 'failed',
-              error: { code: 'model', message: '400 unknown model' },
-              plannedAt: stamp,
-            },
-            hlc: stamp,
-            actor: { kind: 'system', source: 'relay' },
-            deviceId: 'relay_1',
-          },
-        ],
-      },
+    await pushIteration('01J00000000000000000000002', relayWriter, {
+      trigger: 'manual',
+      status: 'failed',
+      error: { code: 'model', message: '400 unknown model' },
     });
-    expect(pushed.status).toBe(200);
     const plain = await claim('dev_a.h1');
     expect(plain.status).toBe(409);
     expect(await plain.json()).toMatchObject({ refusal: 'planned' });
@@ -126,34 +121,17 @@ describeOnEachDatabase('claims routes', (kind) => {
   });
 
   it('notes on the lease the rounds a failed row recorded without a claim, and keeps the note through a new holder', async () => {
-    const stamp = `${String(relay.now.value).padStart(15, '0')}-000000-dev_b`;
     // Four rounds made while the relay was out of reach: no claim was granted for them.
-    const pushed = await relay.call('/v1/sync/push', {
-      body: {
-        deviceId: 'dev_b',
-        changes: [
-          {
-            id: '01J00000000000000000000003',
-            table: 'iterations',
-            rowId: iterationId,
-            fields: {
-              missionId: 'm_1',
-              slot: '2026-11-25T07:30:00.000Z',
-              trigger: 'schedule',
-              runner: { kind: 'device', deviceId: 'dev_b' },
-              status: 'failed',
-              error: { code: 'unavailable', message: 'the model is out of reach' },
-              usage: { promptTokens: 0, completionTokens: 0, model: 'm', latencyMs: 1, rounds: 4 },
-              plannedAt: stamp,
-            },
-            hlc: stamp,
-            actor: { kind: 'system', source: 'runner' },
-            deviceId: 'dev_b',
-          },
-        ],
+    await pushIteration(
+      '01J00000000000000000000003',
+      { deviceId: 'dev_b', runner: { kind: 'device', deviceId: 'dev_b' }, source: 'runner' },
+      {
+        trigger: 'schedule',
+        status: 'failed',
+        error: { code: 'unavailable', message: 'the model is out of reach' },
+        usage: { promptTokens: 0, completionTokens: 0, model: 'm', latencyMs: 1, rounds: 4 },
       },
-    });
-    expect(pushed.status).toBe(200);
+    );
     const retry = (holder: string) =>
       relay.call('/v1/claims', { body: { iterationId, holder, ttlMs: 60_000, retry: true } });
     expect((await retry('dev_b.h1')).status).toBe(200);
