@@ -112,8 +112,9 @@ export function budgetVerdict(options: {
    */
   unrecordedRounds?: number;
   /**
-   * Retries in flight on other slots (a live claim on a slot whose row says failed): the row
-   * counts as the run, and each adds one run's expected tokens, as its cost is not known yet.
+   * Retries in flight on other slots (a live claim on a slot whose failed row does not record
+   * all its grants yet): the row counts as the run, and each adds one run's expected tokens,
+   * as its cost is not known yet.
    */
   retriesInFlight?: number;
   /**
