@@ -1,7 +1,7 @@
 import { createOpenAiModel } from '@baton/engine/openai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createModelServer, type ModelServer } from '../testing/model-server.ts';
 import { createModelFetch } from './model-fetch.ts';
 
@@ -62,6 +62,26 @@ describe('the model fetch', () => {
     ]);
   });
 
+  it('hands over the body read whole: once, as text, JSON, bytes or a stream, and in a clone', async () => {
+    const { url, server } = await startServer((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"answer":"plan é"}');
+    });
+    servers.push(server);
+    const fetch = createModelFetch();
+    const first = await fetch(url, { method: 'POST', body: '{}' });
+    const copy = first.clone();
+    expect(first.bodyUsed).toBe(false);
+    expect(await first.json()).toEqual({ answer: 'plan é' });
+    expect(first.bodyUsed).toBe(true);
+    await expect(first.text()).rejects.toThrow(TypeError);
+    expect(new TextDecoder().decode(await copy.arrayBuffer())).toBe('{"answer":"plan é"}');
+    const streamed = await fetch(url, { method: 'POST', body: '{}' });
+    expect(await new Response(streamed.body).text()).toBe('{"answer":"plan é"}');
+    await expect(streamed.text()).rejects.toThrow(TypeError);
+    expect(new TextDecoder().decode(await (await fetch(url)).bytes())).toBe('{"answer":"plan é"}');
+  });
+
   it('follows a redirect as fetch does, and answers a 204 without a body', async () => {
     const { url, server } = await startServer((request, _body, response) => {
       if (request.url === '/old') response.writeHead(307, { location: '/new' }).end();
@@ -107,6 +127,28 @@ describe('the model client on the model fetch', () => {
     expect(model.callCount()).toBe(1);
     expect(answer.model).toBe('scripted-model');
     expect(answer.message).toEqual({ content: 'Done.', tool_calls: [] });
+  });
+
+  it('gives the SDK the text of a refusal, which the error then quotes', async () => {
+    const { url, server } = await startServer((_request, _body, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { message: 'tools are not supported by this model' } }));
+    });
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const client = createOpenAiModel({
+      endpoint: { baseUrl: url, apiKey: 'key', defaultModel: 'm' },
+      timeoutMs: 5_000,
+      fetch: createModelFetch(),
+    });
+    await expect(
+      client.complete(
+        { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [] },
+        { signal: new AbortController().signal },
+      ),
+    ).rejects.toMatchObject({
+      kind: 'model',
+      message: expect.stringContaining('tools are not supported by this model'),
+    });
   });
 
   it('says the model could not be reached, and times out, as with fetch', async () => {
