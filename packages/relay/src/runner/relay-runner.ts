@@ -4,10 +4,10 @@
  * missions it plans is decided by the engine's plans-here.ts. Ticks never overlap; one failing user never
  * stops a tick.
  *
- * Several processes share the work: a process holds at most `batchSize` due entries it is
- * working on (twice the model concurrency by default) and takes more as it finishes them, each
- * leased to it (`holder`) until the tick ends, so other instances take the rest instead of
- * waiting for one to finish everything.
+ * Several processes share the work: a process holds at most `batchSize` due entries waiting
+ * on or in a model call (twice the model concurrency by default) and takes more as the model is
+ * done with them, each leased to it (`holder`) until the tick ends, so other instances take the
+ * rest instead of waiting for one to finish everything.
  * `holder` is unique per process (instance id plus a random suffix): a process restarted with
  * the same INSTANCE_ID, or a twin started by mistake, never shares a lease or a claim with it.
  */
@@ -53,7 +53,10 @@ export interface RelayRunnerOptions {
   ids?: Ids;
   /** Lease on a claimed iteration id and on taken due entries, in ms (default 5 minutes). */
   claimTtlMs?: number;
-  /** Due entries in flight at most; more are taken as half of them finish (default twice `concurrency`). */
+  /**
+   * Due entries waiting on or in a model call at most; more are taken as the model is done with
+   * half of them (default twice `concurrency`).
+   */
   batchSize?: number;
   /** Told of runs planned for a user with no device connected (their webhook); never waited on. */
   notifier?: Pick<Notifier, 'runsPlanned'>;
@@ -130,6 +133,13 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
       runner: { kind: 'relay', instanceId },
       hlc,
       claimTtlMs,
+      // Done with the model once its plan is being written: more due work is taken while the
+      // plans are written, and the model's calls go on meanwhile. Counted done only once
+      // written, a batch with an instant model left the model idle while it was written (one
+      // tick of 200 plans: about 70 ms of 550).
+      onProgress: ({ missionId, phase }) => {
+        if (phase === 'writing') options_.onMissionDone(missionId);
+      },
     });
     const result: TickReport = await engine.tick({
       now: tickNow,
@@ -180,8 +190,9 @@ export function createRelayRunner(options: RelayRunnerOptions): RelayRunner {
   /**
    * A batch's entries as units of work: per user, the missions this instance plans, in chunks
    * of at most the model concurrency (each chunk is one engine tick, which reads its missions
-   * once). The tick counts each mission as done when the engine says so (`onMissionDone`), so
-   * it takes more due work while the rest of a chunk still waits on the model.
+   * once). The tick counts each mission as done when the engine writes its plan or is done with
+   * it (`onMissionDone`), so it takes more due work while the rest of a chunk still waits on the
+   * model.
    */
   function chunksOf(entries: DueEntry[], tickNow: number) {
     const byUser = new Map<string, DueEntry[]>();

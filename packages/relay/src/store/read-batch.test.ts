@@ -21,10 +21,13 @@ describeOnEachDatabase('batched reads of committed rows', (kind) => {
   let db: Database;
   let store: SqlStore;
   let statements: string[];
+  /** Those sent in a transaction (outside a savepoint). */
+  let inTransactions: string[];
 
   beforeEach(async () => {
     const real = await createTestDatabase(kind);
     statements = [];
+    inTransactions = [];
     db = {
       ...real,
       kind: real.kind,
@@ -32,7 +35,17 @@ describeOnEachDatabase('batched reads of committed rows', (kind) => {
         statements.push(text);
         return real.query(text, params);
       },
-      transaction: real.transaction.bind(real),
+      transaction: (fn) =>
+        real.transaction((runner) =>
+          fn({
+            kind: runner.kind,
+            query: (text, params) => {
+              inTransactions.push(text);
+              return runner.query(text, params);
+            },
+            savepoint: (inner) => runner.savepoint(inner),
+          }),
+        ),
       listen: real.listen.bind(real),
       notify: real.notify.bind(real),
       close: real.close.bind(real),
@@ -137,6 +150,49 @@ describeOnEachDatabase('batched reads of committed rows', (kind) => {
     ]);
     expect(bobGet.status === 'fulfilled' && bobGet.value?.fields.title).toBe("Bob's mission");
     expect(statements).toHaveLength(2);
+  });
+
+  it('made by the writes of one group go together (side by side on PostgreSQL), each merging what it read', async () => {
+    const alice = store.forUser('alice');
+    await alice.transaction((writer) =>
+      writer.put(
+        ['a', 'b', 'c', 'd', 'e'].map((id) =>
+          row('tasks', id, { title: `Task ${id}`, done: false }),
+        ),
+      ),
+    );
+    inTransactions = [];
+    const written = await Promise.all(
+      ['m1', 'a', 'b', 'c', 'd', 'e'].map((id) =>
+        alice.transaction(async (writer) => {
+          const table = id === 'm1' ? 'missions' : 'tasks';
+          const [found] = await writer.getMany([{ table, id }]);
+          const title = String(found?.fields.title);
+          await writer.put([
+            { ...(found as StoredRow), fields: { ...found?.fields, title: `${title}!` } },
+          ]);
+          const iterations = await writer.list('iterations', { field: 'missionId', equals: 'm1' });
+          return `${title}: ${iterations.map((each) => each.id).join(' ')}`;
+        }),
+      ),
+    );
+    expect(written).toEqual([
+      "Alice's mission: i1 i2",
+      ...['a', 'b', 'c', 'd', 'e'].map((id) => `Task ${id}: i1 i2`),
+    ]);
+    expect((await alice.get('tasks', 'c'))?.fields.title).toBe('Task c!');
+    const reads = (pattern: RegExp) => inTransactions.filter((text) => pattern.test(text)).length;
+    // PGlite runs a group's writes one after the other, and each reads alone; PostgreSQL runs
+    // them side by side, and their reads of one turn go as one statement per kind (the first
+    // write may have run alone, before the others waited).
+    for (const kindOfRead of [
+      /found\.\* from unnest|row_id = any\(/,
+      /fields ->> 'missionId' = \$3|as given \(user_id, value, n\)/,
+    ]) {
+      const sent = reads(kindOfRead);
+      if (kind === 'pglite') expect(sent).toBe(6);
+      else expect(sent === 1 || sent === 2, `${sent} statements ${kindOfRead}`).toBe(true);
+    }
   });
 
   it('look each key up in an index, whatever else the users hold', async () => {

@@ -1,9 +1,12 @@
 /**
- * Reads of committed rows outside a transaction, batched: the reads of every user sent in one
- * turn of the event loop go to the database as one statement per kind, not one each. A relay
- * tick plans up to its model concurrency of missions at once, and each one reads its
- * iterations, then (after its claim) its mission and iteration row: 32 statements at a time
- * that queued for the pool's connections, in front of the claims the model calls wait on.
+ * Reads of rows, batched per runner: the reads sent through one runner (the database's pool, or
+ * one transaction) in one turn of the event loop go to it as one statement per kind, not one
+ * each. A relay tick plans up to its model concurrency of missions at once, and each one reads
+ * its iterations, then (after its claim) its mission and iteration row: 32 statements at a time
+ * that queued for the pool's connections, in front of the claims the model calls wait on. In a
+ * group of one user's writes (user-writes.ts), the plans written side by side each read the
+ * rows they merge into: two statements per plan, one after the other on the group's
+ * connection, until they were batched as well (sql-store.ts).
  *
  * Batched: reads by key (`get`, `getMany`) and lists filtered on an indexed field by a string
  * (`missionId`, `iterationId`), the reads a tick makes. Other lists go to the database alone.
@@ -18,7 +21,7 @@ import {
   type StoreReader,
   type TableName,
 } from '@baton/engine';
-import type { Database, SqlValue } from '../db/database.ts';
+import type { SqlRunner, SqlValue } from '../db/database.ts';
 import { indexedFilterFields, listRows, toStoredRow } from './rows-table.ts';
 
 interface KeyRead {
@@ -46,10 +49,10 @@ interface Batcher {
   pending: Pending | undefined;
 }
 
-const batchers = new WeakMap<Database, Batcher>();
+const batchers = new WeakMap<SqlRunner, Batcher>();
 
-/** The engine's reads of one user's committed rows, batched with other reads of the same turn. */
-export function batchedRowReader(db: Database, userId: string): StoreReader {
+/** The engine's reads of one user's rows through `db`, batched with its other reads of the same turn. */
+export function batchedRowReader(db: SqlRunner, userId: string): StoreReader {
   let batcher = batchers.get(db);
   if (!batcher) batchers.set(db, (batcher = { pending: undefined }));
   const state = batcher;
@@ -84,7 +87,7 @@ export function batchedRowReader(db: Database, userId: string): StoreReader {
   };
 }
 
-async function flush(db: Database, pending: Pending): Promise<void> {
+async function flush(db: SqlRunner, pending: Pending): Promise<void> {
   const lists = new Map<string, ListRead[]>();
   for (const read of pending.lists) {
     const kind = `${read.table}\u0000${read.field}`;
@@ -160,7 +163,7 @@ export function listsStatement(
  * Every key of every read in one statement: a lookup in the primary key per (user, table, id),
  * as `rowsByKeysQuery` does on PostgreSQL for one user.
  */
-async function readKeys(db: Database, reads: KeyRead[]): Promise<void> {
+async function readKeys(db: SqlRunner, reads: KeyRead[]): Promise<void> {
   const asked = new Map<string, { userId: string; table: TableName; id: string }>();
   for (const read of reads)
     for (const key of read.keys)
@@ -201,7 +204,7 @@ async function readKeys(db: Database, reads: KeyRead[]): Promise<void> {
  * The index holds the field as text; a row is given to a read only where its field is that very
  * JSON string, as `listRows` compares.
  */
-async function readLists(db: Database, reads: ListRead[]): Promise<void> {
+async function readLists(db: SqlRunner, reads: ListRead[]): Promise<void> {
   const first = reads[0] as ListRead;
   const { table, field } = first;
   const pairs = new Map<string, { userId: string; value: string }>();

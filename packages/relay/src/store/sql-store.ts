@@ -44,7 +44,12 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
               // group's (user-writes.ts, staged-writes.ts); reads see them first.
               const staged = end.staged as StagedRows;
               const touched: StoredRow[] = [];
-              const reader = rowReader(runner, userId);
+              // On PostgreSQL the group's writes run side by side, and the reads they send in
+              // one turn go as one statement per kind; PGlite runs them one after the other.
+              const reader =
+                runner.kind === 'postgres'
+                  ? batchedRowReader(runner, userId)
+                  : rowReader(runner, userId);
               const writer: StoreWriter = {
                 get: async (table, id) => staged.row(table, id) ?? reader.get(table, id),
                 async getMany(keys) {
