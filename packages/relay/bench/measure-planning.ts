@@ -12,6 +12,7 @@
  * another), and no relay can plan faster than it.
  */
 import { serve } from '@hono/node-server';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
 import { createUser } from '../src/auth/users.ts';
@@ -166,6 +167,8 @@ export async function measurePlanning(options: {
  */
 async function callsAlone(client: LanguageModel, request: ChatRequest): Promise<number> {
   const signal = new AbortController().signal;
+  // Every call in flight listens on it, as on the relay runner's (32 at once).
+  setMaxListeners(0, signal);
   const round = async (calls: number) => {
     let next = 0;
     const started = performance.now();
