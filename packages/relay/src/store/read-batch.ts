@@ -4,8 +4,8 @@
  * each. A relay tick plans up to its model concurrency of missions at once, and each one reads
  * its iterations, then (after its claim) its mission and iteration row: 32 statements at a time
  * that queued for the pool's connections, in front of the claims the model calls wait on. In a
- * group of one user's writes (user-writes.ts), the plans written side by side each read the
- * rows they merge into: two statements per plan, one after the other on the group's
+ * group of one user's writes on PostgreSQL (user-writes.ts), the plans written side by side each
+ * read the rows they merge into: two statements per plan, one after the other on the group's
  * connection, until they were batched as well (sql-store.ts).
  *
  * Batched: reads by key (`get`, `getMany`) and lists filtered on an indexed field by a string
