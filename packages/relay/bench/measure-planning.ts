@@ -1,12 +1,13 @@
 /**
- * Planning throughput: 200 due missions, the model (a separate process) answering each call
- * after 200 ms, 32 calls at once. The model-bound ideal is 142.9 plans/s, not 32 / 0.2 s = 160:
- * with at most 32 calls in flight, each at least 200 ms, 200 calls need 7 rounds of 200 ms (32
- * finish per round at best, and 6 rounds finish 192), 1.4 s, even if the relay cost nothing.
- * Measured for one user with all 200 (one user's plans commit one at a time) and for 50 users
- * with 4. The figure is a relay's second tick; its first, on a pool just opened, is printed beside.
+ * Planning throughput: 800 due missions, the model (a separate process) answering each call
+ * after 200 ms, 32 calls at once. The model-bound ideal is 32 / 0.2 s = 160 plans/s: 800 calls
+ * are 25 full rounds of 32. (A tick of 200, as measured before, needs 7 rounds with the last a
+ * quarter full, which caps any relay at 142.9 plans/s and measures that ramp rather than the
+ * relay's throughput; docs/decisions/0019-planning-is-measured-in-full-rounds.md.)
+ * Measured for one user with all 800 (one user's plans commit one at a time) and for 50 users
+ * with 16. The figure is a relay's second tick; its first, on a pool just opened, is printed beside.
  *
- * Beside it, its raw baseline: the same 200 calls (one plan's request, recorded from the tick)
+ * Beside it, its raw baseline: the same 800 calls (one plan's request, recorded from the tick)
  * sent 32 at once by the same model client with no relay around it. On a machine where the model
  * server shares the cores, that is below the ideal (each round of 32 answers is read one after
  * another), and no relay can plan faster than it.
@@ -29,7 +30,7 @@ import { createTestDevice } from '../src/testing/test-device.ts';
 import type { Figures } from './figures.ts';
 import { secondsSince, type Recorder } from './record.ts';
 
-const missions = 200;
+const missions = 800;
 const modelDelayMs = 200;
 const concurrency = 32;
 

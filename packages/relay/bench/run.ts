@@ -7,7 +7,7 @@
  *               raw INSERT of the same rows; the rate near 1k rows vs near 100k; the slowest push;
  *               pull (pages of 1,000)
  *   due         listDue and takeDue of 1,000 due among 1,000,000 missions
- *   planning    plans/s, 200 due missions, 32 model calls at once: a 200 ms model for 1 user and
+ *   planning    plans/s, 800 due missions, 32 model calls at once: a 200 ms model for 1 user and
  *               for 50 users, an instant model for 1 user; a relay's second tick, its first beside;
  *               beside them, the same calls sent by the model client alone (the raw baseline)
  *   live        connections of one user opened one after another, each saying hello (PGlite)
