@@ -209,8 +209,11 @@ export async function putRows(
         stamps: storedStamps(row),
       })),
     );
-  const select = `select $1, given.table_name, given.row_id, given.fields, given.stamps
-     from jsonb_to_recordset($2::jsonb) as given (table_name text, row_id text, fields jsonb, stamps jsonb)`;
+  // Each element's parts taken from the parsed array: `jsonb_to_recordset` with jsonb columns
+  // took 13–15 ms for 1,000 new task rows on PostgreSQL, this 11 ms (a scratch run, the two
+  // taking turns on tables of their own).
+  const select = `select $1, given ->> 'table_name', given ->> 'row_id', given -> 'fields', given -> 'stamps'
+     from jsonb_array_elements($2::jsonb) as given`;
   if (inserts.length > 0)
     await runner.query(`insert into rows (user_id, table_name, row_id, fields, stamps) ${select}`, [
       userId,
