@@ -7,8 +7,11 @@ export function createPushMaker(options: { deviceId: string; idPrefix: string; r
   const ids = createSequentialIds(options.idPrefix);
   const { deviceId } = options;
   let row = 0;
+  let lastMs = 0;
   return (count: number): string => {
-    const wallMs = Date.now();
+    // The device's clock only moves on: two bodies made in one millisecond get stamps of two.
+    const wallMs = Math.max(Date.now(), lastMs + 1);
+    lastMs = wallMs;
     const changes = Array.from({ length: count }, (_, counter) => {
       row = (row + 1) % options.rows;
       return {
