@@ -101,7 +101,8 @@ export async function measureSync(options: {
     pushMs.push(performance.now() - started);
   }
 
-  // Raw: the same rows, as one INSERT per page, into a changes-shaped table.
+  // Raw: the same rows, as one INSERT per page, into a changes-shaped table, through the same
+  // `Database` as the relay's statements, so its JSON parameter travels the same way theirs do.
   const rawIds = createSequentialIds('B');
   const rawMs: number[] = [];
   await db.query('create table bench_changes (like changes including all)');

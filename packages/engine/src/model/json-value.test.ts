@@ -14,9 +14,14 @@ describe('jsonValueProblem', () => {
       path: ['a', '__proto__'],
       message: 'is not an allowed key',
     });
+    // An object's keys are checked before its values; values in order.
+    expect(jsonValueProblem(JSON.parse('{"a":"\\u0000","__proto__":1}'))?.path).toEqual([
+      '__proto__',
+    ]);
+    expect(jsonValueProblem({ a: [{ b: 'ok' }, 'x\u0000'], c: 'y\u0000' })?.path).toEqual(['a', 1]);
   });
 
-  it('refuses nesting past the limit without recursing, however deep', () => {
+  it('refuses nesting past the limit without overflowing the stack, however deep', () => {
     let value: unknown = 'leaf';
     for (let level = 0; level < maxJsonDepth; level += 1) value = [value];
     expect(jsonValueProblem(value)).toBeUndefined();

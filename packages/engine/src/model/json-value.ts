@@ -24,37 +24,51 @@ function stringProblem(text: string): string | undefined {
 }
 
 /**
- * The first problem of `value` (depth-first, iteratively, so a value nested thousands of levels
- * deep is refused rather than overflowing the stack), or undefined when it may be stored.
+ * The first problem of `value` (depth-first; an object's keys before its values), or undefined
+ * when it may be stored. The walk goes no deeper than `maxDepth` (it refuses the value there), so
+ * a value nested thousands of levels deep is refused rather than overflowing the stack. The path
+ * is built only for a problem found: every change of a push passes through here, and a path per
+ * node visited was a quarter of a push's check (1.0 of 4.1 ms for 1,000 changes).
  */
 export function jsonValueProblem(
   value: unknown,
   options: { maxDepth?: number } = {},
 ): JsonProblem | undefined {
-  const maxDepth = options.maxDepth ?? maxJsonDepth;
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
-  while (stack.length > 0) {
-    const { value: current, path } = stack.pop()!;
-    if (typeof current === 'string') {
-      const problem = stringProblem(current);
-      if (problem) return { path, message: problem };
-      continue;
+  const maxDepth = Math.min(options.maxDepth ?? maxJsonDepth, maxJsonDepthLimit);
+  return problemAt(value, 0, maxDepth);
+}
+
+/** The deepest walk `jsonValueProblem` makes, whatever it is asked (the stack's bound). */
+const maxJsonDepthLimit = 1_000;
+
+function problemAt(value: unknown, depth: number, maxDepth: number): JsonProblem | undefined {
+  if (typeof value === 'string') {
+    const problem = stringProblem(value);
+    return problem ? { path: [], message: problem } : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth >= maxDepth) return { path: [], message: `is nested deeper than ${maxDepth} levels` };
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      const problem = problemAt(value[index], depth + 1, maxDepth);
+      if (problem) {
+        problem.path.unshift(index);
+        return problem;
+      }
     }
-    if (typeof current !== 'object' || current === null) continue;
-    if (path.length >= maxDepth)
-      return { path, message: `is nested deeper than ${maxDepth} levels` };
-    if (Array.isArray(current)) {
-      for (let index = current.length - 1; index >= 0; index -= 1)
-        stack.push({ value: current[index], path: [...path, index] });
-      continue;
-    }
-    const keys = Object.keys(current);
-    for (let index = keys.length - 1; index >= 0; index -= 1) {
-      const key = keys[index]!;
-      if (key === '__proto__') return { path: [...path, key], message: 'is not an allowed key' };
-      const problem = stringProblem(key);
-      if (problem) return { path: [...path, key], message: `key ${problem}` };
-      stack.push({ value: (current as Record<string, unknown>)[key], path: [...path, key] });
+    return undefined;
+  }
+  const keys = Object.keys(value);
+  for (const key of keys) {
+    if (key === '__proto__') return { path: [key], message: 'is not an allowed key' };
+    const problem = stringProblem(key);
+    if (problem) return { path: [key], message: `key ${problem}` };
+  }
+  for (const key of keys) {
+    const problem = problemAt((value as Record<string, unknown>)[key], depth + 1, maxDepth);
+    if (problem) {
+      problem.path.unshift(key);
+      return problem;
     }
   }
   return undefined;

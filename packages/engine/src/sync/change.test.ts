@@ -34,4 +34,31 @@ describe('ChangeSchema', () => {
     const result = ChangeSchema.safeParse({ ...change, fields: { colour: 'red' } });
     expect(result.error?.issues.map((issue) => issue.path)).toEqual([['fields', 'colour']]);
   });
+
+  it.each([[[]], [null], ['title'], [5], [[{ title: 'x' }]]])(
+    'refuses fields %j that are not an object of fields, naming `fields`',
+    (fields) => {
+      const result = ChangeSchema.safeParse({ ...change, fields });
+      expect(result.error?.issues.map((issue) => [issue.path, issue.message])).toEqual([
+        [['fields'], 'must be an object of fields'],
+      ]);
+    },
+  );
+
+  it('refuses a change with no fields', () => {
+    const result = ChangeSchema.safeParse({ ...change, fields: {} });
+    expect(result.error?.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      [['fields'], 'no fields'],
+    ]);
+  });
+
+  it('keeps the fields it was given, each checked with its table’s schema', () => {
+    const result = ChangeSchema.safeParse({
+      ...change,
+      fields: { title: 'Buy milk', done: 'yes' },
+    });
+    expect(result.error?.issues.map((issue) => issue.path)).toEqual([['fields', 'done']]);
+    const parsed = ChangeSchema.parse({ ...change, fields: { title: 'Buy milk', done: true } });
+    expect(parsed.fields).toEqual({ title: 'Buy milk', done: true });
+  });
 });

@@ -2,8 +2,9 @@
  * The relay's one SQL door, with the same SQL on PGlite and PostgreSQL (one read, of rows by
  * many ids, is asked in the form each planner answers best: rows-table.ts). Parameters are plain
  * strings, numbers, booleans or null, cast explicitly in the SQL (`$1::jsonb`, `$2::bigint`), so
- * both drivers send them alike; arrays and batches travel as one JSON parameter
- * (`jsonb_to_recordset($1::jsonb)`). Times are stored as bigint epoch ms and read as `::float8`.
+ * both drivers send them alike (except that PGlite is handed a `jsonb` one in binary form, which
+ * it sends faster: pglite-database.ts); arrays and batches travel as one JSON parameter
+ * (`jsonb_array_elements($1::jsonb)`). Times are stored as bigint epoch ms and read as `::float8`.
  */
 /** A parameter: a scalar, or a list of strings for `= any($n::text[])`. */
 export type SqlValue = string | number | boolean | null | readonly string[];

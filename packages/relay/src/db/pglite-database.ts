@@ -3,11 +3,39 @@ import { setFlagsFromString } from 'node:v8';
 import type { Database, SqlRunner, SqlValue, TransactionRunner } from './database.ts';
 import { createPgliteDatabase, pgliteDatabaseExists } from './pglite-folder.ts';
 
+/** PostgreSQL's type id of `jsonb`. */
+const jsonbTypeId = 3802;
+
+/**
+ * A `jsonb` parameter in PostgreSQL's binary form: the format's version (1), then the JSON text
+ * as UTF-8. PGlite sends a parameter given as bytes as they are; a string it first measures
+ * character by character in JavaScript to size the message, then encodes. For the one JSON
+ * parameter of a 1,000-change push (about 300 kB) that took 5 ms of a 24 ms insert on disk, and
+ * 15 of 45 ms in memory (a scratch run of 35 inserts each way, taking turns); PostgreSQL reads
+ * both forms into the same `jsonb`. Text that is not a string is made JSON first, as PGlite's
+ * own serializer does.
+ */
+export function jsonbParameter(value: unknown): Uint8Array {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
+  bytes[0] = 1;
+  bytes.write(text, 1);
+  return bytes;
+}
+
+const queryOptions = { serializers: { [jsonbTypeId]: jsonbParameter } };
+
 function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
   return {
     kind: 'pglite',
     async query<Row extends object>(text: string, params: SqlValue[] = []) {
-      const result = await target.query<Row>(text, params);
+      // PGlite's options type its serializers as returning strings; one that returns bytes is
+      // sent in binary form (its message writer checks for an ArrayBuffer view).
+      const result = await target.query<Row>(
+        text,
+        params,
+        queryOptions as unknown as Parameters<PGliteInterface['query']>[2],
+      );
       return result.rows;
     },
   };

@@ -384,6 +384,35 @@ describeOnEachDatabase('sync routes', (kind) => {
     expect((await push([first('t3')])).status).toBe(200);
   });
 
+  it("counts each new change's JSON size, beyond ASCII in UTF-8 bytes, toward the user's quota", async () => {
+    // The first push starts the user's count from the log (in PostgreSQL's own JSON text);
+    // after it, each push adds its new changes' JSON as sent.
+    expect((await push([change('t0')])).status).toBe(200);
+    const usage = async () =>
+      (
+        await relay.db.query<{ changes: string; bytes: string }>(
+          'select changes::text as changes, bytes::text as bytes from user_usage',
+        )
+      )[0];
+    const before = await usage();
+    const pushed = [
+      change('t1', { title: 'Café 😀 “quoted”' }),
+      change('t2', { title: 'plain', done: true }),
+      change('t3', { title: '日本語のタスク' }),
+    ];
+    expect((await push(pushed)).status).toBe(200);
+    // The same changes again add nothing; a new one adds its own size.
+    expect((await push(pushed)).status).toBe(200);
+    const later = change('t4', { title: 'ÅÄÖ' });
+    expect((await push([later])).status).toBe(200);
+    const after = await usage();
+    const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    expect(Number(after?.changes) - Number(before?.changes)).toBe(4);
+    expect(Number(after?.bytes) - Number(before?.bytes)).toBe(
+      [...pushed, later].reduce((sum, each) => sum + size(each), 0),
+    );
+  });
+
   it("gives each user a cursor of their own: another user's pushes never move it", async () => {
     const bob = createChangeFactory({ wallMs: relay.now.value, deviceId: 'dev_b', idPrefix: 'B' });
     const first = (await (await push([bob('b1')], bobToken)).json()) as { cursor: string };
