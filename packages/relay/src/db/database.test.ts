@@ -38,7 +38,7 @@ describeOnEachDatabase('jsonb parameters', (kind) => {
     }
   });
 
-  it('refuse malformed JSON with PostgreSQL’s own error, writing nothing', async () => {
+  it('refuse malformed JSON with PostgreSQL’s own error, and the database answers on', async () => {
     const db = await createTestDatabase(kind);
     try {
       await expect(db.query('select $1::jsonb as value', ['{"title": '])).rejects.toThrow(
