@@ -2,12 +2,13 @@
  * Push ingest through `POST /v1/sync/push` (parse, validate, log, merge, due index), 1,000-change
  * pushes of new task rows one after another until the user holds `total` rows, against a raw
  * INSERT of the same changes into a table shaped like `changes` (same columns, constraints and
- * indexes) in the same database; the rate near 1,000 rows beside the rate near 100,000 (or the
+ * indexes) in the same database, the two taking turns page by page; the rate near 1,000 rows beside the rate near 100,000 (or the
  * end, when `total` is smaller); the slowest push (a cliff shows there); and pull through
  * `GET /v1/sync/pull`, pages of 1,000.
  */
 import { formatHlc, type Change } from '@baton/engine';
 import { createSequentialIds } from '@baton/engine/testing';
+import { ulid } from 'ulid';
 import { createApp } from '../src/app.ts';
 import { createUser } from '../src/auth/users.ts';
 import type { Database } from '../src/db/database.ts';
@@ -31,19 +32,36 @@ const baselines: Record<string, { ratio: string; scale: string }> = {
 };
 
 /**
- * A page of new task rows `t{from}…`, as one device writes them: each page's stamps in a
+ * Row ids for `count` new tasks as a device's engine makes them (`task_` and a ULID, engine.ts),
+ * made in one burst as an import makes them: they grow from one millisecond to the next, in no
+ * order within one. (Ids `t0`, `t1`, … `t10`, `t100`, as this measure once made, are no device's:
+ * in the byte order of the rows' key each page's 1,000 landed all over the key, and on PGlite on
+ * disk the rows' insert of a page took 13.7 ms against 10.2 ms with ids like these, in a scratch
+ * run of 100 pages taking turns; the log and the raw INSERT do not index row ids.)
+ */
+function taskRowIds(count: number): string[] {
+  return Array.from({ length: count }, () => `task_${ulid().toLowerCase()}`);
+}
+
+/**
+ * A page of new task rows, `rowIds[from]…`, as one device writes them: each page's stamps in a
  * millisecond of their own after `wallMs`, so the device's stamps only grow, as its clock's do.
  * (Pages that each reused the same 1,000 stamps, as this measure once made, are a log no device
  * writes; on PostgreSQL each push then grew the `(user_id, hlc)` index's lists of equal keys,
  * and the log's insert slowed from 23 to 70 ms over 90 pushes before it fell back.)
  */
-function taskChanges(ids: ReturnType<typeof createSequentialIds>, from: number, wallMs: number) {
+function taskChanges(
+  ids: ReturnType<typeof createSequentialIds>,
+  rowIds: readonly string[],
+  from: number,
+  wallMs: number,
+) {
   return Array.from({ length: page }, (_, offset): Change => {
     const index = from + offset;
     return {
       id: ids.ulid(),
       table: 'tasks',
-      rowId: `t${index}`,
+      rowId: rowIds[index]!,
       fields: { title: `Task ${index}`, notes: 'Some notes about the task', done: index % 2 === 0 },
       hlc: formatHlc({ wallMs: wallMs + from / page, counter: offset, nodeId: 'dev_bench' }),
       actor: { kind: 'user', deviceId: 'dev_bench' },
@@ -75,6 +93,8 @@ export async function measureSync(options: {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const pages = total / page;
   const wallMs = Date.now();
+  // The push and the raw INSERT write the same rows: the same ids, made before either starts.
+  const rowIds = taskRowIds(total);
 
   // One push of another user first, so the first measured push pays no one-time cost (the
   // code's first run, the first plans of its statements).
@@ -83,41 +103,55 @@ export async function measureSync(options: {
   const warmed = await app.request('/v1/sync/push', {
     method: 'POST',
     headers: { ...headers, authorization: `Bearer ${warmUp.token}` },
-    body: JSON.stringify({ deviceId: 'dev_bench', changes: taskChanges(warmIds, 0, wallMs) }),
+    body: JSON.stringify({
+      deviceId: 'dev_bench',
+      changes: taskChanges(warmIds, taskRowIds(page), 0, wallMs),
+    }),
   });
   if (warmed.status !== 200) throw new Error(`warm-up push failed: ${await warmed.text()}`);
 
-  // Push: each page's body is made before its clock starts.
+  // Push and raw INSERT take turns, page by page, which goes first changing each page: the
+  // machine's speed drifts over a run (two runs of the same commit gave ratios of 0.30 and
+  // 0.40× when all pushes ran first and all raw INSERTs after), and turns give each the same
+  // minutes. The raw INSERT puts the same rows, one INSERT per page, into a changes-shaped
+  // table, through the same `Database` as the relay's statements, so its JSON parameter travels
+  // the same way theirs do. Each body is made before its clock starts.
   const pushIds = createSequentialIds('B');
+  const rawIds = createSequentialIds('B');
   const pushMs: number[] = [];
-  for (let index = 0; index < pages; index += 1) {
+  const rawMs: number[] = [];
+  const push = async (index: number) => {
     const body = JSON.stringify({
       deviceId: 'dev_bench',
-      changes: taskChanges(pushIds, index * page, wallMs),
+      changes: taskChanges(pushIds, rowIds, index * page, wallMs),
     });
     const started = performance.now();
     const response = await app.request('/v1/sync/push', { method: 'POST', headers, body });
     if (response.status !== 200) throw new Error(`push failed: ${await response.text()}`);
     pushMs.push(performance.now() - started);
-  }
-
-  // Raw: the same rows, as one INSERT per page, into a changes-shaped table, through the same
-  // `Database` as the relay's statements, so its JSON parameter travels the same way theirs do.
-  const rawIds = createSequentialIds('B');
-  const rawMs: number[] = [];
+  };
+  const insertRaw = async (index: number) => {
+    const body = JSON.stringify(taskChanges(rawIds, rowIds, index * page, wallMs));
+    const started = performance.now();
+    await db.query(
+      `insert into bench_changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
+       select $1, $3::bigint + given.n, given.body ->> 'id', given.body ->> 'table',
+              given.body ->> 'rowId', given.body ->> 'hlc', given.body, $4::bigint
+       from jsonb_array_elements($2::jsonb) with ordinality as given (body, n)`,
+      [user.id, body, index * page, Date.now()],
+    );
+    rawMs.push(performance.now() - started);
+  };
   await db.query('create table bench_changes (like changes including all)');
   try {
     for (let index = 0; index < pages; index += 1) {
-      const body = JSON.stringify(taskChanges(rawIds, index * page, wallMs));
-      const started = performance.now();
-      await db.query(
-        `insert into bench_changes (user_id, user_seq, id, table_name, row_id, hlc, body, committed_at)
-         select $1, $3::bigint + given.n, given.body ->> 'id', given.body ->> 'table',
-                given.body ->> 'rowId', given.body ->> 'hlc', given.body, $4::bigint
-         from jsonb_array_elements($2::jsonb) with ordinality as given (body, n)`,
-        [user.id, body, index * page, Date.now()],
-      );
-      rawMs.push(performance.now() - started);
+      if (index % 2 === 0) {
+        await push(index);
+        await insertRaw(index);
+      } else {
+        await insertRaw(index);
+        await push(index);
+      }
     }
   } finally {
     await db.query('drop table bench_changes');
