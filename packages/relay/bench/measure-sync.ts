@@ -2,9 +2,9 @@
  * Push ingest through `POST /v1/sync/push` (parse, validate, log, merge, due index), 1,000-change
  * pushes of new task rows one after another until the user holds `total` rows, against a raw
  * INSERT of the same changes into a table shaped like `changes` (same columns, constraints and
- * indexes) in the same database, the two taking turns page by page; the rate near 1,000 rows beside the rate near 100,000 (or the
- * end, when `total` is smaller); the slowest push (a cliff shows there); and pull through
- * `GET /v1/sync/pull`, pages of 1,000.
+ * indexes) in the same database, the two taking turns page by page; the rate near 1,000 rows
+ * beside the rate near 100,000 (or the end, when `total` is smaller); the slowest push (a cliff
+ * shows there); and pull through `GET /v1/sync/pull`, pages of 1,000.
  */
 import { formatHlc, type Change } from '@baton/engine';
 import { createSequentialIds } from '@baton/engine/testing';
@@ -35,10 +35,12 @@ const baselines: Record<string, { ratio: string; scale: string }> = {
  * Row ids for `count` new tasks as a device's engine makes them (`task_` and a ULID, engine.ts),
  * made in one burst as an import makes them: they grow from one millisecond to the next, in no
  * order within one. The ULIDs come from the relay's own maker (`newUlid`, about 1 µs an id; the
- * library's own source takes about 100 µs, 20 s for 200,000). (Ids `t0`, `t1`, … `t10`, `t100`, as this measure once made, are no device's:
- * in the byte order of the rows' key each page's 1,000 landed all over the key, and on PGlite on
- * disk the rows' insert of a page took 13.7 ms against 10.2 ms with ids like these, in a scratch
- * run of 100 pages taking turns; the log and the raw INSERT do not index row ids.)
+ * library's own source takes about 100 µs, 20 s for 200,000). This measure once made ids `t0`,
+ * `t1`, … `t10`, `t100`, which no device writes. Their pages landed all over the rows' key
+ * (13.7 ms for a page's insert into a rows-shaped table on PGlite on disk, 10.2 ms with ids
+ * like these), but they were five times shorter: with these ids the push's key is larger, which
+ * the raw INSERT's table, with no key on row ids, does not pay, and the ratio came out lower
+ * (docs/benchmarks.md, the section on c4a2027).
  */
 function taskRowIds(count: number): string[] {
   return Array.from({ length: count }, () => `task_${newUlid().toLowerCase()}`);
