@@ -11,13 +11,6 @@ import type {
 import type { BatonDatabase } from './database.ts';
 import { announceRowsWritten } from './rows-written.ts';
 
-/**
- * Puts of this many rows or more go to IndexedDB without Dexie's change tracking, and pages are
- * told of them after the commit (rows-written.ts). Below it Dexie names each key written to live
- * queries and table watchers (it does so for puts of fewer than 50 rows).
- */
-const bulkFrom = 50;
-
 /** A request's answer as a promise. */
 function answered(request: IDBRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -104,8 +97,8 @@ export function createDexieStore(db: BatonDatabase): Store {
     getMany: (keys) => readMany(db.rows, keys),
     list: (table, filter) => listRows(db.rows, table, filter),
     async transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
-      // Rows put without Dexie's tracking, by table: announced once the transaction commits.
-      const untracked = new Map<TableName, string[]>();
+      // Rows put without Dexie's tracking, in order: announced once the transaction commits.
+      const untracked: StoredRow[] = [];
       const committed = await db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
         // Tables bound to this transaction: requests made after a wait still join it.
         const rows = tx.table('rows') as RowsTable;
@@ -128,13 +121,8 @@ export function createDexieStore(db: BatonDatabase): Store {
           writes.push(write);
         };
         const settle = async () => {
-          // A put without Dexie's tracking adds its requests once the writes before it are done.
           while (writes.length > 0) await Promise.all(writes.splice(0));
         };
-        // Puts without Dexie's tracking wait for the writes made before them (Dexie may issue
-        // its requests a little later than asked), and Dexie's puts after them wait for their
-        // requests to be made: a transaction's writes reach IndexedDB in the order made.
-        let untrackedPuts: Promise<void> | undefined;
         const newest = async () => {
           const before = await saved;
           return newestWritten !== undefined && (before === undefined || newestWritten > before)
@@ -160,27 +148,15 @@ export function createDexieStore(db: BatonDatabase): Store {
           latestStamp: newest,
           put: async (written) => {
             for (const row of written) for (const stamp of Object.values(row.stamps)) note(stamp);
-            if (written.length < bulkFrom) {
-              // Dexie tells pages which rows changed (its `storagemutated`), so an open page
-              // re-reads only them (table-watch.ts).
-              issue(
-                untrackedPuts
-                  ? untrackedPuts.then(() => rows.bulkPut(written))
-                  : rows.bulkPut(written),
-              );
-              return;
-            }
+            // Without Dexie's tracking: pages are told what was written once the transaction
+            // commits, the rows themselves when they are few (rows-written.ts). Every put of
+            // rows goes out here, at once, so they reach IndexedDB in the order made.
             const store = tx.idbtrans.objectStore('rows');
-            untrackedPuts = Promise.all(writes.slice()).then(() => {
-              for (const row of written) {
-                // A value IndexedDB cannot store throws here, failing the transaction.
-                issue(answered(store.put(row)));
-                const ids = untracked.get(row.table);
-                if (ids) ids.push(row.id);
-                else untracked.set(row.table, [row.id]);
-              }
-            });
-            issue(untrackedPuts);
+            for (const row of written) {
+              // A value IndexedDB cannot store throws here, failing the transaction.
+              issue(answered(store.put(row)));
+              untracked.push(row);
+            }
           },
           record: async (changes: Change[]) => {
             for (const change of changes) note(change.hlc);

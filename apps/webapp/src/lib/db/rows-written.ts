@@ -1,31 +1,46 @@
 import { Dexie, RangeSet, type ObservabilitySet } from 'dexie';
 import { z } from 'zod';
-import type { TableName } from '@baton/engine';
+import { HlcStampSchema, tableNames, type StoredRow, type TableName } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
 
 /**
- * Large writes of rows (a page of pulled changes: hundreds of rows) bypass Dexie's change
- * tracking, which names every key written in every index and then merges those key sets again
- * in every open page, once per live query: for a first pull of 10,000 tasks that was about 0.3 s
- * of the worker's time and 0.7 s of each open page's, on the same cores as the writes. Instead,
- * once such a transaction has committed, the worker says which rows it wrote in two ways:
+ * The worker's writes of rows bypass Dexie's change tracking. For a large one (a page of pulled
+ * changes: hundreds of rows) that tracking names every key written in every index and then
+ * merges those key sets again in every open page, once per live query: for a first pull of
+ * 10,000 tasks that was about 0.3 s of the worker's time and 0.7 s of each open page's, on the
+ * same cores as the writes. For a small one (a task added here or on another device) a page
+ * told only the keys reads the rows back from IndexedDB, one more round trip between the write
+ * and the row on screen. Instead, once such a transaction has committed, the worker says what
+ * it wrote in two ways:
  *
- * - on a channel of its own, the ids by table, which pages watching a table (table-watch.ts)
- *   read back, and only those;
+ * - on a channel of its own: the rows themselves when they are few (`smallWrite`), else their
+ *   ids by table, which pages watching a table (table-watch.ts) read back, and only those;
  * - through Dexie's `storagemutated`, one range per table and index, wide enough to cover every
  *   row written, so each live query over those tables runs again as it would have. This event
- *   carries a marker part, by which a table watcher knows the ids come on the channel.
+ *   carries a marker part, by which a table watcher knows the rows come on the channel.
  */
+
+/** Up to this many rows, a write's rows go on the channel whole; above it, their ids. */
+export const smallWrite = 50;
 
 /** The channel's name for one database. */
 function channelName(databaseName: string): string {
   return `baton-rows-written:${databaseName}`;
 }
 
-/** What goes on the channel: the ids written, by table. */
-const RowsWrittenMessageSchema = z.object({
-  tables: z.record(z.string(), z.array(z.string())),
+/** A stored row as it goes on the channel: checked again where it is heard. */
+const StoredRowSchema = z.object({
+  table: z.enum(tableNames as [TableName, ...TableName[]]),
+  id: z.string(),
+  fields: z.record(z.string(), z.unknown()),
+  stamps: z.record(z.string(), HlcStampSchema),
 });
+
+/** What goes on the channel: the rows written (a small write), or their ids by table. */
+const RowsWrittenMessageSchema = z.union([
+  z.object({ rows: z.array(StoredRowSchema) }),
+  z.object({ tables: z.record(z.string(), z.array(z.string())) }),
+]);
 type RowsWrittenMessage = z.infer<typeof RowsWrittenMessageSchema>;
 
 /** The marker part of the coarse `storagemutated` event (no index has this name). */
@@ -33,8 +48,8 @@ function markerPart(databaseName: string): string {
   return `idb://${databaseName}/rows/baton:ids-on-channel`;
 }
 
-/** Whether a `storagemutated` event is one this module fired, whose ids came on the channel. */
-export function idsOnChannel(parts: ObservabilitySet, databaseName: string): boolean {
+/** Whether a `storagemutated` event is one this module fired, whose rows came on the channel. */
+export function announcedOnChannel(parts: ObservabilitySet, databaseName: string): boolean {
   return markerPart(databaseName) in parts;
 }
 
@@ -68,22 +83,36 @@ function coarseParts(db: BatonDatabase, tables: Map<TableName, string[]>): Obser
 
 /**
  * Tells every page of this browser which rows a committed transaction wrote without Dexie's
- * tracking: the ids on the channel first, then Dexie's coarse event (which Dexie sends to the
- * other contexts itself).
+ * tracking (`written`, in the order put; a row put twice counts once, as last put): the rows or
+ * their ids on the channel first, then Dexie's coarse event (which Dexie sends to the other
+ * contexts itself).
  */
-export function announceRowsWritten(db: BatonDatabase, tables: Map<TableName, string[]>): void {
-  if (tables.size === 0) return;
-  const message: RowsWrittenMessage = { tables: Object.fromEntries(tables) };
+export function announceRowsWritten(db: BatonDatabase, written: readonly StoredRow[]): void {
+  if (written.length === 0) return;
+  const last = new Map<string, StoredRow>();
+  for (const row of written) last.set(`${row.table}\u0000${row.id}`, row);
+  const tables = new Map<TableName, string[]>();
+  for (const row of last.values()) {
+    const ids = tables.get(row.table);
+    if (ids) ids.push(row.id);
+    else tables.set(row.table, [row.id]);
+  }
+  const message: RowsWrittenMessage =
+    last.size <= smallWrite ? { rows: [...last.values()] } : { tables: Object.fromEntries(tables) };
   const channel = new BroadcastChannel(channelName(db.name));
   channel.postMessage(message);
   channel.close();
   Dexie.on('storagemutated').fire(coarseParts(db, tables));
 }
 
-/** Hears the ids of `table` that large writes wrote, until `close`. */
+/**
+ * Hears what writes of `table` wrote, until `close`: `onRows` with the rows of a small write,
+ * `onIds` with the ids of a large one.
+ */
 export function listenRowsWritten(options: {
   databaseName: string;
   table: TableName;
+  onRows: (rows: StoredRow[]) => void;
   onIds: (ids: string[]) => void;
 }): { close(): void } {
   const channel = new BroadcastChannel(channelName(options.databaseName));
@@ -91,6 +120,11 @@ export function listenRowsWritten(options: {
     const parsed = RowsWrittenMessageSchema.safeParse(event.data);
     if (!parsed.success) {
       console.warn('[baton] ignored a malformed rows-written message', parsed.error.message);
+      return;
+    }
+    if ('rows' in parsed.data) {
+      const rows = parsed.data.rows.filter((row) => row.table === options.table);
+      if (rows.length > 0) options.onRows(rows);
       return;
     }
     const ids = parsed.data.tables[options.table];

@@ -1,11 +1,11 @@
 import 'fake-indexeddb/auto';
 import { mergeChange, type StoredRow } from '@baton/engine';
 import { Dexie, liveQuery, type ObservabilitySet, type RangeSet } from 'dexie';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { taskChange } from '../testing/fixtures.ts';
 import { openDatabase, type BatonDatabase } from './database.ts';
 import { createDexieStore } from './dexie-store.ts';
-import { watchTable } from './table-watch.ts';
+import { holdsAll, watchTable } from './table-watch.ts';
 
 let counter = 0;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -138,5 +138,54 @@ describe('a page watching a table', () => {
     for (const range of told[0]![primaryKey] as RangeSet) ranges.push(range);
     expect(ranges).toHaveLength(1);
     expect(ranges[0]).toMatchObject({ from: ['tasks', 't1'], to: ['tasks', 't99'] });
+  });
+});
+
+describe('a small write heard with its rows', () => {
+  it('shows the rows the announcement carries without reading them back', async () => {
+    const { db, store, titles, until } = await setup();
+    await store.transaction((writer) => writer.put([task(1), task(2)]));
+    await until(() => titles().length === 2);
+    const read = vi.spyOn(db.rows, 'bulkGet');
+    await store.transaction((writer) => writer.put([task(1, 'First, renamed'), task(3)]));
+    await until(() => titles().includes('Task 3'));
+    expect(titles()).toEqual(['First, renamed', 'Task 2', 'Task 3']);
+    expect(read).not.toHaveBeenCalled();
+  });
+
+  it('keeps a later version when an earlier one is announced after it', async () => {
+    const { db, store, titles, until } = await setup();
+    const first = task(7, 'Seventh');
+    await store.transaction((writer) => writer.put([first]));
+    await until(() => titles().includes('Seventh'));
+    const renamed = mergeChange(first, {
+      ...taskChange(7),
+      hlc: '001800000000000-000007-dev_a',
+      fields: { title: 'Seventh, renamed' },
+    });
+    await store.transaction((writer) => writer.put([renamed]));
+    await until(() => titles().includes('Seventh, renamed'));
+
+    // Another host's announcement of the earlier version, arriving late.
+    const channel = new BroadcastChannel(`baton-rows-written:${db.name}`);
+    channel.postMessage({ rows: [first] });
+    channel.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(titles()).toEqual(['Seventh, renamed']);
+  });
+});
+
+describe('which version holds the other', () => {
+  const row = (stamps: Record<string, string>) => ({
+    table: 'tasks' as const,
+    id: 't1',
+    fields: {},
+    stamps,
+  });
+  it('a version holds another when every field is stamped the same or later', () => {
+    expect(holdsAll(row({ title: 'b', done: 'a' }), row({ title: 'a', done: 'a' }))).toBe(true);
+    expect(holdsAll(row({ title: 'a' }), row({ title: 'a' }))).toBe(true);
+    expect(holdsAll(row({ title: 'a' }), row({ title: 'b' }))).toBe(false);
+    expect(holdsAll(row({ title: 'b' }), row({ title: 'a', done: 'a' }))).toBe(false);
   });
 });

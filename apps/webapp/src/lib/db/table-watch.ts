@@ -1,7 +1,7 @@
 import { Dexie, cmp, type IntervalTree, type ObservabilitySet } from 'dexie';
 import type { StoredRow, TableName } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
-import { idsOnChannel, listenRowsWritten } from './rows-written.ts';
+import { announcedOnChannel, listenRowsWritten } from './rows-written.ts';
 
 /** The primary-key ranges of one mutated part, in key order (Dexie's interval tree). */
 function* ranges(tree: IntervalTree | null | undefined): Generator<{ from: unknown; to: unknown }> {
@@ -31,12 +31,29 @@ export function touchedIds(
 }
 
 /**
+ * Whether `incoming` holds everything `held` does: each field `held` has a stamp for, stamped
+ * the same or later. A stored row only moves forward (a merge keeps each field's latest stamp,
+ * a local write stamps later still), so of two versions of a row the later one holds the
+ * earlier, and an announcement that arrives after a later one's does not.
+ */
+export function holdsAll(incoming: StoredRow, held: StoredRow): boolean {
+  for (const [field, stamp] of Object.entries(held.stamps)) {
+    const newer = incoming.stamps[field];
+    if (newer === undefined || newer < stamp) return false;
+  }
+  return true;
+}
+
+/**
  * Keeps one table's stored rows as IndexedDB holds them, for a page: one read of the table at
- * the start, then, after each write anywhere in this browser (the worker's), a read of only the
- * rows that write touched. Dexie's `storagemutated` names them for a put of fewer than 50 rows;
- * the worker's store announces the ids of larger puts on a channel of their own
- * (rows-written.ts); a write Dexie cannot narrow otherwise reads the table again. `onRows` gets every row (deleted ones too),
- * in no particular order, after each read that changed something; reads run one at a time.
+ * the start, then, after each write anywhere in this browser (the worker's), only what that
+ * write touched. The worker's store announces its writes on a channel of its own
+ * (rows-written.ts): the rows themselves for a small write, used as they come (unless this
+ * watch already holds a later version, which another host's write can bring first: then the
+ * row is read back), and the ids of a large one, read back. A write that bypassed the store is
+ * heard through Dexie's `storagemutated`: the rows it names are read back, and a write Dexie
+ * cannot narrow reads the table again. `onRows` gets every row (deleted ones too), in no
+ * particular order, after each step that changed something; steps run one at a time.
  */
 export function watchTable(options: {
   db: BatonDatabase;
@@ -48,9 +65,9 @@ export function watchTable(options: {
   const rows = new Map<string, StoredRow>();
   let closed = false;
   let queue: Promise<void> = Promise.resolve();
-  const enqueue = (read: () => Promise<void>) => {
+  const enqueue = (step: () => Promise<void>) => {
     queue = queue
-      .then(() => (closed ? undefined : read()))
+      .then(() => (closed ? undefined : step()))
       .then(() => {
         if (!closed) options.onRows([...rows.values()]);
       })
@@ -63,7 +80,7 @@ export function watchTable(options: {
     rows.clear();
     for (const row of all) rows.set(row.id, row);
   };
-  const readSome = (ids: string[]) => async () => {
+  const readSome = async (ids: string[]) => {
     const found = await db.rows.bulkGet(ids.map((id) => [table, id] as [TableName, string]));
     ids.forEach((id, index) => {
       const row = found[index];
@@ -71,18 +88,28 @@ export function watchTable(options: {
       else rows.delete(id);
     });
   };
+  const take = (written: StoredRow[]) => async () => {
+    const behind: string[] = [];
+    for (const row of written) {
+      const held = rows.get(row.id);
+      if (!held || holdsAll(row, held)) rows.set(row.id, row);
+      else behind.push(row.id);
+    }
+    if (behind.length > 0) await readSome(behind);
+  };
   const heard = (parts: ObservabilitySet) => {
-    // A large write's ids come on their own channel (below); its Dexie event is only a range.
-    if (idsOnChannel(parts, db.name)) return;
+    // The store's writes come on their own channel (below); their Dexie event is only a range.
+    if (announcedOnChannel(parts, db.name)) return;
     const touched = touchedIds(parts, { databaseName: db.name, table });
     if (touched === 'all') enqueue(readAll);
-    else if (touched.length > 0) enqueue(readSome(touched));
+    else if (touched.length > 0) enqueue(() => readSome(touched));
   };
   Dexie.on('storagemutated', heard);
   const written = listenRowsWritten({
     databaseName: db.name,
     table,
-    onIds: (ids) => enqueue(readSome(ids)),
+    onRows: (written) => enqueue(take(written)),
+    onIds: (ids) => enqueue(() => readSome(ids)),
   });
   enqueue(readAll);
   return {
