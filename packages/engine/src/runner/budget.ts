@@ -11,6 +11,8 @@ interface Run {
   tokens: number | undefined;
   /** Model rounds its tokens paid for, when known. */
   rounds?: number | undefined;
+  /** A run granted but not written (a lease): the rounds its claims were granted. */
+  granted?: number | undefined;
 }
 
 function roundsOf(usage: unknown): number | undefined {
@@ -102,10 +104,24 @@ export function budgetVerdict(options: {
   /**
    * Runs granted but not yet written (the relay's live claims on other slots of the mission):
    * each counts as a run of the expected cost, so two runners cannot both take the last run.
+   * `inFlightRounds` says, for each, the rounds its claims were granted: one past the first
+   * round costs at least those rounds' expected tokens.
    */
   inFlight?: number;
-  /** Runs granted whose lease ran out with no plan written (their runner went away): spent. */
+  inFlightRounds?: readonly number[];
+  /**
+   * Runs granted whose lease ran out with no plan written (their runner went away): spent. As
+   * `inFlightRounds`, `abandonedRounds` says the rounds each was granted.
+   */
   abandoned?: number;
+  abandonedRounds?: readonly number[];
+  /**
+   * The claim continues a run already admitted (its holder renews the lease before another
+   * model round): not one more run, but one more round. Refused when the tokens counted, this
+   * run's granted rounds included (`unrecordedRounds`), plus one round's expected tokens would
+   * pass the budget, so runs in flight at once cannot together take more than it.
+   */
+  renewal?: boolean;
   /**
    * Model rounds the claims owner granted that no iteration row accounts for (a runner cut off
    * after its claim, whose attempt lost to another's): each costs a round's expected tokens.
@@ -129,30 +145,45 @@ export function budgetVerdict(options: {
   const prior = runsOf(options.iterations.filter((row) => row.id === options.slot)).runs;
   const priorTokens = prior.reduce((sum, run) => sum + (run.tokens ?? 0), 0);
   const today = runs.filter((run) => run.at === undefined || options.now - run.at < dayMs);
-  for (let index = 0; index < (options.inFlight ?? 0) + (options.abandoned ?? 0); index += 1)
-    today.push({ at: options.now, tokens: undefined });
-  if (today.length >= budget.maxRunsPerDay)
+  const inFlight = options.inFlightRounds ?? Array.from({ length: options.inFlight ?? 0 }, () => 1);
+  const abandoned =
+    options.abandonedRounds ?? Array.from({ length: options.abandoned ?? 0 }, () => 1);
+  for (const granted of [...inFlight, ...abandoned])
+    today.push({ at: options.now, tokens: undefined, granted });
+  const renewal = options.renewal === true;
+  if (!renewal && today.length >= budget.maxRunsPerDay)
     return spent(
       `${today.length} runs in the last 24 hours reached the budget of ${budget.maxRunsPerDay} runs per day.`,
     );
   const expected = expectedTokens(today, readable);
   // While no run's cost is known, one run at a time: two at once could each pass the budget.
   const retries = options.retriesInFlight ?? 0;
-  if (expected === 0 && (options.inFlight ?? 0) + retries > 0)
+  if (!renewal && expected === 0 && inFlight.length + retries > 0)
     return {
       reason: `a run of this mission is in flight and its cost is not known yet; the next waits for it.`,
       kind: 'wait',
     };
+  const perRound = tokensPerRound(today, expected);
+  // A run not written yet costs one expected run, or its granted rounds' worth once past one.
+  const charged = (run: Run): number => {
+    if (run.tokens !== undefined) return run.tokens;
+    const granted = run.granted ?? 1;
+    return granted > 1 ? Math.max(expected, granted * perRound) : expected;
+  };
   const used =
-    today.reduce((sum, run) => sum + (run.tokens ?? expected), 0) +
-    (options.unrecordedRounds ?? 0) * tokensPerRound(today, expected) +
+    today.reduce((sum, run) => sum + charged(run), 0) +
+    (options.unrecordedRounds ?? 0) * perRound +
     retries * expected +
     priorTokens;
   if (used >= budget.maxTokensPerDay)
     return spent(
       `${used} tokens in the last 24 hours reached the budget of ${budget.maxTokensPerDay} tokens per day.`,
     );
-  if (used + expected > budget.maxTokensPerDay)
+  if (renewal && used + perRound > budget.maxTokensPerDay)
+    return spent(
+      `${used} tokens used in the last 24 hours, this run's rounds so far included, and another round takes about ${perRound}: it would pass the budget of ${budget.maxTokensPerDay} tokens per day.`,
+    );
+  if (!renewal && used + expected > budget.maxTokensPerDay)
     return spent(
       `${used} tokens used in the last 24 hours, and a run takes about ${expected}: the next run would pass the budget of ${budget.maxTokensPerDay} tokens per day.`,
     );

@@ -296,4 +296,51 @@ describe('the claim rule', () => {
       ]),
     ).toMatchObject({ granted: true });
   });
+  it('judges each further round of a run against the budget, counting the rounds granted to the runs in flight (found by the simulator)', async () => {
+    // One run today took one round of 120 tokens: a run is expected to cost 120.
+    const reader = readerOf(missionWithTokens(1_000), [
+      iteration('m1@a', {
+        status: 'planned',
+        plan: { summary: '', steps: [] },
+        usage: usage(120, 1),
+      }),
+    ]);
+    // The claims owner's leases, as the relay keeps them: a granted claim is stored.
+    const leases = new Map<string, Lease>();
+    const claim = async (iterationId: string, holder: string) => {
+      const decision = await decideClaimFromStore({
+        reader,
+        iterationId,
+        holder,
+        ttlMs,
+        now: now + 1,
+        current: leases.get(iterationId),
+        missionLeases: [...leases].map(([id, lease]) => ({ iterationId: id, lease })),
+      });
+      if (decision.granted) leases.set(iterationId, decision.lease);
+      return decision;
+    };
+    // Five runners start a run each: the fifth counts 120 used and four in flight at 120, and
+    // one more run fits in 1,000.
+    const slots = ['m1@b', 'm1@c', 'm1@d', 'm1@e', 'm1@f'];
+    for (const [index, slot] of slots.entries())
+      expect(await claim(slot, `dev_${index}.h1`)).toMatchObject({ granted: true });
+    // Each run wants a second round (its model asked for a tool). Every round granted is one
+    // the budget counts at 120: 120 + 5 × 120 + 2 more rounds is 960; a third would be 1,080.
+    // (The relay judges one user's claims one after another.)
+    const second: boolean[] = [];
+    for (const [index, slot] of slots.entries())
+      second.push((await claim(slot, `dev_${index}.h1`)).granted);
+    expect(second).toEqual([true, true, false, false, false]);
+    const refused = await claim('m1@d', 'dev_2.h1');
+    expect(refused).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(refused.granted ? '' : refused.reason).toMatch(
+      /^960 tokens used .*this run's rounds so far included, and another round takes about 120/,
+    );
+    // The rounds granted in all stay within the budget: 8 rounds of 120 and the first run.
+    const granted = [...leases.values()].reduce((sum, lease) => sum + (lease.grants ?? 0), 0);
+    expect(120 + granted * 120).toBeLessThanOrEqual(1_000);
+    // A new run now counts the runs in flight by their rounds, and is refused.
+    expect(await claim('m1@g', 'dev_5.h1')).toMatchObject({ granted: false, refusal: 'budget' });
+  });
 });

@@ -47,10 +47,11 @@ export type ClaimDecision =
  * Whether `holder` gets the lease on an iteration id at `now`. Refused while another holder's
  * lease lives; refused when the iteration already holds a plan (planned or skipped, or failed
  * where the retry rule does not call for another attempt), so a runner that was away stops and
- * pulls instead of paying for a second conversation; and a new lease (not a renewal) is refused
- * when the mission's budget would be passed, counting the other live leases on its slots as
- * runs, so budgets hold across every runner. Otherwise granted for `ttlMs` (a renewal by the
- * holder extends its lease).
+ * pulls instead of paying for a second conversation; and a new lease is refused when another run
+ * would pass the mission's budget, counting the other live leases on its slots as runs, so
+ * budgets hold across every runner. A renewal by the holder (before another model round) is
+ * refused when another round would pass the budget, counting the rounds granted to the runs in
+ * flight. Otherwise granted for `ttlMs` (a renewal extends the lease).
  *
  * `iteration` is the iteration row as the claims' owner holds it; `mission` the mission row
  * with its `iterations` and `otherLeases` (live leases on its other slots). Without them only
@@ -67,8 +68,12 @@ export function decideClaim(options: {
     iterations: readonly StoredRow[];
     /** Live leases on the mission's other slots with no plan yet: runs in flight. */
     otherLeases: number;
+    /** The rounds each of those leases was granted (`Lease.grants`), when known. */
+    otherLeaseRounds?: readonly number[];
     /** The day's expired leases on its other slots that never wrote a plan: runs spent. */
     abandoned?: number;
+    /** The rounds each of those was granted, when known. */
+    abandonedRounds?: readonly number[];
     /** Granted rounds on its slots that no iteration row records (see `Lease.grants`). */
     unrecordedRounds?: number;
     /** Live leases on its other slots retrying a failed attempt, not recorded yet. */
@@ -102,14 +107,24 @@ export function decideClaim(options: {
     renewal || options.retry === true,
   );
   if (planned) return { granted: false, lease: live, refusal: 'planned', reason: planned };
-  if (!renewal && options.mission) {
+  if (options.mission) {
+    // A renewal is judged as one more round of the run it continues, so runs admitted together
+    // cannot each take more rounds than the budget has left (found by the simulator: seed
+    // 598484 with the relay's pokes drawn otherwise; see decision 0005).
     const block = budgetVerdict({
       mission: options.mission.row,
       iterations: options.mission.iterations,
       ...(options.iteration ? { slot: options.iteration.id } : {}),
       now,
+      renewal,
       inFlight: options.mission.otherLeases,
       abandoned: options.mission.abandoned ?? 0,
+      ...(options.mission.otherLeaseRounds
+        ? { inFlightRounds: options.mission.otherLeaseRounds }
+        : {}),
+      ...(options.mission.abandonedRounds
+        ? { abandonedRounds: options.mission.abandonedRounds }
+        : {}),
       unrecordedRounds: options.mission.unrecordedRounds ?? 0,
       retriesInFlight: options.mission.retriesInFlight ?? 0,
     });
@@ -218,7 +233,9 @@ export async function decideClaimFromStore(options: {
         row: RowOf<'missions'>;
         iterations: StoredRow[];
         otherLeases: number;
+        otherLeaseRounds: number[];
         abandoned: number;
+        abandonedRounds: number[];
         unrecordedRounds: number;
         retriesInFlight: number;
       }
@@ -240,7 +257,9 @@ export async function decideClaimFromStore(options: {
         now - entry.lease.expiresAt < 24 * 3_600_000 &&
         !written.has(entry.iterationId),
     );
-    const otherLeases = unwritten.filter((entry) => entry.lease.expiresAt > now).length;
+    const live = unwritten.filter((entry) => entry.lease.expiresAt > now);
+    const roundsOf = (entries: typeof unwritten) =>
+      entries.map((entry) => Math.max(1, entry.lease.grants ?? 1));
     // A runner cut off after its claim may have spent rounds that no row records (its failed
     // attempt lost to another's, or never arrived): the rounds granted on a slot beyond those
     // its row records are charged, so budgets hold for every runner the relay let in. Rounds
@@ -272,8 +291,10 @@ export async function decideClaimFromStore(options: {
     mission = {
       row: read.row,
       iterations,
-      otherLeases,
-      abandoned: unwritten.length - otherLeases,
+      otherLeases: live.length,
+      otherLeaseRounds: roundsOf(live),
+      abandoned: unwritten.length - live.length,
+      abandonedRounds: roundsOf(unwritten.filter((entry) => entry.lease.expiresAt <= now)),
       unrecordedRounds,
       retriesInFlight,
     };

@@ -5,6 +5,7 @@ import type { Actor } from '../model/actor.ts';
 import type { MissionDraft } from '../model/mission.ts';
 import type { Runner } from '../model/iteration.ts';
 import type { Claims, LanguageModel } from '../ports.ts';
+import { nextRetryAt } from '../schedule/retry.ts';
 import { iterationIdOf } from '../schedule/slots.ts';
 import { createFixedClock, createSequentialIds } from '../testing/fixed-clock.ts';
 import { createMemoryClaims } from '../testing/memory-claims.ts';
@@ -126,6 +127,63 @@ describe('budget', () => {
     clock.set(start + 26 * hour + 1_000);
     expect((await engine.tick()).planned).toHaveLength(1);
     expect(model.requests).toHaveLength(3);
+  });
+
+  it('stops a run before a round the claims owner says would pass the budget: written as failed with what it spent, and the mission paused', async () => {
+    const claimsClock = createFixedClock(start + 1_000);
+    const memory = createMemoryClaims({ clock: claimsClock });
+    const reason =
+      "960 tokens used in the last 24 hours, this run's rounds so far included, and another round takes about 120: it would pass the budget of 1000 tokens per day.";
+    // The relay grants the run, then refuses its second round: other runs of the mission
+    // (on other devices) took the rest of the budget meanwhile.
+    const claims: Claims = {
+      ...memory,
+      async claim(request) {
+        if (!memory.leases.has(request.iterationId)) return memory.claim(request);
+        return { granted: false, holder: '', expiresAt: 0, refusal: 'budget', reason };
+      },
+    };
+    const { engine, clock, model, createMission } = setup({
+      claims,
+      model: createScriptedModel((_request, callIndex) =>
+        callIndex === 0
+          ? { toolCalls: [{ name: 'list_tasks', arguments: {} }] }
+          : {
+              content: 'One task.',
+              toolCalls: [{ name: 'create_task', arguments: { title: 'X' } }],
+            },
+      ),
+    });
+    const missionId = await createMission({
+      tools: { list_tasks: 'auto', create_task: 'propose' },
+      budget: { maxRunsPerDay: 10, maxTokensPerDay: 1_000 },
+    });
+    const iterationId = iterationIdOf(missionId, start);
+    clock.set(start + 1_000);
+    const report = await engine.tick();
+    expect(report).toMatchObject({
+      planned: [],
+      failed: [{ iterationId, message: `Stopped before another model round: ${reason}` }],
+      paused: [{ missionId, reason }],
+    });
+    // One model call, no second: the round the budget had no room for was never made.
+    expect(model.requests).toHaveLength(1);
+    const [iteration] = await engine.rows('iterations');
+    expect(iteration).toMatchObject({
+      id: iterationId,
+      status: 'failed',
+      plan: null,
+      error: { code: 'budget', message: `Stopped before another model round: ${reason}` },
+      usage: { promptTokens: 100, completionTokens: 20, rounds: 1 },
+    });
+    expect(await engine.rows('proposals')).toEqual([]);
+    expect((await engine.rows('missions'))[0]).toMatchObject({
+      state: 'paused',
+      pausedReason: reason,
+    });
+    // A budget stop is no failure to retry.
+    const [mission] = await engine.rows('missions');
+    expect(nextRetryAt({ iteration: iteration!, catchUp: mission!.catchUp })).toBeUndefined();
   });
 
   it('expects the last run’s cost when no run happened today', async () => {

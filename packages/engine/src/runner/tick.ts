@@ -193,6 +193,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   const stopPlanning = () => planning.abort();
   options.signal.addEventListener('abort', stopPlanning, { once: true });
   let lostClaim = false;
+  let budgetStop: string | undefined;
   const renewClaim = async (round: number) => {
     if (round === 0 && deps.clock.now() - claimedAt < deps.claimTtlMs / 2) return;
     const renewed = await claimSlot(
@@ -206,11 +207,14 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
       () => undefined, // unreachable: keep planning on the lease we have
     );
     if (renewed && !renewed.granted) {
-      lostClaim = true;
+      // Another round would pass the budget (other runs of the mission were let in meanwhile):
+      // the run stops here and is written as failed, with the rounds it spent.
+      if (renewed.refusal === 'budget') budgetStop = renewed.reason ?? 'the budget is used up.';
+      else lostClaim = true;
       planning.abort();
     }
   };
-  const result = await planMission({
+  const planned = await planMission({
     store,
     clock: deps.clock,
     model: deps.model,
@@ -225,6 +229,15 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     // guards this slot alone; `existing` above is this slot's row as of after it.
     iterations,
   }).finally(() => options.signal.removeEventListener('abort', stopPlanning));
+  const result =
+    budgetStop === undefined
+      ? planned
+      : {
+          ...planned,
+          status: 'failed' as const,
+          plan: null,
+          error: { code: 'budget', message: `Stopped before another model round: ${budgetStop}` },
+        };
   if (lostClaim) {
     report.claimedElsewhere.push(iterationId);
     deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
@@ -278,6 +291,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   deps.onProgress?.({ missionId: mission.id, iterationId, phase: 'done' });
   if (result.status === 'planned') report.planned.push(iterationId);
   else report.failed.push({ iterationId, message: result.error?.message ?? 'failed' });
+  if (budgetStop !== undefined) await pauseForBudget(deps, mission, budgetStop, report);
   return iterationId;
 }
 

@@ -6,7 +6,8 @@ import { hlcWallMs } from '../sync/hlc.ts';
  * Error codes of a failure worth planning again: the model could not be reached, timed out or
  * said it was overloaded (the model adapters report 408, 429 and 5xx as `unavailable`). Every
  * other code is permanent: `no_model`, `model` (a refused request), `bad_answer`,
- * `empty_answer`, `unauthorized`; a budget stops a mission before it fails.
+ * `empty_answer`, `unauthorized`, and `budget` (a run stopped before a model round its mission's
+ * budget had no room for: the mission is paused).
  */
 export const transientErrorCodes: readonly string[] = ['unavailable'];
 

@@ -34,6 +34,12 @@ const byCode: Record<string, FailureWords> = {
     transient: false,
     settings: true,
   },
+  budget: {
+    words:
+      "the mission's budget for the day had no room for another model round, so the run stopped and the mission was paused.",
+    transient: false,
+    settings: false,
+  },
   unauthorized: {
     words: 'the model endpoint refused the key.',
     transient: false,
