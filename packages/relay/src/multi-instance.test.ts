@@ -70,11 +70,20 @@ describeOn('postgres', 'several relay instances on one PostgreSQL', () => {
     await expect.poll(() => second.live.isCovered(userId)).toBe(false);
   });
 
-  it('pokes a device on one instance when another instance accepts a push', async () => {
+  it('pokes a device on one instance when another instance accepts a push, but not the device that pushed', async () => {
     const [first, second] = await twoRelays();
     const tab = await connectLive({ url: first.url, token });
     clients.push(tab);
     tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const phone = await connectLive({ url: first.url, token });
+    clients.push(phone);
+    phone.send({ type: 'hello', deviceId: 'dev_b', canPlan: false });
+    await tab.next(
+      (message) =>
+        message.type === 'device' &&
+        (message.device as { deviceId?: string } | undefined)?.deviceId === 'dev_b',
+    );
+    // dev_a pushes through the other instance (as after a reconnect to another process).
     const change = createChangeFactory({ wallMs: Date.now() });
     const response = await fetch(`${second.url}/v1/sync/push`, {
       method: 'POST',
@@ -82,7 +91,13 @@ describeOn('postgres', 'several relay instances on one PostgreSQL', () => {
       body: JSON.stringify({ deviceId: 'dev_a', changes: [change('t1')] }),
     });
     const { cursor } = (await response.json()) as { cursor: string };
-    expect(await tab.next((message) => message.type === 'poke')).toEqual({ type: 'poke', cursor });
+    expect(await phone.next((message) => message.type === 'poke')).toEqual({
+      type: 'poke',
+      cursor,
+    });
+    // The pushing device has the changes: no poke sends them back to it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(tab.messages.some((message) => message.type === 'poke')).toBe(false);
   });
 });
 

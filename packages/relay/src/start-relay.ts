@@ -102,7 +102,11 @@ export async function startRelay(options: {
   const onCommit = (commit: LogCommit) => {
     live.poke(commit);
     // Other instances hear a plain poke (a NOTIFY payload stays under 8,000 bytes).
-    bridge?.publishPoke({ userId: commit.userId, cursor: commit.cursor });
+    bridge?.publishPoke({
+      userId: commit.userId,
+      cursor: commit.cursor,
+      ...(commit.pushedBy === undefined ? {} : { pushedBy: commit.pushedBy }),
+    });
   };
   const notifier = createNotifier({ db, logger });
   let server: ServerType | undefined;

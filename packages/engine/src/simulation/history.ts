@@ -41,6 +41,7 @@ export async function runHistory(scenario: Scenario): Promise<HistoryResult> {
     ids,
     processes: scenario.relayProcesses,
     concurrency: scenario.relayConcurrency,
+    drawSkippedPokes: scenario.drawSkippedPokes !== false,
   });
   const devices = createDevices({
     world,

@@ -43,6 +43,12 @@ export interface Scenario {
   /** Faults and people act until `start + activeMs`; then everything heals. */
   activeMs: number;
   events: ScenarioEvent[];
+  /**
+   * Whether the relay draws a poke's delay for the connection it does not poke (the device that
+   * pushed). Drawn unless false, which keeps the histories of the seeds pinned before the relay
+   * left that poke out; false replays a history found while it was drawn only for the poked.
+   */
+  drawSkippedPokes?: boolean;
 }
 
 const minute = 60_000;

@@ -108,6 +108,8 @@ export function createSimServer(options: {
   processes: number;
   /** Missions planned at once per process (the relay's model concurrency and chunk size). */
   concurrency: number;
+  /** See `Scenario.drawSkippedPokes`. */
+  drawSkippedPokes: boolean;
 }): SimServer {
   const { world, random, ledger } = options;
   const store = createMemoryStore();
@@ -211,12 +213,21 @@ export function createSimServer(options: {
     );
   }
 
-  /** Pokes every live connection, each after its own delay (so pokes may arrive reordered). */
+  /**
+   * Pokes every live connection, each after its own delay (so pokes may arrive reordered), but
+   * not the device whose push made the commit (`pushedBy`), as the relay's live hub. Its delay
+   * is drawn all the same (`drawSkippedPokes`), so that the histories of pinned seeds stay what
+   * they were.
+   */
   function pokeAll(
     message: PokeMessage = { type: 'poke', cursor: String(store.recorded.length) },
+    pushedBy?: string,
   ): void {
-    for (const connection of connections)
-      world.after(random.int(5, 300), 'poke', () => connection.poke(message));
+    for (const connection of connections) {
+      const poked = connection.deviceId !== pushedBy;
+      const delay = poked || options.drawSkippedPokes ? random.int(5, 300) : 0;
+      if (poked) world.after(delay, 'poke', () => connection.poke(message));
+    }
   }
 
   function runLoop(process: RelayProcess): void {
@@ -347,6 +358,7 @@ export function createSimServer(options: {
             cursor: String(since + fresh.length),
             changes: fresh,
           }),
+          parsed.data.deviceId,
         );
       // As the relay answers: the cursor after this push's last change, and with every change
       // new, the cursor before its first (the pushing device may move past them, decision 0017).

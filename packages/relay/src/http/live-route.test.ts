@@ -219,7 +219,7 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
   it('pokes with the new cursor after a push, only for that user', async () => {
     const { token: bobToken } = await createUser({ db: relay.db, name: 'bob' });
     const alice = await connect();
-    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    alice.send({ type: 'hello', deviceId: 'dev_p', canPlan: true });
     const bob = await connect(bobToken);
     bob.send({ type: 'hello', deviceId: 'dev_b', canPlan: true });
     await bob.next((message) => message.type === 'status');
@@ -244,7 +244,7 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
 
   it("carries a small push's changes in its poke, with the cursor range a pull would give", async () => {
     const alice = await connect();
-    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    alice.send({ type: 'hello', deviceId: 'dev_p', canPlan: true });
     await alice.next((message) => message.type === 'status');
     const change = createChangeFactory({ wallMs: Date.now() });
     await push([change('t1')]);
@@ -267,7 +267,7 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
 
   it('only pokes after a push too large to carry, or one that repeats a change', async () => {
     const alice = await connect();
-    alice.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    alice.send({ type: 'hello', deviceId: 'dev_p', canPlan: true });
     await alice.next((message) => message.type === 'status');
     const change = createChangeFactory({ wallMs: Date.now() });
     const many = Array.from({ length: maxLiveChanges + 1 }, (_, index) => change(`t${index}`));
@@ -284,6 +284,28 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
     expect(
       await alice.next((message) => message.type === 'poke' && message.cursor === again.cursor),
     ).toEqual({ type: 'poke', cursor: again.cursor });
+  });
+
+  it("does not poke the device that pushed, only the user's other devices", async () => {
+    const laptop = await connect();
+    laptop.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const phone = await connect();
+    phone.send({ type: 'hello', deviceId: 'dev_p', canPlan: false });
+    await laptop.next((message) => message.type === 'device');
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const { cursor } = (await (await push([change('t1')])).json()) as { cursor: string };
+    expect(await phone.next((message) => message.type === 'poke')).toMatchObject({ cursor });
+    // The laptop pushed: its push's answer says where the changes went, and it pulls after
+    // every push, so a poke would only send its own changes back to it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(laptop.messages.some((message) => message.type === 'poke')).toBe(false);
+    // A commit that is not a device's push (the relay's runner, another user) still pokes it.
+    const userId = (await relay.db.query<{ id: string }>('select id from users'))[0]!.id;
+    relay.live.poke({ userId, cursor });
+    expect(await laptop.next((message) => message.type === 'poke')).toEqual({
+      type: 'poke',
+      cursor,
+    });
   });
 
   it('answers ping and explains an unusable message', async () => {

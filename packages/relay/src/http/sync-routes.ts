@@ -79,6 +79,7 @@ export function syncRoutes(options: {
       options.onAppended({
         userId,
         cursor: result.cursor,
+        pushedBy: parsed.data.deviceId,
         ...(since === undefined
           ? {}
           : { appended: { since, changes: parsed.data.changes as Change[] } }),

@@ -41,6 +41,11 @@ export interface LogCommit {
    * `cursor`, in commit order. A small one rides along in the poke (`pokeAfterAppend`).
    */
   appended?: { since: string; changes: readonly Change[] };
+  /**
+   * The device whose push made the commit. It is not poked: it has the changes, and it pulls
+   * after every push (the engine's `syncRound`), so a poke would only send them back to it.
+   */
+  pushedBy?: string;
 }
 
 export interface LiveSocket {
@@ -317,14 +322,18 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
         end,
       };
     },
-    poke({ userId, cursor, appended }) {
+    poke({ userId, cursor, appended, pushedBy }) {
       const connections = byUser.get(userId);
       if (!connections) return;
+      const others = [...connections].filter(
+        (connection) => pushedBy === undefined || connection.presence?.deviceId !== pushedBy,
+      );
+      if (others.length === 0) return;
       // One text for every connection: a poke with changes can be a few hundred KB.
       const text = JSON.stringify(
         pokeAfterAppend({ cursor, since: appended?.since, changes: appended?.changes ?? [] }),
       );
-      for (const connection of connections) sendText(connection, text);
+      for (const connection of others) sendText(connection, text);
     },
     localDevices,
     devices,

@@ -21,7 +21,14 @@ export const liveChannel = 'baton_live';
 
 /** What instances tell each other on `liveChannel`; `from` names the sending process. */
 export const BridgeMessageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('poke'), from: z.string(), userId: z.string(), cursor: CursorSchema }),
+  z.object({
+    kind: z.literal('poke'),
+    from: z.string(),
+    userId: z.string(),
+    cursor: CursorSchema,
+    /** The device that pushed (`LogCommit.pushedBy`): not poked. */
+    pushedBy: z.string().max(200).optional(),
+  }),
   z.object({
     kind: z.literal('presence'),
     from: z.string(),
@@ -42,7 +49,7 @@ type BridgeMessage = z.infer<typeof BridgeMessageSchema>;
 
 export interface PresenceBridge extends PeerPresence {
   /** Sends a poke to the user's connections on the other instances. */
-  publishPoke(commit: { userId: string; cursor: string }): void;
+  publishPoke(commit: { userId: string; cursor: string; pushedBy?: string }): void;
   close(): Promise<void>;
 }
 
@@ -104,7 +111,11 @@ export async function createPresenceBridge(options: {
     const live = options.live();
     switch (message.kind) {
       case 'poke':
-        live.poke({ userId: message.userId, cursor: message.cursor });
+        live.poke({
+          userId: message.userId,
+          cursor: message.cursor,
+          ...(message.pushedBy === undefined ? {} : { pushedBy: message.pushedBy }),
+        });
         break;
       case 'presence': {
         let users = remote.get(message.from);
