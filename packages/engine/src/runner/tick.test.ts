@@ -966,4 +966,30 @@ describe('shutting down mid-plan', () => {
     const again = await claims.claim({ iterationId, holder: 'dev_a', ttlMs: 60_000 });
     expect(again.granted).toBe(true);
   });
+
+  it('calls no model when it was stopped while waiting for its claim (found by the simulator, seed 810713)', async () => {
+    const controller = new AbortController();
+    const memory = createMemoryClaims({ clock: createFixedClock(start + 1_000) });
+    // The host is stopped (demoted: another took the lead) while the claim is on its way.
+    const claims: Claims = {
+      ...memory,
+      async claim(request) {
+        const answer = await memory.claim(request);
+        controller.abort();
+        return answer;
+      },
+    };
+    const { engine, clock, model, createMission } = setup({ claims });
+    const missionId = await createMission();
+    clock.set(start + 1_000);
+    const report = await engine.tick({ signal: controller.signal });
+    expect(report.planned).toEqual([]);
+    expect(model.requests).toHaveLength(0);
+    expect(await engine.rows('iterations')).toEqual([]);
+    // The slot is given back at once: the new leader plans it without waiting for the lease.
+    const iterationId = iterationIdOf(missionId, start);
+    expect(await memory.claim({ iterationId, holder: 'dev_a.h2', ttlMs: 60_000 })).toMatchObject({
+      granted: true,
+    });
+  });
 });

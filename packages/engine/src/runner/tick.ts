@@ -192,6 +192,11 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   const planning = new AbortController();
   const stopPlanning = () => planning.abort();
   options.signal.addEventListener('abort', stopPlanning, { once: true });
+  // A host stopped while it waited for its claim (a frozen tab that woke demoted) was told
+  // before the listener above existed: it must not call the model (found by the simulator,
+  // seed 810713: the woken host paid for a conversation, gave the slot back, then planned it
+  // again as the leader).
+  if (options.signal.aborted) stopPlanning();
   let lostClaim = false;
   let budgetStop: string | undefined;
   const renewClaim = async (round: number) => {

@@ -132,6 +132,16 @@ const pinned: {
       /claim m_2@\S+T02:05:00\.000Z by relay_2-p4: \d+ tokens in the last 24 hours reached the budget/,
     ],
   },
+  {
+    seed: 810713,
+    found:
+      'invariant 2: a host frozen while its claim was answered woke demoted, called the model all the same, gave the slot back and planned it again as the leader',
+    shows: [
+      /dev_a\.h1 +freezes/,
+      /dev_a\.h3 +takes over from frozen dev_a\.h1/,
+      /claim m_1@\S+T03:05:00\.000Z by dev_a\.devah3: held by dev_a\.devah1/,
+    ],
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,
