@@ -6,6 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import {
+  createMission,
   createNearDueMission,
   debugState,
   expect,
@@ -120,5 +121,52 @@ test('a paused mission makes no model call at its slot, and plans the next one a
   expect(JSON.stringify(planningRuns(model)[0]!.messages)).toContain(
     `This run is for the slot ${new Date(created.slotMs + minute).toISOString()}`,
   );
+  await context.close();
+});
+
+test('a run the budget cannot finish stops before its next model call, says why, and pauses the mission', async ({
+  browser,
+  relay,
+  model,
+}) => {
+  test.setTimeout(120_000);
+  // Each call costs 120 tokens. The first run answers at once (one call); the second asks for
+  // the open tasks first, so it needs a second call, which 300 tokens a day have no room for.
+  const usage = { prompt_tokens: 100, completion_tokens: 20 };
+  model.setScript((_body, callIndex) =>
+    callIndex === 1
+      ? { toolCalls: [{ name: 'list_tasks', arguments: {} }], usage }
+      : { content: 'Nothing to change today.', usage },
+  );
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await signIn(page, relay);
+  await createMission(page, { title: 'Small budget', objective: 'Keep my open tasks in order' });
+  await openMission(page, 'Small budget');
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await page.getByLabel('Max tokens per day').fill('300');
+  await page.getByRole('button', { name: 'Save mission' }).click();
+
+  const runs = page.getByTestId('iteration');
+  const actions = page.getByTestId('mission-actions');
+  await actions.getByRole('button', { name: 'Run now' }).click();
+  await expect(runs).toHaveCount(1, { timeout: 20_000 });
+  await expect(actions.getByRole('button', { name: 'Run now' })).toBeEnabled();
+  // 120 used and a run takes about 120: the second run is let in, and its first call made.
+  await actions.getByRole('button', { name: 'Run now' }).click();
+  const stopped = runs.filter({ has: page.getByTestId('iteration-error') });
+  await expect(stopped).toHaveAttribute('data-status', 'failed', { timeout: 20_000 });
+  const error = stopped.getByTestId('iteration-error');
+  await expect(error).toContainText('had no room for another model round');
+  await error.getByText('Why it stopped').click();
+  await expect(error).toContainText(
+    "240 tokens used in the last 24 hours, this run's rounds so far included, and another round takes about 120",
+  );
+  await expect(error).toContainText('(budget)');
+  await expect(page.getByText(/^Paused: 240 tokens used/)).toBeVisible();
+  await expect(page.locator('.badge.paused')).toHaveText('paused');
+  await page.screenshot({ path: test.info().outputPath('budget-stop.png'), fullPage: true });
+  // One call per run: the second run's next call, which the budget refused, was never made.
+  expect(model.callCount()).toBe(2);
   await context.close();
 });

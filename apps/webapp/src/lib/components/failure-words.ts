@@ -5,6 +5,8 @@ export interface FailureWords {
   transient: boolean;
   /** The fix is in Settings (a model, a key). */
   settings: boolean;
+  /** What the error's own message is, as its details' summary says (default: the model's words). */
+  details?: string;
 }
 
 const byCode: Record<string, FailureWords> = {
@@ -39,6 +41,7 @@ const byCode: Record<string, FailureWords> = {
       "the mission's budget for the day had no room for another model round, so the run stopped and the mission was paused.",
     transient: false,
     settings: false,
+    details: 'Why it stopped',
   },
   unauthorized: {
     words: 'the model endpoint refused the key.',
