@@ -25,6 +25,25 @@ async function openMission(page: Page, title: string): Promise<void> {
   await expect(page.getByRole('heading', { name: title })).toBeVisible();
 }
 
+/** Sets one of the mission's budget fields on its own page. */
+async function setBudget(
+  page: Page,
+  field: 'Max runs per day' | 'Max tokens per day',
+  value: number,
+): Promise<void> {
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await page.getByLabel(field).fill(String(value));
+  await page.getByRole('button', { name: 'Save mission' }).click();
+}
+
+/** Presses "Run now" and waits until the timeline holds `runs` runs and it can be pressed again. */
+async function runNow(page: Page, runs: number): Promise<void> {
+  const actions = page.getByTestId('mission-actions');
+  await actions.getByRole('button', { name: 'Run now' }).click();
+  await expect(page.getByTestId('iteration')).toHaveCount(runs, { timeout: 20_000 });
+  await expect(actions.getByRole('button', { name: 'Run now' })).toBeEnabled();
+}
+
 /** Waits until the device's planner has ticked after the slot: it looked at it and passed. */
 async function tickedAfter(page: Page, slotMs: number): Promise<void> {
   await expect
@@ -48,18 +67,13 @@ test('the budget pauses a mission at its slot, with the reason, until the person
     everyMs: minute,
   });
   await openMission(page, 'Tight budget');
-  await page.getByRole('button', { name: 'Edit', exact: true }).click();
-  await page.getByLabel('Max runs per day').fill('2');
-  await page.getByRole('button', { name: 'Save mission' }).click();
+  await setBudget(page, 'Max runs per day', 2);
 
   // Two runs by hand use the day's budget.
   const runs = page.getByTestId('iteration');
   const actions = page.getByTestId('mission-actions');
-  await actions.getByRole('button', { name: 'Run now' }).click();
-  await expect(runs).toHaveCount(1, { timeout: 20_000 });
-  await expect(actions.getByRole('button', { name: 'Run now' })).toBeEnabled();
-  await actions.getByRole('button', { name: 'Run now' }).click();
-  await expect(runs).toHaveCount(2, { timeout: 20_000 });
+  await runNow(page, 1);
+  await runNow(page, 2);
   expect(planningRuns(model)).toHaveLength(2);
 
   // At its slot the mission pauses instead of planning, and says why.
@@ -72,9 +86,7 @@ test('the budget pauses a mission at its slot, with the reason, until the person
   await expect(runs).toHaveCount(2);
 
   // The person raises the budget and resumes: the reason goes, the next slot is planned.
-  await page.getByRole('button', { name: 'Edit', exact: true }).click();
-  await page.getByLabel('Max runs per day').fill('5');
-  await page.getByRole('button', { name: 'Save mission' }).click();
+  await setBudget(page, 'Max runs per day', 5);
   await actions.getByRole('button', { name: 'Resume' }).click();
   await expect(page.locator('.badge.active')).toHaveText('active');
   await expect(page.getByText(/^Paused:/)).toHaveCount(0);
@@ -143,18 +155,14 @@ test('a run the budget cannot finish stops before its next model call, says why,
   await signIn(page, relay);
   await createMission(page, { title: 'Small budget', objective: 'Keep my open tasks in order' });
   await openMission(page, 'Small budget');
-  await page.getByRole('button', { name: 'Edit', exact: true }).click();
-  await page.getByLabel('Max tokens per day').fill('300');
-  await page.getByRole('button', { name: 'Save mission' }).click();
+  await setBudget(page, 'Max tokens per day', 300);
 
-  const runs = page.getByTestId('iteration');
-  const actions = page.getByTestId('mission-actions');
-  await actions.getByRole('button', { name: 'Run now' }).click();
-  await expect(runs).toHaveCount(1, { timeout: 20_000 });
-  await expect(actions.getByRole('button', { name: 'Run now' })).toBeEnabled();
+  await runNow(page, 1);
   // 120 used and a run takes about 120: the second run is let in, and its first call made.
-  await actions.getByRole('button', { name: 'Run now' }).click();
-  const stopped = runs.filter({ has: page.getByTestId('iteration-error') });
+  await page.getByTestId('mission-actions').getByRole('button', { name: 'Run now' }).click();
+  const stopped = page
+    .getByTestId('iteration')
+    .filter({ has: page.getByTestId('iteration-error') });
   await expect(stopped).toHaveAttribute('data-status', 'failed', { timeout: 20_000 });
   const error = stopped.getByTestId('iteration-error');
   await expect(error).toContainText('had no room for another model round');
