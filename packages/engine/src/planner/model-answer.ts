@@ -13,6 +13,13 @@ const ToolCallSchema = z.object({
 
 const TokenCountSchema = z.number().int().nonnegative().catch(0);
 
+/** The tokens an answer says it used (zero where it says nothing readable). */
+const UsageOfAnswerSchema = z
+  .object({ promptTokens: TokenCountSchema, completionTokens: TokenCountSchema })
+  .nullish()
+  .catch(null)
+  .transform((usage) => usage ?? { promptTokens: 0, completionTokens: 0 });
+
 /**
  * A model's answer as the LanguageModel port returns it, validated where it enters the engine.
  * Missing optional parts read as empty (no content, no tool calls, zero tokens): a server that
@@ -30,10 +37,7 @@ export const ChatResponseSchema = z.object({
       .nullish()
       .transform((calls) => calls ?? []),
   }),
-  usage: z
-    .object({ promptTokens: TokenCountSchema, completionTokens: TokenCountSchema })
-    .nullish()
-    .transform((usage) => usage ?? { promptTokens: 0, completionTokens: 0 }),
+  usage: UsageOfAnswerSchema,
   model: z
     .string()
     .nullish()
@@ -42,7 +46,14 @@ export const ChatResponseSchema = z.object({
 });
 
 export type ModelAnswer =
-  { ok: true; answer: ChatResponse } | { ok: false; message: string; raw: unknown };
+  | { ok: true; answer: ChatResponse }
+  | {
+      ok: false;
+      message: string;
+      raw: unknown;
+      /** The tokens the answer says it used: an unusable answer is paid for all the same. */
+      usage: { promptTokens: number; completionTokens: number };
+    };
 
 /** Reads what `LanguageModel.complete` resolved with; never throws. */
 export function readModelAnswer(value: unknown): ModelAnswer {
@@ -51,9 +62,13 @@ export function readModelAnswer(value: unknown): ModelAnswer {
   const issue = parsed.error.issues[0];
   const path = issue?.path.join('.') ?? '';
   const raw = value && typeof value === 'object' && 'raw' in value ? value.raw : value;
+  const usage = UsageOfAnswerSchema.parse(
+    value && typeof value === 'object' && 'usage' in value ? value.usage : undefined,
+  );
   return {
     ok: false,
     message: `The model's answer could not be read (${path ? `${path}: ` : ''}${issue?.message ?? 'invalid'}).`,
     raw,
+    usage,
   };
 }

@@ -279,6 +279,35 @@ describe('runPlanner', () => {
     }
   });
 
+  it('counts the tokens of an answer it cannot read: the endpoint billed them all the same', async () => {
+    const model: LanguageModel = {
+      defaultModel: 'odd',
+      complete: async () =>
+        ({
+          message: { content: 'x', tool_calls: [{ id: 'c1', function: {} }] },
+          usage: { promptTokens: 300, completionTokens: 20 },
+          raw: 'raw',
+        }) as never,
+    };
+    const { result } = await plan({ replies: [], model });
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { code: 'bad_answer' },
+      usage: { promptTokens: 300, completionTokens: 20, rounds: 1 },
+    });
+    // An answer whose usage cannot be read either counts no tokens, and is still a bad answer.
+    const unreadable: LanguageModel = {
+      defaultModel: 'odd',
+      complete: async () => ({ message: null, usage: { promptTokens: -1 }, raw: 'raw' }) as never,
+    };
+    const { result: failed } = await plan({ replies: [], model: unreadable });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'bad_answer' },
+      usage: { promptTokens: 0, completionTokens: 0, rounds: 1 },
+    });
+  });
+
   it('stops at the round cap: planned with the steps so far and a summary saying it stopped', async () => {
     const { result, model } = await plan({
       maxRounds: 3,

@@ -129,6 +129,9 @@ export async function runPlanner(options: {
     const read = readModelAnswer(reply);
     if (!read.ok) {
       responses.push(read.raw);
+      // The endpoint bills an unusable answer too: its tokens count against the budget.
+      usage.promptTokens += read.usage.promptTokens;
+      usage.completionTokens += read.usage.completionTokens;
       return failed({ code: 'bad_answer', message: read.message });
     }
     const answer = read.answer;
