@@ -127,12 +127,17 @@ export interface ClaimResult {
   refusal?: 'held' | 'planned' | 'budget' | 'clock' | undefined;
   /** The refusal in words, for logs and the person. */
   reason?: string | undefined;
+  /**
+   * Granted by the adapter itself, not by the claims' owner: the relay was out of reach (or
+   * there is none). The rounds planned on it are recorded as unclaimed (`Usage.unclaimedRounds`).
+   */
+  unclaimed?: boolean | undefined;
 }
 
 /**
  * Leases on iteration ids, granted to one holder at a time; an expired lease can be taken over.
- * A device that cannot reach the relay plans anyway: its adapter answers `granted: true` itself
- * when the relay is unreachable (or the host passes no Claims at all). A rejected `claim` is a
+ * A device that cannot reach the relay plans anyway: its adapter answers `granted: true` itself,
+ * with `unclaimed: true`, when the relay is unreachable (or the host passes no Claims at all). A rejected `claim` is a
  * failure of that mission's tick, reported, not a refusal.
  */
 export interface Claims {

@@ -39,6 +39,12 @@ export const UsageSchema = z.object({
    * before it (runner/tick.ts).
    */
   rounds: z.number().int().nonnegative(),
+  /**
+   * Of `rounds`, those made without a lease from the claims' owner (the relay was out of reach,
+   * or there is none): the owner charges the rounds it granted on the slot beyond the claimed
+   * rounds a row records (runner/claim-rule.ts). Absent for none, and in rows by older versions.
+   */
+  unclaimedRounds: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 

@@ -296,6 +296,43 @@ describe('the claim rule', () => {
       ]),
     ).toMatchObject({ granted: true });
   });
+  it('charges the rounds it granted on a slot whose winning row records only rounds made without a claim (found by the simulator, seed 821449)', async () => {
+    // One run today took one round of 120 tokens: a run is expected to cost 120.
+    const done = iteration('m1@a', {
+      status: 'planned',
+      plan: { summary: '', steps: [] },
+      usage: usage(120, 1),
+    });
+    // The relay planned m1@b under its claims for two rounds (billed 240) and failed. A device
+    // cut off from the relay failed the same slot twice meanwhile, without a claim and without
+    // tokens (its model was out of reach too); its row won the merge, and says its two rounds
+    // were unclaimed.
+    const relayLease: Lease = { holder: 'relay_1', expiresAt: now - 60_000, grants: 2 };
+    const offline = (unclaimedRounds?: number) =>
+      iteration('m1@b', {
+        status: 'failed',
+        error: { code: 'unavailable', message: 'the model endpoint is unreachable' },
+        attempts: 2,
+        usage: { ...usage(0, 2), ...(unclaimedRounds === undefined ? {} : { unclaimedRounds }) },
+      });
+    const decide = (slotB: StoredRow) =>
+      decideClaimFromStore({
+        reader: readerOf(missionWithTokens(400), [done, slotB]),
+        iterationId: 'm1@c',
+        holder: 'relay_1',
+        ttlMs,
+        now,
+        current: undefined,
+        missionLeases: [{ iterationId: 'm1@b', lease: relayLease }],
+      });
+    // The relay's two rounds are charged at 120 each: 360 used, and another run passes 400.
+    const refused = await decide(offline(2));
+    expect(refused).toMatchObject({ granted: false, refusal: 'budget' });
+    expect(refused.granted ? '' : refused.reason).toMatch(/^360 tokens used/);
+    // A row that does not say (an older version's) is read as before: its rounds look like the
+    // rounds granted, and only 120 is counted.
+    expect(await decide(offline(undefined))).toMatchObject({ granted: true });
+  });
   it('judges each further round of a run against the budget, counting the rounds granted to the runs in flight (found by the simulator)', async () => {
     // One run today took one round of 120 tokens: a run is expected to cost 120.
     const reader = readerOf(missionWithTokens(1_000), [

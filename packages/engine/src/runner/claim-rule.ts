@@ -139,7 +139,8 @@ export function decideClaim(options: {
       };
   }
   const grants = current?.grants ?? 0;
-  // Rounds the row holds that no claim paid for: those are not this id's granted rounds.
+  // Rounds the row holds that no claim paid for: those are not this id's granted rounds. A row
+  // by an older version does not say which they were; beyond the grants, they cannot be claimed.
   const unclaimedRounds = Math.max(
     current?.unclaimedRounds ?? 0,
     recordedRounds(options.iteration) - grants,
@@ -179,11 +180,23 @@ function plannedReason(
 
 /** The model rounds an iteration row records (its attempts' calls), 0 for none or unreadable. */
 function recordedRounds(row: StoredRow | undefined): number {
+  return usageCount(row, 'rounds');
+}
+
+/**
+ * Of those, the rounds the row says were made without a claim (`Usage.unclaimedRounds`): they
+ * paid for none of the rounds the owner granted.
+ */
+function recordedUnclaimedRounds(row: StoredRow | undefined): number {
+  return Math.min(usageCount(row, 'unclaimedRounds'), recordedRounds(row));
+}
+
+function usageCount(row: StoredRow | undefined, field: 'rounds' | 'unclaimedRounds'): number {
   if (!row || row.fields._deleted === true) return 0;
   const { usage } = row.fields;
   if (!usage || typeof usage !== 'object') return 0;
-  const { rounds } = usage as Record<string, unknown>;
-  return typeof rounds === 'number' && Number.isSafeInteger(rounds) ? Math.max(0, rounds) : 0;
+  const count = (usage as Record<string, unknown>)[field];
+  return typeof count === 'number' && Number.isSafeInteger(count) ? Math.max(0, count) : 0;
 }
 
 /** The answer to a claim (what `Claims.claim` resolves with and the relay sends). */
@@ -263,10 +276,11 @@ export async function decideClaimFromStore(options: {
     // A runner cut off after its claim may have spent rounds that no row records (its failed
     // attempt lost to another's, or never arrived): the rounds granted on a slot beyond those
     // its row records are charged, so budgets hold for every runner the relay let in. Rounds
-    // the row recorded without a claim (`Lease.unclaimedRounds`) pay for none of them. A live
-    // lease on another slot whose failed row does not record all its grants yet is a retry in
-    // flight: its cost is unknown, so it is charged as a run (seed 598484: retries of slots
-    // that had failed offline looked paid for by their rows' rounds, and a budget was passed).
+    // the row recorded without a claim (`Usage.unclaimedRounds`, or `Lease.unclaimedRounds` for
+    // a row that does not say) pay for none of them. A live lease on another slot whose failed
+    // row does not record all its grants yet is a retry in flight: its cost is unknown, so it is
+    // charged as a run (seed 598484: retries of slots that had failed offline looked paid for
+    // by their rows' rounds, and a budget was passed).
     const byId = new Map(iterations.map((row) => [row.id, row]));
     let unrecordedRounds = 0;
     let retriesInFlight = 0;
@@ -274,9 +288,16 @@ export async function decideClaimFromStore(options: {
       if (now - entry.lease.expiresAt >= 24 * 3_600_000) continue;
       if (entry.iterationId !== iterationId && !written.has(entry.iterationId)) continue;
       const row = byId.get(entry.iterationId);
+      // The rounds the row made under claims: those it says were unclaimed do not count (a
+      // device cut off from the relay failed the slots the relay attempted meanwhile, and its
+      // rows won the merge: seed 821449), nor those beyond the grants as of the last grant.
       const recorded =
         row && written.has(row.id)
-          ? Math.max(0, recordedRounds(row) - (entry.lease.unclaimedRounds ?? 0))
+          ? Math.max(
+              0,
+              recordedRounds(row) -
+                Math.max(entry.lease.unclaimedRounds ?? 0, recordedUnclaimedRounds(row)),
+            )
           : 0;
       const unrecorded = Math.max(0, (entry.lease.grants ?? 0) - recorded);
       if (

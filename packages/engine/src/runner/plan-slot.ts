@@ -158,7 +158,7 @@ export async function openingPrompt(options: {
   });
 }
 
-/** Claims an iteration id, or says who holds it. Without a Claims port, always granted. */
+/** Claims an iteration id, or says who holds it. Without a Claims port, granted unclaimed. */
 export async function claimSlot(
   claims: Claims | undefined,
   iterationId: string,
@@ -168,6 +168,6 @@ export async function claimSlot(
   retry = false,
 ) {
   const holder = runner.kind === 'relay' ? runner.instanceId : runner.deviceId;
-  if (!claims) return { granted: true, holder, expiresAt: 0 };
+  if (!claims) return { granted: true, holder, expiresAt: 0, unclaimed: true };
   return claims.claim({ iterationId, holder, ttlMs, now, ...(retry ? { retry } : {}) });
 }

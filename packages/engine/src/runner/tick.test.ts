@@ -923,6 +923,67 @@ describe('retrying a failed slot', () => {
     ]);
   });
 
+  it('records the rounds it made without a claim from the relay, across its attempts (found by the simulator, seed 821449)', async () => {
+    const claimsClock = createFixedClock(start + 1_000);
+    const owner = createMemoryClaims({ clock: claimsClock });
+    // The relay's claims, as relay-claims.ts answers them: out of reach, granted unclaimed.
+    let reachable = false;
+    const claims: Claims = {
+      claim: async (request) =>
+        reachable
+          ? owner.claim(request)
+          : {
+              granted: true,
+              holder: request.holder,
+              expiresAt: claimsClock.now() + request.ttlMs,
+              unclaimed: true,
+            },
+      release: (request) => owner.release(request),
+    };
+    const { engine, clock, model, createMission } = setup({
+      claims,
+      model: createScriptedModel((_request, callIndex) => {
+        // The relay goes out of reach again after the retry's first round.
+        if (callIndex === 1) reachable = false;
+        if (callIndex === 0) return { error: 'the model is overloaded', errorKind: 'unavailable' };
+        return callIndex === 1
+          ? { toolCalls: [{ name: 'list_tasks', arguments: {} }] }
+          : { content: 'Nothing to add today.' };
+      }),
+    });
+    const missionId = await createMission({ tools: { list_tasks: 'auto' } });
+    const iterationId = iterationIdOf(missionId, start);
+    // Cut off from the relay, the first attempt makes one round without a claim and fails.
+    clock.set(start + 1_000);
+    expect((await engine.tick()).failed).toHaveLength(1);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { status: 'failed', usage: { rounds: 1, unclaimedRounds: 1 } },
+    ]);
+    // The retry's first round is claimed; its second is made while the relay is out of reach.
+    reachable = true;
+    clock.set(start + 1_000 + minute);
+    expect((await engine.tick()).planned).toEqual([iterationId]);
+    expect(model.requests).toHaveLength(3);
+    expect(await engine.rows('iterations')).toMatchObject([
+      { status: 'planned', attempts: 2, usage: { rounds: 3, unclaimedRounds: 2 } },
+    ]);
+    // The relay granted one round of the three: the one the row does not say was unclaimed.
+    expect(owner.leases.get(iterationId)?.grants).toBe(1);
+  });
+
+  it('writes no unclaimed rounds when the relay granted each round', async () => {
+    const claimsClock = createFixedClock(start + 1_000);
+    const { engine, clock, createMission } = setup({
+      claims: createMemoryClaims({ clock: claimsClock }),
+    });
+    await createMission();
+    clock.set(start + 1_000);
+    expect((await engine.tick()).planned).toHaveLength(1);
+    const [row] = await engine.rows('iterations');
+    expect(row?.usage).toMatchObject({ rounds: 2 });
+    expect(row?.usage).not.toHaveProperty('unclaimedRounds');
+  });
+
   it('retries within the budget the failed attempt already counted', async () => {
     const { engine, clock, model, createMission } = setup({ model: outage(1) });
     await createMission({ budget: { maxRunsPerDay: 1, maxTokensPerDay: 1_000_000 } });

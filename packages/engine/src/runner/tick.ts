@@ -1,4 +1,4 @@
-import type { Runner } from '../model/iteration.ts';
+import type { Runner, Usage } from '../model/iteration.ts';
 import { readField, readRow, readRows, type RowOf } from '../model/read-row.ts';
 import type { CatchUp } from '../model/schedule.ts';
 import type { Claims, Clock, Ids, LanguageModel, Store } from '../ports.ts';
@@ -199,8 +199,16 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
   if (options.signal.aborted) stopPlanning();
   let lostClaim = false;
   let budgetStop: string | undefined;
+  // Rounds about to be made without the claims owner's grant (the relay out of reach): the row
+  // says how many, so the owner does not take them for the rounds it granted (found by the
+  // simulator, seed 821449: an offline device's failed rows won over the relay's billed
+  // attempts of the same slots, and their rounds hid the relay's from the budget).
+  let unclaimedRounds = 0;
   const renewClaim = async (round: number) => {
-    if (round === 0 && deps.clock.now() - claimedAt < deps.claimTtlMs / 2) return;
+    if (round === 0 && deps.clock.now() - claimedAt < deps.claimTtlMs / 2) {
+      if (claim.unclaimed === true) unclaimedRounds += 1;
+      return;
+    }
     const renewed = await claimSlot(
       deps.claims,
       iterationId,
@@ -211,6 +219,7 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
     ).catch(
       () => undefined, // unreachable: keep planning on the lease we have
     );
+    if (!renewed || renewed.unclaimed === true) unclaimedRounds += 1;
     if (renewed && !renewed.granted) {
       // Another round would pass the budget (other runs of the mission were let in meanwhile):
       // the run stops here and is written as failed, with the rounds it spent.
@@ -271,12 +280,15 @@ async function planSlotSteps(deps: RunnerDeps, options: PlanSlotOptions): Promis
       // attempts before it spent (the budget reads it).
       result: {
         ...result,
-        usage: {
-          ...result.usage,
-          promptTokens: result.usage.promptTokens + attempt.spent.promptTokens,
-          completionTokens: result.usage.completionTokens + attempt.spent.completionTokens,
-          rounds: result.usage.rounds + attempt.spent.rounds,
-        },
+        usage: withUnclaimed(
+          {
+            ...result.usage,
+            promptTokens: result.usage.promptTokens + attempt.spent.promptTokens,
+            completionTokens: result.usage.completionTokens + attempt.spent.completionTokens,
+            rounds: result.usage.rounds + attempt.spent.rounds,
+          },
+          Math.min(unclaimedRounds, result.usage.rounds) + attempt.spent.unclaimedRounds,
+        ),
       },
       attempts: attempt.attempts,
     });
@@ -338,11 +350,22 @@ function nextAttempt(options: {
   now: number;
   retry: boolean;
 }):
-  | { attempts: number; spent: { promptTokens: number; completionTokens: number; rounds: number } }
+  | {
+      attempts: number;
+      spent: {
+        promptTokens: number;
+        completionTokens: number;
+        rounds: number;
+        unclaimedRounds: number;
+      };
+    }
   | undefined {
   const { row } = options;
   if (!row || row.fields._deleted === true)
-    return { attempts: 1, spent: { promptTokens: 0, completionTokens: 0, rounds: 0 } };
+    return {
+      attempts: 1,
+      spent: { promptTokens: 0, completionTokens: 0, rounds: 0, unclaimedRounds: 0 },
+    };
   const read = readRow('iterations', row);
   if (!read.ok || read.row.status !== 'failed') return undefined;
   const asked = options.retry && read.row.attempts < maxRecordedAttempts;
@@ -354,8 +377,15 @@ function nextAttempt(options: {
       promptTokens: read.row.usage?.promptTokens ?? 0,
       completionTokens: read.row.usage?.completionTokens ?? 0,
       rounds: read.row.usage?.rounds ?? 0,
+      unclaimedRounds: read.row.usage?.unclaimedRounds ?? 0,
     },
   };
+}
+
+/** A usage with its unclaimed rounds, said only when there are any. */
+function withUnclaimed(usage: Usage, unclaimedRounds: number): Usage {
+  const { unclaimedRounds: _, ...rest } = usage;
+  return unclaimedRounds > 0 ? { ...rest, unclaimedRounds } : rest;
 }
 
 /**

@@ -239,7 +239,7 @@ export function createDevices(options: {
           if (!isEngineError(error, 'unavailable')) throw error;
           claimed.set(`${host.node.name} ${iterationId}`, false);
           world.log(host.node.name, `claims ${iterationId} unclaimed (relay unreachable)`);
-          return { granted: true, holder, expiresAt: host.device.now() + ttlMs };
+          return { granted: true, holder, expiresAt: host.device.now() + ttlMs, unclaimed: true };
         }
       },
       async release({ iterationId }) {

@@ -142,6 +142,16 @@ const pinned: {
       /claim m_1@\S+T03:05:00\.000Z by dev_a\.devah3: held by dev_a\.devah1/,
     ],
   },
+  {
+    seed: 821449,
+    found:
+      "invariant 6: a device cut off from the relay failed the slots the relay attempted under claims meanwhile; its failed rows won the merge, and their rounds, made without a claim, hid the relay's billed rounds from the budget",
+    shows: [
+      /dev_a\.h2 +claims m_4@\S+T22:40:00\.000Z unclaimed \(relay unreachable\)/,
+      /claim m_4@\S+T22:40:00\.000Z by relay_1-p1: granted/,
+      /claim m_4@\S+T22:50:00\.000Z by dev_b\.devbh3: 960 tokens used in the last 24 hours/,
+    ],
+  },
   // The edges of the handoff (issue: a returning device, a replaced host, a host gone mid-plan).
   {
     seed: 24,

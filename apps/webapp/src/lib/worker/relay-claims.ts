@@ -21,7 +21,12 @@ export function createRelayClaims(options: {
   return {
     async claim({ iterationId, ttlMs, now, retry }) {
       const target = options.target();
-      const unclaimed = { granted: true, holder, expiresAt: options.now() + ttlMs };
+      const unclaimed = {
+        granted: true,
+        holder,
+        expiresAt: options.now() + ttlMs,
+        unclaimed: true,
+      };
       if (!target.token) return unclaimed;
       let answer: { status: number; body: unknown };
       try {
