@@ -91,6 +91,10 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   await expect(iteration.getByTestId('planned-by')).toContainText(
     /planned by this (tab|device \(another tab or an earlier session\))/,
   );
+  // Its rounds were made without the relay's claim, and the card says so.
+  await expect(iteration.getByTestId('usage')).toContainText(
+    'made while the relay was out of reach',
+  );
   await back.getByRole('link', { name: 'Inbox', exact: true }).click();
   await expect(proposalCard(back, 'Review open tasks')).toHaveCount(1);
   await expect(back.getByTestId('proposal')).toHaveCount(1);
@@ -122,6 +126,10 @@ test('a device cut off from the relay and the relay both plan one slot: one iter
   const [merged] = iterations;
   expect(merged?.id).toBe(iterationId);
   expect(merged?.runner).toEqual({ kind: 'device', deviceId });
+  // Every round the device made is recorded as made without a claim, so the relay's budget
+  // does not take them for the rounds it granted its own attempt.
+  expect(merged?.usage?.rounds).toBeGreaterThan(0);
+  expect(merged?.usage?.unclaimedRounds).toBe(merged?.usage?.rounds);
   expect(merged?.plan?.steps.map((step) => [step.tool, step.params['title']])).toEqual([
     ['create_task', 'Review open tasks'],
   ]);

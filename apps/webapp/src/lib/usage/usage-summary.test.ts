@@ -2,7 +2,14 @@ import { IterationSchema, MissionSchema } from '@baton/engine';
 import { describe, expect, it } from 'vitest';
 import type { IterationRow, MissionRow } from '../queries.ts';
 import { priceOf } from './model-prices.ts';
-import { budgetsToday, costWords, dayKey, formatCost, summarizeUsage } from './usage-summary.ts';
+import {
+  budgetsToday,
+  costWords,
+  dayKey,
+  formatCost,
+  summarizeUsage,
+  unclaimedNote,
+} from './usage-summary.ts';
 
 const hour = 3_600_000;
 const day = 24 * hour;
@@ -142,5 +149,18 @@ describe('budgetsToday', () => {
     ]);
     expect(budgets[0]!.used).toBeCloseTo(0.9);
     expect(budgets[1]!.used).toBeCloseTo(0.5);
+  });
+});
+
+describe('unclaimedNote', () => {
+  it('says which rounds were made while the relay was out of reach, and nothing when none were', () => {
+    expect(unclaimedNote({ rounds: 2 })).toBe('');
+    expect(unclaimedNote({ rounds: 2, unclaimedRounds: 0 })).toBe('');
+    expect(unclaimedNote({ rounds: 2, unclaimedRounds: 2 })).toBe(
+      ', made while the relay was out of reach',
+    );
+    expect(unclaimedNote({ rounds: 3, unclaimedRounds: 1 })).toBe(
+      ', 1 made while the relay was out of reach',
+    );
   });
 });

@@ -203,3 +203,15 @@ export function modelLabel(model: string): string {
   if (model === 'relay-default') return 'the relay’s model';
   return model || 'not recorded';
 }
+
+/**
+ * What a run's rounds were made without the relay's claim, for the iteration card: empty when
+ * none were. Such rounds were planned by a device while the relay was out of reach (or it was
+ * signed out), so another runner may have planned the same slot meanwhile.
+ */
+export function unclaimedNote(usage: { rounds: number; unclaimedRounds?: number | undefined }) {
+  const unclaimed = Math.min(usage.unclaimedRounds ?? 0, usage.rounds);
+  if (unclaimed === 0) return '';
+  if (unclaimed === usage.rounds) return ', made while the relay was out of reach';
+  return `, ${unclaimed} made while the relay was out of reach`;
+}
