@@ -129,12 +129,33 @@ describe('the openai model adapter', () => {
       },
       { signal: signal() },
     );
-    expect(response.message.tool_calls.map((call) => call.function.name)).toEqual(['list_tasks']);
+    expect(response.message?.tool_calls.map((call) => call.function.name)).toEqual(['list_tasks']);
     expect(response.usage).toEqual({ promptTokens: 11, completionTokens: 7 });
     expect(response.model).toBe('served-model');
     expect(response.raw).toBeTruthy();
     expect(endpoint.requests).toHaveLength(1);
     expect(endpoint.requests[0]?.tools).toHaveLength(1);
+  });
+
+  it('hands over an answer without a message with the tokens it was billed, for the planner to record', async () => {
+    endpoint.script(() => ({
+      status: 200,
+      body: {
+        id: 'chatcmpl-2',
+        object: 'chat.completion',
+        created: 0,
+        model: 'served-model',
+        choices: [],
+        usage: { prompt_tokens: 420, completion_tokens: 3, total_tokens: 423 },
+      },
+    }));
+    const response = await model().complete(request, { signal: signal() });
+    expect(response).toMatchObject({
+      message: null,
+      usage: { promptTokens: 420, completionTokens: 3 },
+      model: 'served-model',
+    });
+    expect(endpoint.requests).toHaveLength(1);
   });
 
   it('makes exactly one request when the endpoint answers 500 once (no hidden SDK retry)', async () => {

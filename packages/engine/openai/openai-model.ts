@@ -10,7 +10,9 @@
  *   (worth retrying later);
  * - `unauthorized`: it refused the key (401, 403);
  * - `no_model`: no endpoint is configured, or Baton's relay proxy says it has no model;
- * - `model`: it refused the request or answered nothing usable (retrying would not help).
+ * - `model`: it refused the request or failed in another way (retrying would not help).
+ * An answer without a message resolves with `message: null` (it was billed; the planner counts
+ * its tokens and records it as `bad_answer`).
  * Messages never hold the API key or the credentials of the base URL (they are redacted, and the
  * SDK's error is not kept as the cause), since they reach the mission's iterations and the log.
  */
@@ -104,9 +106,15 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
           },
           { signal, timeout: options.timeoutMs, maxRetries: 0 },
         );
-        const message = completion.choices[0]?.message;
-        if (!message)
-          throw new EngineError('model', `The model ${request.model} answered without a message.`);
+        const usage = {
+          promptTokens: completion.usage?.prompt_tokens ?? 0,
+          completionTokens: completion.usage?.completion_tokens ?? 0,
+        };
+        const answeredBy = completion.model || request.model;
+        const message = completion.choices?.[0]?.message;
+        // An answer without a message is unusable, but billed: it goes to the planner, which
+        // records it as `bad_answer` and counts its tokens.
+        if (!message) return { message: null, usage, model: answeredBy, raw: completion };
         const toolCalls: ToolCall[] = (message.tool_calls ?? []).flatMap((call) =>
           call.type === 'function'
             ? [
@@ -120,11 +128,8 @@ export function createOpenAiModel(options: OpenAiModelOptions): LanguageModel {
         );
         return {
           message: { content: message.content ?? null, tool_calls: toolCalls },
-          usage: {
-            promptTokens: completion.usage?.prompt_tokens ?? 0,
-            completionTokens: completion.usage?.completion_tokens ?? 0,
-          },
-          model: completion.model || request.model,
+          usage,
+          model: answeredBy,
           raw: completion,
         };
       } catch (error) {

@@ -94,7 +94,11 @@ export interface ChatRequest {
 }
 
 export interface ChatResponse {
-  message: { content: string | null; tool_calls: ToolCall[] };
+  /**
+   * Null when the endpoint answered without one (no choices): the answer is unusable, and the
+   * planner records it as `bad_answer` with the tokens its usage says it was billed.
+   */
+  message: { content: string | null; tool_calls: ToolCall[] } | null;
   usage: { promptTokens: number; completionTokens: number };
   model: string;
   /** The raw answer, kept for replay. */

@@ -27,16 +27,24 @@ const UsageOfAnswerSchema = z
  * answer unusable, an expected outcome the planner records as a failed iteration.
  */
 export const ChatResponseSchema = z.object({
-  message: z.object({
-    content: z
-      .string()
-      .nullish()
-      .transform((content) => content ?? null),
-    tool_calls: z
-      .array(ToolCallSchema)
-      .nullish()
-      .transform((calls) => calls ?? []),
-  }),
+  message: z.object(
+    {
+      content: z
+        .string()
+        .nullish()
+        .transform((content) => content ?? null),
+      tool_calls: z
+        .array(ToolCallSchema)
+        .nullish()
+        .transform((calls) => calls ?? []),
+    },
+    {
+      error: (issue) =>
+        issue.input === null || issue.input === undefined
+          ? 'the model answered without a message'
+          : undefined,
+    },
+  ),
   usage: UsageOfAnswerSchema,
   model: z
     .string()
@@ -45,8 +53,11 @@ export const ChatResponseSchema = z.object({
   raw: z.unknown(),
 });
 
+/** An answer that fits: it has a message. */
+export type ReadAnswer = z.output<typeof ChatResponseSchema>;
+
 export type ModelAnswer =
-  | { ok: true; answer: ChatResponse }
+  | { ok: true; answer: ReadAnswer }
   | {
       ok: false;
       message: string;

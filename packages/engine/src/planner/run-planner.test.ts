@@ -295,6 +295,26 @@ describe('runPlanner', () => {
       error: { code: 'bad_answer' },
       usage: { promptTokens: 300, completionTokens: 20, rounds: 1 },
     });
+    // An answer without a message (an endpoint that sent no choices) is paid for too.
+    const silent: LanguageModel = {
+      defaultModel: 'odd',
+      complete: async () => ({
+        message: null,
+        usage: { promptTokens: 420, completionTokens: 3 },
+        model: 'odd',
+        raw: { choices: [] },
+      }),
+    };
+    const { result: unanswered } = await plan({ replies: [], model: silent });
+    expect(unanswered).toMatchObject({
+      status: 'failed',
+      error: {
+        code: 'bad_answer',
+        message:
+          "The model's answer could not be read (message: the model answered without a message).",
+      },
+      usage: { promptTokens: 420, completionTokens: 3, rounds: 1 },
+    });
     // An answer whose usage cannot be read either counts no tokens, and is still a bad answer.
     const unreadable: LanguageModel = {
       defaultModel: 'odd',
