@@ -9,7 +9,12 @@ import type {
   TableName,
 } from '@baton/engine';
 import type { BatonDatabase } from './database.ts';
-import { announceRowsWritten } from './rows-written.ts';
+import {
+  announceRowsPut,
+  announceRowsUndone,
+  announceRowsWritten,
+  smallWrite,
+} from './rows-written.ts';
 
 /** A request's answer as a promise. */
 function answered(request: IDBRequest): Promise<unknown> {
@@ -99,7 +104,9 @@ export function createDexieStore(db: BatonDatabase): Store {
     async transaction<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
       // Rows put without Dexie's tracking, in order: announced once the transaction commits.
       const untracked: StoredRow[] = [];
-      const committed = await db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
+      // Those of them shown to pages before the commit (a small write's).
+      const shown: StoredRow[] = [];
+      const committed = db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
         // Tables bound to this transaction: requests made after a wait still join it.
         const rows = tx.table('rows') as RowsTable;
         const outbox = tx.table('outbox') as BatonDatabase['outbox'];
@@ -149,13 +156,19 @@ export function createDexieStore(db: BatonDatabase): Store {
           put: async (written) => {
             for (const row of written) for (const stamp of Object.values(row.stamps)) note(stamp);
             // Without Dexie's tracking: pages are told what was written once the transaction
-            // commits, the rows themselves when they are few (rows-written.ts). Every put of
-            // rows goes out here, at once, so they reach IndexedDB in the order made.
+            // commits, the rows themselves when they are few, and those few already when put
+            // (rows-written.ts). Every put of rows goes out here, at once, so they reach
+            // IndexedDB in the order made.
             const store = tx.idbtrans.objectStore('rows');
             for (const row of written) {
               // A value IndexedDB cannot store throws here, failing the transaction.
               issue(answered(store.put(row)));
               untracked.push(row);
+            }
+            // A small write's rows are shown at once; a large one's once it has committed.
+            if (untracked.length <= smallWrite) {
+              announceRowsPut(db, written);
+              shown.push(...written);
             }
           },
           record: async (changes: Change[]) => {
@@ -174,8 +187,16 @@ export function createDexieStore(db: BatonDatabase): Store {
         await settle();
         return result;
       });
+      let result: T;
+      try {
+        result = await committed;
+      } catch (error) {
+        // Rows shown before a commit that did not come (announceRowsPut): read back.
+        announceRowsUndone(db, shown);
+        throw error;
+      }
       announceRowsWritten(db, untracked);
-      return committed;
+      return result;
     },
   };
 }

@@ -18,6 +18,10 @@ import type { BatonDatabase } from './database.ts';
  * - through Dexie's `storagemutated`, one range per table and index, wide enough to cover every
  *   row written, so each live query over those tables runs again as it would have. This event
  *   carries a marker part, by which a table watcher knows the rows come on the channel.
+ *
+ * A small write's rows also go on the channel as soon as they are put (`announceRowsPut`), so a
+ * page draws them without waiting for IndexedDB's commit; a transaction that then fails has
+ * pages read them back (`announceRowsUndone`).
  */
 
 /** Up to this many rows, a write's rows go on the channel whole; above it, their ids. */
@@ -99,10 +103,37 @@ export function announceRowsWritten(db: BatonDatabase, written: readonly StoredR
   }
   const message: RowsWrittenMessage =
     last.size <= smallWrite ? { rows: [...last.values()] } : { tables: Object.fromEntries(tables) };
+  post(db, message);
+  Dexie.on('storagemutated').fire(coarseParts(db, tables));
+}
+
+/** Posts one message on the database's channel. */
+function post(db: BatonDatabase, message: RowsWrittenMessage): void {
   const channel = new BroadcastChannel(channelName(db.name));
   channel.postMessage(message);
   channel.close();
-  Dexie.on('storagemutated').fire(coarseParts(db, tables));
+}
+
+/**
+ * Shows pages the rows of a small write as soon as they are put, before the transaction has
+ * committed (it commits or fails a few ms later): a page then draws a row that reached this
+ * device in the time IndexedDB takes to commit it, not after. Only the channel hears it; live
+ * queries run again on the announcement after the commit (`announceRowsWritten`), which sends
+ * the rows once more. Should the transaction fail, `announceRowsUndone` has pages read the
+ * rows back as IndexedDB still holds them. IndexedDB starts a read only after every write
+ * transaction begun before it has ended, so a page that reads a row back in between reads
+ * what that write committed, not what it replaced.
+ */
+export function announceRowsPut(db: BatonDatabase, put: readonly StoredRow[]): void {
+  if (put.length > 0 && put.length <= smallWrite) post(db, { rows: [...put] });
+}
+
+/** Has pages read back rows shown before their transaction failed (`announceRowsPut`). */
+export function announceRowsUndone(db: BatonDatabase, put: readonly StoredRow[]): void {
+  if (put.length === 0) return;
+  const tables: Record<string, string[]> = {};
+  for (const row of put) (tables[row.table] ??= []).push(row.id);
+  post(db, { tables });
 }
 
 /**

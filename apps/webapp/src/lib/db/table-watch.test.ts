@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { mergeChange, type StoredRow } from '@baton/engine';
+import { mergeChange, type StoredRow, type StoreWriter } from '@baton/engine';
 import { Dexie, liveQuery, type ObservabilitySet, type RangeSet } from 'dexie';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { taskChange } from '../testing/fixtures.ts';
@@ -172,6 +172,47 @@ describe('a small write heard with its rows', () => {
     channel.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(titles()).toEqual(['Seventh, renamed']);
+  });
+});
+
+describe('a small write shown before it commits', () => {
+  /** Keeps a transaction busy with reads until `done` (or 200 reads), as a slow commit would. */
+  async function busyUntil(writer: StoreWriter, done: () => boolean): Promise<boolean> {
+    for (let read = 0; read < 200 && !done(); read += 1) await writer.get('tasks', 'none');
+    return done();
+  }
+
+  it('shows the rows while their transaction is still running', async () => {
+    const { store, titles } = await setup();
+    const shownBeforeCommit = await store.transaction(async (writer) => {
+      await writer.put([task(5, 'Shown early')]);
+      return busyUntil(writer, () => titles().includes('Shown early'));
+    });
+    expect(shownBeforeCommit).toBe(true);
+  });
+
+  it('takes the rows back when their transaction fails', async () => {
+    const { store, titles, until } = await setup();
+    await store.transaction((writer) => writer.put([task(1)]));
+    await until(() => titles().includes('Task 1'));
+    await expect(
+      store.transaction(async (writer) => {
+        await writer.put([task(9, 'Never saved')]);
+        await busyUntil(writer, () => titles().includes('Never saved'));
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    await until(() => !titles().includes('Never saved'));
+    expect(titles()).toEqual(['Task 1']);
+  });
+
+  it('draws a write once, though its rows are announced when put and again once committed', async () => {
+    const { store, titles, until, reads } = await setup();
+    const before = reads();
+    await store.transaction((writer) => writer.put([task(4, 'Once')]));
+    await until(() => titles().includes('Once'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads() - before).toBe(1);
   });
 });
 

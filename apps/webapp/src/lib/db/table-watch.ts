@@ -44,13 +44,20 @@ export function holdsAll(incoming: StoredRow, held: StoredRow): boolean {
   return true;
 }
 
+/** Whether two versions of a row are the same: the same stamps and the same fields. */
+export function sameVersion(a: StoredRow, b: StoredRow): boolean {
+  return holdsAll(a, b) && holdsAll(b, a) && JSON.stringify(a.fields) === JSON.stringify(b.fields);
+}
+
 /**
  * Keeps one table's stored rows as IndexedDB holds them, for a page: one read of the table at
  * the start, then, after each write anywhere in this browser (the worker's), only what that
  * write touched. The worker's store announces its writes on a channel of its own
  * (rows-written.ts): the rows themselves for a small write, used as they come (unless this
  * watch already holds a later version, which another host's write can bring first: then the
- * row is read back), and the ids of a large one, read back. A write that bypassed the store is
+ * row is read back), and the ids of a large one, read back. A small write's rows come twice,
+ * when put and once committed (rows-written.ts): the second time, a version already held
+ * changes nothing, and `onRows` is not called for it. A write that bypassed the store is
  * heard through Dexie's `storagemutated`: the rows it names are read back, and a write Dexie
  * cannot narrow reads the table again. `onRows` gets every row (deleted ones too), in no
  * particular order, after each step that changed something; steps run one at a time.
@@ -65,11 +72,12 @@ export function watchTable(options: {
   const rows = new Map<string, StoredRow>();
   let closed = false;
   let queue: Promise<void> = Promise.resolve();
-  const enqueue = (step: () => Promise<void>) => {
+  /** Runs `step` after the ones before it; `onRows` follows unless the step says `'same'`. */
+  const enqueue = (step: () => Promise<void | 'same'>) => {
     queue = queue
-      .then(() => (closed ? undefined : step()))
-      .then(() => {
-        if (!closed) options.onRows([...rows.values()]);
+      .then(() => (closed ? 'same' : step()))
+      .then((outcome) => {
+        if (!closed && outcome !== 'same') options.onRows([...rows.values()]);
       })
       .catch((error: unknown) => {
         if (!closed) options.onError(error);
@@ -88,14 +96,20 @@ export function watchTable(options: {
       else rows.delete(id);
     });
   };
-  const take = (written: StoredRow[]) => async () => {
+  const take = (written: StoredRow[]) => async (): Promise<void | 'same'> => {
     const behind: string[] = [];
+    let changed = false;
     for (const row of written) {
       const held = rows.get(row.id);
-      if (!held || holdsAll(row, held)) rows.set(row.id, row);
-      else behind.push(row.id);
+      // The same version again: a small write is announced when put and once committed.
+      if (held && sameVersion(row, held)) continue;
+      if (!held || holdsAll(row, held)) {
+        rows.set(row.id, row);
+        changed = true;
+      } else behind.push(row.id);
     }
     if (behind.length > 0) await readSome(behind);
+    else if (!changed) return 'same';
   };
   const heard = (parts: ObservabilitySet) => {
     // The store's writes come on their own channel (below); their Dexie event is only a range.
