@@ -135,6 +135,7 @@ export {
   ErrorBodySchema,
   maxPushChanges,
   maxPushBytes,
+  maxLivePushBytes,
   maxPullLimit,
   maxLiveChanges,
   maxLiveBytes,

@@ -173,7 +173,7 @@ export function createApp(options: AppOptions) {
       onAppended: options.onAppended ?? ((commit) => live.poke(commit)),
     }),
   );
-  addLiveRoute({ app, path: livePath, live, logger, db });
+  addLiveRoute({ app, path: livePath, pushPath: '/v1/sync/push', live, logger, db });
   app.route('/v1/claims', claimsRoutes({ db, metrics, now }));
   app.route(
     '/v1/me/webhook',

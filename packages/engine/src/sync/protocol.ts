@@ -146,8 +146,22 @@ export const LiveClientMessageSchema = storable(
       holder: ClaimHolderSchema.optional(),
     }),
     z.object({ type: z.literal('ping') }),
+    /**
+     * A small push sent on the live connection rather than as `POST /v1/sync/push` (decision
+     * 0020): `push` is that request's body, checked by the relay as the route checks it, and
+     * `request` names the `pushed` answer. The message, like every live message, is at most
+     * `maxLivePushBytes` of JSON; a larger push goes over HTTP.
+     */
+    z.object({
+      type: z.literal('push'),
+      request: z.string().min(1).max(64),
+      push: z.record(z.string(), z.unknown()),
+    }),
   ]),
 );
+
+/** The largest live `push` message a client sends; the relay reads live messages up to 64 KiB. */
+export const maxLivePushBytes = 60 * 1024;
 
 /** Every error answer of the relay: `{error: {kind, message, field?}}`. */
 export const ErrorBodySchema = z.object({
@@ -190,6 +204,16 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   /** A device has no live connection left. */
   z.object({ type: z.literal('device-left'), deviceId: NodeIdSchema, covered: z.boolean() }),
   z.object({ type: z.literal('pong') }),
+  /**
+   * The answer to a live `push`: the status and body `POST /v1/sync/push` gives for the same
+   * request (a `PushResponse` on 200, an `ErrorBody` otherwise).
+   */
+  z.object({
+    type: z.literal('pushed'),
+    request: z.string(),
+    status: z.number().int(),
+    body: z.unknown(),
+  }),
   z.object({ type: z.literal('error'), error: ErrorBodySchema.shape.error }),
 ]);
 

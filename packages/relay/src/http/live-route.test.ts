@@ -308,6 +308,55 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
     });
   });
 
+  it('takes a push sent on the live connection as POST /v1/sync/push takes it', async () => {
+    const laptop = await connect();
+    laptop.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const phone = await connect();
+    phone.send({ type: 'hello', deviceId: 'dev_p', canPlan: false });
+    await laptop.next((message) => message.type === 'device');
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const first = change('t1');
+    laptop.send({ type: 'push', request: 'r1', push: { deviceId: 'dev_a', changes: [first] } });
+    const answer = await laptop.next((message) => message.type === 'pushed');
+    expect(answer).toEqual({
+      type: 'pushed',
+      request: 'r1',
+      status: 200,
+      body: { accepted: 1, duplicates: 0, cursor: expect.any(String), since: expect.any(String) },
+    });
+    const { cursor } = answer.body as { cursor: string };
+    // The other device is poked with the change, as after an HTTP push; the pusher is not.
+    expect(await phone.next((message) => message.type === 'poke')).toMatchObject({
+      cursor,
+      changes: [first],
+    });
+    const pulled = (await (
+      await fetch(`${relay.url}/v1/sync/pull`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { changes: unknown[]; cursor: string };
+    expect(pulled).toMatchObject({ changes: [first], cursor });
+    // Sent again (its answer lost), it is a duplicate, as over HTTP.
+    laptop.send({ type: 'push', request: 'r2', push: { deviceId: 'dev_a', changes: [first] } });
+    expect(
+      await laptop.next((message) => message.type === 'pushed' && message.request === 'r2'),
+    ).toMatchObject({ status: 200, body: { accepted: 0, duplicates: 1, cursor } });
+    expect(laptop.messages.some((message) => message.type === 'poke')).toBe(false);
+  });
+
+  it('answers a bad live push with the status and error the HTTP route gives, storing nothing', async () => {
+    const tab = await connect();
+    tab.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const change = createChangeFactory({ wallMs: Date.now() });
+    const bad = { ...change('t1'), hlc: 'yesterday' };
+    const overHttp = await push([bad]);
+    tab.send({ type: 'push', request: 'bad', push: { deviceId: 'dev_a', changes: [bad] } });
+    const answer = await tab.next((message) => message.type === 'pushed');
+    expect(answer).toMatchObject({ request: 'bad', status: overHttp.status });
+    expect(overHttp.status).toBe(400);
+    expect(answer.body).toEqual(await overHttp.json());
+    expect((answer.body as { error: { field?: string } }).error.field).toBe('changes.0.hlc');
+    expect(await relay.db.query('select 1 from changes')).toEqual([]);
+  });
+
   it('answers ping and explains an unusable message', async () => {
     const tab = await connect();
     tab.send({ type: 'ping' });

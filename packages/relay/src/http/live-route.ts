@@ -1,7 +1,10 @@
 /**
  * `GET /v1/sync/live` (WebSocket; token in `?token=` or the Authorization header). The client
  * sends `{type:'hello', deviceId, canPlan, name?, holder?}` (again whenever it changes) and may send
- * `{type:'ping'}` (answered `{type:'pong'}`); the server sends pokes and status (live-hub.ts).
+ * `{type:'ping'}` (answered `{type:'pong'}`) and `{type:'push', request, push}`: a small push, run
+ * as `POST /v1/sync/push` with the connection's token and answered `{type:'pushed', request,
+ * status, body}` with that route's answer (decision 0020). The server sends pokes and status
+ * (live-hub.ts).
  * Every message counts as a sign of life: a connection silent for the hub's `idleMs` is closed.
  */
 import { LiveClientMessageSchema, type LiveServerMessage } from '@baton/engine';
@@ -25,9 +28,36 @@ async function recordDevice(
   );
 }
 
+/**
+ * Runs a live `push` through the app as `POST <pushPath>` (auth, admission, the route's checks,
+ * its metrics and pokes are the HTTP request's own) and gives the answer to send back.
+ */
+async function pushThroughApp(
+  app: Hono<AppEnv>,
+  pushPath: string,
+  token: string,
+  push: Record<string, unknown>,
+): Promise<{ status: number; body: unknown }> {
+  const response = await app.request(pushPath, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(push),
+  });
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = { error: { kind: 'internal', message: `the push answered ${response.status}` } };
+  }
+  return { status: response.status, body };
+}
+
 export function addLiveRoute(options: {
   app: Hono<AppEnv>;
   path: string;
+  /** Where `POST` pushes go (`/v1/sync/push`): a live `push` runs there. */
+  pushPath: string;
   live: LiveHub;
   logger: Logger;
   db: SqlRunner;
@@ -39,6 +69,11 @@ export function addLiveRoute(options: {
       (context) => {
         const userId = context.get('user').id;
         const tokenId = context.get('tokenId');
+        // As auth.ts read it: a live push is sent on with the same token, checked again there.
+        const token =
+          context.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ??
+          context.req.query('token') ??
+          '';
         let session: LiveSession | undefined;
         return {
           onOpen(_event, socket) {
@@ -70,7 +105,22 @@ export function addLiveRoute(options: {
               return;
             }
             if (parsed.data.type === 'ping') reply({ type: 'pong' });
-            else {
+            else if (parsed.data.type === 'push') {
+              const { request, push } = parsed.data;
+              void pushThroughApp(options.app, options.pushPath, token, push)
+                .catch((error: unknown): { status: number; body: unknown } => {
+                  logger.warn({ err: error }, 'a live push failed');
+                  const message = 'The relay could not take this push; it is sent again.';
+                  return { status: 500, body: { error: { kind: 'internal', message } } };
+                })
+                .then((answer) => {
+                  try {
+                    reply({ type: 'pushed', request, ...answer });
+                  } catch {
+                    // The connection closed meanwhile: the device pushes again.
+                  }
+                });
+            } else {
               const { deviceId, canPlan, name, holder } = parsed.data;
               session?.hello({
                 deviceId,

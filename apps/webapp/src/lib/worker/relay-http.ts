@@ -62,19 +62,30 @@ export async function relayFetch(
   } catch {
     body = text;
   }
-  if (response.ok || init.accept?.includes(response.status))
-    return { status: response.status, body };
+  return relayAnswer(response.status, body, init.accept);
+}
+
+/**
+ * A relay answer, however it came (an HTTP response, or a live `pushed` message): the status
+ * and body for 2xx and for the statuses in `accept`; otherwise an EngineError is thrown, of the
+ * relay's own kind when it is one we know.
+ */
+export function relayAnswer(
+  status: number,
+  body: unknown,
+  accept?: number[],
+): { status: number; body: unknown } {
+  if ((status >= 200 && status < 300) || accept?.includes(status)) return { status, body };
   const parsed = ErrorBodySchema.safeParse(body);
   const error = parsed.success ? parsed.data.error : undefined;
-  const statusKind =
-    statusKinds[response.status] ?? (response.status >= 500 ? 'unavailable' : 'internal');
+  const statusKind = statusKinds[status] ?? (status >= 500 ? 'unavailable' : 'internal');
   // The relay's own kind when it is one we know (e.g. `clock` for a refused stamp).
   const kind = (engineErrorKinds as readonly string[]).includes(error?.kind ?? '')
     ? (error!.kind as EngineErrorKind)
     : statusKind;
   throw new EngineError(
     kind,
-    error?.message ?? `relay answered ${response.status}`,
+    error?.message ?? `relay answered ${status}`,
     error?.field ? { field: error.field } : undefined,
   );
 }

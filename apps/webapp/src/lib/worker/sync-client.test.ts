@@ -286,3 +286,142 @@ describe('sync client', () => {
     await db.delete();
   });
 });
+
+describe('sync client, pushing on the live connection', () => {
+  /** The test's side of a live socket. */
+  interface LiveSocket {
+    sent: Array<Record<string, unknown>>;
+    receive(message: Record<string, unknown>): void;
+    close(): void;
+  }
+
+  /** A live socket that answers each push as `answer` says (Node has no WebSocket). */
+  function liveSocket(answer: (socket: LiveSocket, push: Record<string, unknown>) => void) {
+    const sockets: LiveSocket[] = [];
+    class FakeLiveSocket implements LiveSocket {
+      static OPEN = 1;
+      readyState = 1;
+      sent: Array<Record<string, unknown>> = [];
+      onopen: (() => void) | undefined;
+      onmessage: ((event: { data: string }) => void) | undefined;
+      onclose: (() => void) | undefined;
+      onerror: (() => void) | undefined;
+      constructor() {
+        sockets.push(this);
+        queueMicrotask(() => this.onopen?.());
+      }
+      send(text: string) {
+        const message = JSON.parse(text) as Record<string, unknown>;
+        this.sent.push(message);
+        if (message.type === 'push') queueMicrotask(() => answer(this, message));
+      }
+      receive(message: Record<string, unknown>) {
+        this.onmessage?.({ data: JSON.stringify(message) });
+      }
+      close() {
+        this.readyState = 3;
+        this.onclose?.();
+      }
+    }
+    vi.stubGlobal('WebSocket', FakeLiveSocket);
+    return sockets;
+  }
+
+  /** The relay's HTTP side: pushes and pulls counted, every pull empty at `cursor`. */
+  function http(cursor = '1') {
+    const pushes: Change[][] = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      if (new URL(url).pathname === '/v1/sync/push') {
+        const { changes } = JSON.parse(String(init.body)) as { changes: Change[] };
+        pushes.push(changes);
+        return json(200, { accepted: changes.length, duplicates: 0, cursor });
+      }
+      return json(200, { changes: [], cursor, more: false });
+    });
+    return pushes;
+  }
+
+  /** A started client whose first round is done, with `change(1)` then put in its outbox. */
+  async function withOneChange() {
+    const context = await setup();
+    await context.client.syncNow();
+    await context.store.transaction((writer) => writer.record([change(1)]));
+    return context;
+  }
+
+  it('sends a small push on the open live connection and takes its answer there', async () => {
+    const sockets = liveSocket((socket, message) =>
+      socket.receive({
+        type: 'pushed',
+        request: message.request,
+        status: 200,
+        body: { accepted: 1, duplicates: 0, cursor: '1' },
+      }),
+    );
+    const httpPushes = http();
+    const { db, client } = await withOneChange();
+    await client.syncNow();
+    client.close();
+    const pushes = sockets[0]!.sent.filter((message) => message.type === 'push');
+    expect(pushes).toEqual([
+      {
+        type: 'push',
+        request: expect.any(String),
+        push: { deviceId: 'dev_a', changes: [change(1)] },
+      },
+    ]);
+    expect(httpPushes).toEqual([]);
+    expect(await readOutbox(db)).toEqual([]);
+    expect(client.state).toMatchObject({ connection: 'online', pushes: 1 });
+    await db.delete();
+  });
+
+  it('pushes over HTTP when the live connection ends before the answer', async () => {
+    const sockets = liveSocket((socket) => socket.close());
+    const httpPushes = http();
+    const { db, client } = await withOneChange();
+    await client.syncNow();
+    client.close();
+    expect(sockets[0]!.sent.some((message) => message.type === 'push')).toBe(true);
+    expect(httpPushes).toEqual([[change(1)]]);
+    expect(await readOutbox(db)).toEqual([]);
+    await db.delete();
+  });
+
+  it('pushes over HTTP when the relay does not know live pushes, and from then on', async () => {
+    const sockets = liveSocket((socket) =>
+      socket.receive({ type: 'error', error: { kind: 'invalid', message: 'unusable message' } }),
+    );
+    const httpPushes = http();
+    const { db, client, store } = await withOneChange();
+    await client.syncNow();
+    await store.transaction((writer) => writer.record([change(2)]));
+    await client.syncNow();
+    client.close();
+    expect(sockets[0]!.sent.filter((message) => message.type === 'push')).toHaveLength(1);
+    expect(httpPushes).toEqual([[change(1)], [change(2)]]);
+    expect(client.state.lastError).toBeNull();
+    await db.delete();
+  });
+
+  it('refuses a change the relay refused on the live connection, as over HTTP', async () => {
+    liveSocket((socket, message) =>
+      socket.receive({
+        type: 'pushed',
+        request: message.request,
+        status: 400,
+        body: { error: { kind: 'invalid', message: 'bad stamp', field: 'changes.0.hlc' } },
+      }),
+    );
+    http();
+    const { db, client } = await withOneChange();
+    await client.syncNow();
+    client.close();
+    expect(await readOutbox(db)).toEqual([]);
+    const refused = await db.refused.toArray();
+    expect(refused).toEqual([
+      expect.objectContaining({ change: change(1), reason: expect.stringContaining('bad stamp') }),
+    ]);
+    await db.delete();
+  });
+});

@@ -3,6 +3,7 @@ import {
   applyLiveChanges,
   applyPresence,
   isEngineError,
+  maxLivePushBytes,
   syncRound,
   type ApplyReport,
   type CursorStore,
@@ -15,9 +16,11 @@ import { createBackoff } from './backoff.ts';
 import type { Connection, PresenceDevice } from './engine-api.ts';
 import { createMetaCursorStore, type MetaStore } from './meta.ts';
 import { relayUrl, type RelayTargetSource } from './relay-http.ts';
-import { createRelayTransport } from './relay-transport.ts';
+import { createRelayTransport, type LivePush } from './relay-transport.ts';
 
 const pushBatch = 500;
+/** How long a push sent on the live connection waits for its answer before going over HTTP. */
+const livePushAnswerMs = 30_000;
 /** The relay's largest page: fewer round trips on a long pull. */
 const pullLimit = 1_000;
 /** How often the live connection says it is alive; the relay closes one silent for 3× this. */
@@ -131,7 +134,52 @@ export function createSyncClient(options: {
     set({ outboxSize: await db.outbox.count() });
   }
 
-  const transport = createRelayTransport({ target: options.target });
+  /** Live pushes waiting for their `pushed` answer, by request name (decision 0020). */
+  const livePushes = new Map<
+    string,
+    { resolve: (answer: { status: number; body: unknown }) => void; reject: (error: Error) => void }
+  >();
+  let livePushCount = 0;
+  /** Set when this connection's relay does not take live pushes (it answered one an error). */
+  let livePushRefused = false;
+  /** Ends every live push still waiting for its answer: each goes over HTTP instead. */
+  function dropLivePushes(reason: string): void {
+    for (const waiting of livePushes.values()) waiting.reject(new Error(reason));
+    livePushes.clear();
+  }
+  const livePush: LivePush = (push) => {
+    const ws = socket;
+    if (!ws || ws.readyState !== WebSocket.OPEN || livePushRefused) return undefined;
+    livePushCount += 1;
+    const request = `push-${livePushCount}`;
+    const text = JSON.stringify({ type: 'push', request, push });
+    // Up to 3 bytes a UTF-16 unit: only a long text needs counting.
+    if (text.length * 3 > maxLivePushBytes && new Blob([text]).size > maxLivePushBytes)
+      return undefined;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        livePushes.delete(request);
+        reject(new Error('no answer on the live connection'));
+      }, livePushAnswerMs);
+      livePushes.set(request, {
+        resolve: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      try {
+        ws.send(text);
+      } catch (error) {
+        livePushes.get(request)?.reject(error as Error);
+        livePushes.delete(request);
+      }
+    });
+  };
+  const transport = createRelayTransport({ target: options.target, live: livePush });
   const dexieOutbox = createDexieOutbox(db);
   const metaCursor = createMetaCursorStore(meta);
   // The engine's round runs the protocol; these report its progress as it goes.
@@ -281,6 +329,7 @@ export function createSyncClient(options: {
       return;
     }
     socket = ws;
+    livePushRefused = false;
     ws.onopen = () => {
       liveBackoff.reset();
       ws.send(
@@ -323,13 +372,26 @@ export function createSyncClient(options: {
         message.type === 'device-left'
       )
         set(applyPresence({ devices: state.devices, covered: state.covered }, message));
-      else if (message.type === 'error')
+      else if (message.type === 'pushed') {
+        const waiting = livePushes.get(message.request);
+        livePushes.delete(message.request);
+        waiting?.resolve({ status: message.status, body: message.body });
+      } else if (message.type === 'error') {
+        if (livePushes.size > 0) {
+          // A relay that does not know live pushes refuses them as unusable messages: from now
+          // on this connection's pushes go over HTTP, the waiting ones too.
+          livePushRefused = true;
+          dropLivePushes('the relay refused a live push');
+          return;
+        }
         set({ lastError: `The relay refused a live message: ${message.error.message}` });
+      }
     };
     ws.onclose = () => {
       if (socket === ws) {
         socket = undefined;
         clearInterval(pingTimer);
+        dropLivePushes('the live connection ended');
       }
       set({ liveConnected: false, devices: [], covered: false });
       if (myGeneration === generation) {
@@ -354,6 +416,7 @@ export function createSyncClient(options: {
     const ws = socket;
     socket = undefined;
     clearInterval(pingTimer);
+    dropLivePushes('the live connection ended');
     ws?.close();
     set({ liveConnected: false, devices: [], covered: false });
   }
