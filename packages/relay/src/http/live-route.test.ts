@@ -32,6 +32,16 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
     return client;
   }
 
+  /** The user's laptop (dev_a, which pushes) and phone (dev_p), each said hello and seen. */
+  async function laptopAndPhone(): Promise<{ laptop: LiveClient; phone: LiveClient }> {
+    const laptop = await connect();
+    laptop.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
+    const phone = await connect();
+    phone.send({ type: 'hello', deviceId: 'dev_p', canPlan: false });
+    await laptop.next((message) => message.type === 'device');
+    return { laptop, phone };
+  }
+
   const push = (changes: unknown[], asToken = token) =>
     fetch(`${relay.url}/v1/sync/push`, {
       method: 'POST',
@@ -287,11 +297,7 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
   });
 
   it("does not poke the device that pushed, only the user's other devices", async () => {
-    const laptop = await connect();
-    laptop.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
-    const phone = await connect();
-    phone.send({ type: 'hello', deviceId: 'dev_p', canPlan: false });
-    await laptop.next((message) => message.type === 'device');
+    const { laptop, phone } = await laptopAndPhone();
     const change = createChangeFactory({ wallMs: Date.now() });
     const { cursor } = (await (await push([change('t1')])).json()) as { cursor: string };
     expect(await phone.next((message) => message.type === 'poke')).toMatchObject({ cursor });
@@ -309,11 +315,7 @@ describeOnEachDatabase('live connection over a real socket', (kind) => {
   });
 
   it('takes a push sent on the live connection as POST /v1/sync/push takes it', async () => {
-    const laptop = await connect();
-    laptop.send({ type: 'hello', deviceId: 'dev_a', canPlan: true });
-    const phone = await connect();
-    phone.send({ type: 'hello', deviceId: 'dev_p', canPlan: false });
-    await laptop.next((message) => message.type === 'device');
+    const { laptop, phone } = await laptopAndPhone();
     const change = createChangeFactory({ wallMs: Date.now() });
     const first = change('t1');
     laptop.send({ type: 'push', request: 'r1', push: { deviceId: 'dev_a', changes: [first] } });
