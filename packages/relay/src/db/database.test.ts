@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
 import { jsonParam } from './database.ts';
-import { jsonbParameter } from './pglite-database.ts';
+import { jsonbParameter, openPglite } from './pglite-database.ts';
 
 /** Text a person may write, with what JSON has to escape. */
 const awkward = {
@@ -61,5 +64,36 @@ describe('jsonbParameter (PGlite’s binary form of jsonb)', () => {
 
   it('makes JSON of a value that is not text, as PGlite’s own serializer does', () => {
     expect(Buffer.from(jsonbParameter({ a: [1] }).subarray(1)).toString('utf8')).toBe('{"a":[1]}');
+  });
+});
+
+describe('PGlite on disk', () => {
+  it('starts a new file of its write-ahead log without writing 16 MB of zeros first', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-wal-'));
+    const db = await openPglite({ dataDir });
+    try {
+      await db.query('create table notes (body text)');
+      const segment = async () => {
+        const [row] = await db.query<{ name: string }>(
+          'select pg_walfile_name(pg_current_wal_lsn()) as name',
+        );
+        return join(dataDir, 'pg_wal', row?.name ?? '');
+      };
+      const before = await segment();
+      // The log moves to a new file, which the next commit writes into.
+      await db.query('select pg_switch_wal()');
+      await db.query("insert into notes (body) values ('after the switch')");
+      const after = await segment();
+      expect(after).not.toBe(before);
+      const file = statSync(after);
+      expect(file.size).toBe(16 * 1024 * 1024);
+      // Only the blocks written so far are taken on disk (zero-filled, all 16 MB were).
+      expect(file.blocks * 512).toBeLessThan(1024 * 1024);
+      const [row] = await db.query<{ body: string }>('select body from notes');
+      expect(row?.body).toBe('after the switch');
+    } finally {
+      await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

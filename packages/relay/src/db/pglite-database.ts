@@ -120,6 +120,27 @@ function compileWasmWithLiftoffOnly(): void {
   liftoffOnly = true;
 }
 
+/**
+ * Settings PGlite is started with beyond its own (`PGlite.defaultStartParams`):
+ * - `shared_buffers`: see `defaultPgliteSharedBuffers`.
+ * - `wal_init_zero=off`: PostgreSQL makes each new 16 MB file of its write-ahead log by writing
+ *   16 MB of zeros, so that the space is taken before it is needed. PGlite runs that in the
+ *   relay's own thread, through its file layer: while a user's 1,000-change pushes came in, one
+ *   commit in every four to six took 20–100 ms instead of 1–3 ms on disk, and 70–210 ms in
+ *   memory (scratch runs of 20,000 and 60,000 changes). Off, the file is made by writing its
+ *   last byte, and its blocks are taken as the log fills them. What the log holds and what a
+ *   commit guarantees are unchanged.
+ */
+function startParamsOf(options: { sharedBuffers?: string }): string[] {
+  return [
+    ...PGlite.defaultStartParams,
+    '-c',
+    `shared_buffers=${options.sharedBuffers ?? defaultPgliteSharedBuffers}`,
+    '-c',
+    'wal_init_zero=off',
+  ];
+}
+
 /** PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined. */
 export async function openPglite(options: {
   dataDir: string | undefined;
@@ -127,11 +148,7 @@ export async function openPglite(options: {
   sharedBuffers?: string;
 }): Promise<Database> {
   compileWasmWithLiftoffOnly();
-  const startParams = [
-    ...PGlite.defaultStartParams,
-    '-c',
-    `shared_buffers=${options.sharedBuffers ?? defaultPgliteSharedBuffers}`,
-  ];
+  const startParams = startParamsOf(options);
   if (options.dataDir === undefined) return wrapPglite(await PGlite.create({ startParams }));
   if (!pgliteDatabaseExists(options.dataDir)) await createPgliteDatabase(options.dataDir);
   return wrapPglite(await PGlite.create(options.dataDir, { startParams }));
