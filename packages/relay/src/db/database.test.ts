@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
-import { jsonParam } from './database.ts';
+import { jsonParam, type Database } from './database.ts';
 import { jsonbParameter, openPglite } from './pglite-database.ts';
 
 /** Text a person may write, with what JSON has to escape. */
@@ -94,6 +94,70 @@ describe('PGlite on disk', () => {
     } finally {
       await db.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('PGlite checkpoints (pglite-checkpoints.ts)', () => {
+  const redo = async (db: Database) =>
+    (
+      await db.query<{ lsn: string }>('select redo_lsn::text as lsn from pg_control_checkpoint()')
+    )[0]?.lsn;
+  const movedSince = async (db: Database, lsn: string | undefined) =>
+    (
+      await db.query<{ moved: number }>(
+        'select pg_wal_lsn_diff(redo_lsn, $1::pg_lsn)::float8 as moved from pg_control_checkpoint()',
+        [lsn ?? '0/0'],
+      )
+    )[0]?.moved ?? 0;
+
+  it('makes one once the log has grown by `everyBytes`, and the log behind it is short again', async () => {
+    const db = await openPglite({
+      dataDir: undefined,
+      checkpoints: { everyBytes: 2 * 1024 * 1024, everyMs: 3_600_000, checkMs: 20 },
+    });
+    try {
+      await db.query('create table notes (body text)');
+      const before = await redo(db);
+      // About 4 MB of log, with nothing in between for a check to run.
+      await db.query(
+        "insert into notes (body) select repeat('x', 200) from generate_series(1, 15000)",
+      );
+      await vi.waitFor(async () => expect(await movedSince(db, before)).toBeGreaterThan(0), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      const [behind] = await db.query<{ bytes: number }>(
+        'select pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn)::float8 as bytes from pg_control_checkpoint()',
+      );
+      expect(behind?.bytes).toBeLessThan(2 * 1024 * 1024);
+      const [count] = await db.query<{ n: number }>('select count(*)::int as n from notes');
+      expect(count?.n).toBe(15_000);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('makes one after `everyMs` when anything was written, and none while nothing is', async () => {
+    const db = await openPglite({
+      dataDir: undefined,
+      checkpoints: { everyBytes: 1024 ** 3, everyMs: 100, checkMs: 20 },
+    });
+    try {
+      await db.query('create table notes (body text)');
+      const before = await redo(db);
+      await db.query("insert into notes (body) values ('one note')");
+      await vi.waitFor(async () => expect(await movedSince(db, before)).toBeGreaterThan(0), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      // Nothing written from here: checks run every 20 ms, and the next checkpoint would be due
+      // by time after 100 ms.
+      const quiet = await redo(db);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await redo(db)).toBe(quiet);
+    } finally {
+      await db.close();
     }
   });
 });

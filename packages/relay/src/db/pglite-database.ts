@@ -1,6 +1,11 @@
 import { PGlite, type PGliteInterface, type Transaction } from '@electric-sql/pglite';
 import { setFlagsFromString } from 'node:v8';
 import type { Database, SqlRunner, SqlValue, TransactionRunner } from './database.ts';
+import {
+  defaultCheckpointPolicy,
+  startCheckpoints,
+  type CheckpointPolicy,
+} from './pglite-checkpoints.ts';
 import { createPgliteDatabase, pgliteDatabaseExists } from './pglite-folder.ts';
 
 /** PostgreSQL's type id of `jsonb`. */
@@ -141,15 +146,32 @@ function startParamsOf(options: { sharedBuffers?: string }): string[] {
   ];
 }
 
-/** PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined. */
+/**
+ * PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined,
+ * checkpointed while open (pglite-checkpoints.ts).
+ */
 export async function openPglite(options: {
   dataDir: string | undefined;
   /** PostgreSQL's `shared_buffers`, e.g. '16MB' (default `defaultPgliteSharedBuffers`). */
   sharedBuffers?: string;
+  /** When checkpoints are made (default `defaultCheckpointPolicy`). */
+  checkpoints?: Partial<CheckpointPolicy>;
 }): Promise<Database> {
   compileWasmWithLiftoffOnly();
   const startParams = startParamsOf(options);
-  if (options.dataDir === undefined) return wrapPglite(await PGlite.create({ startParams }));
-  if (!pgliteDatabaseExists(options.dataDir)) await createPgliteDatabase(options.dataDir);
-  return wrapPglite(await PGlite.create(options.dataDir, { startParams }));
+  let pglite: PGlite;
+  if (options.dataDir === undefined) pglite = await PGlite.create({ startParams });
+  else {
+    if (!pgliteDatabaseExists(options.dataDir)) await createPgliteDatabase(options.dataDir);
+    pglite = await PGlite.create(options.dataDir, { startParams });
+  }
+  const db = wrapPglite(pglite);
+  const checkpoints = startCheckpoints(db, { ...defaultCheckpointPolicy, ...options.checkpoints });
+  return {
+    ...db,
+    async close() {
+      await checkpoints.stop();
+      await db.close();
+    },
+  };
 }
