@@ -161,3 +161,64 @@ describe('PGlite checkpoints (pglite-checkpoints.ts)', () => {
     }
   });
 });
+
+describe('PGlite vacuum (pglite-vacuum.ts)', () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const tableBytes = async (db: Database) =>
+    (await db.query<{ bytes: number }>("select pg_total_relation_size('notes')::int as bytes"))[0]
+      ?.bytes ?? 0;
+  const counts = async (db: Database) =>
+    (
+      await db.query<{ vacuums: number }>(
+        `select vacuum_count::int as vacuums from pg_stat_user_tables where relname = 'notes'`,
+      )
+    )[0];
+
+  it('takes back the space of updated rows, so a table updated again and again stays its size', async () => {
+    const db = await openPglite({ dataDir: undefined, vacuums: { checkMs: 20 } });
+    try {
+      await db.query('create table notes (id int primary key, body text)');
+      await db.query(
+        "insert into notes (id, body) select n, repeat('a', 200) from generate_series(1, 2000) as n",
+      );
+      await db.query("update notes set body = repeat('b', 200)");
+      const once = await tableBytes(db);
+      // 40 more versions of every row, with turns in between as a running relay has them; the
+      // counts the check reads are sent at once rather than within a second.
+      for (let round = 0; round < 40; round += 1) {
+        await db.query('update notes set body = $1', [`${round} ${'c'.repeat(200)}`]);
+        await db.query('select pg_stat_force_next_flush()');
+        await pause(40);
+      }
+      // Without vacuum the old versions stay: the table grows by its own size each round.
+      expect(await tableBytes(db)).toBeLessThan(4 * once);
+      const [kept] = await db.query<{ n: number; bodies: number }>(
+        'select count(*)::int as n, count(distinct body)::int as bodies from notes',
+      );
+      expect(kept).toEqual({ n: 2000, bodies: 1 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('leaves a table alone while nothing changes in it', async () => {
+    const db = await openPglite({ dataDir: undefined, vacuums: { checkMs: 20 } });
+    try {
+      await db.query('create table notes (id int primary key, body text)');
+      await db.query(
+        "insert into notes (id, body) select n, 'x' from generate_series(1, 1000) as n",
+      );
+      await db.query("update notes set body = 'y'");
+      await db.query('select pg_stat_force_next_flush()');
+      await vi.waitFor(async () => expect((await counts(db))?.vacuums).toBeGreaterThan(0), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      const settled = await counts(db);
+      await pause(400);
+      expect(await counts(db)).toEqual(settled);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
   startCheckpoints,
   type CheckpointPolicy,
 } from './pglite-checkpoints.ts';
+import { defaultVacuumPolicy, startVacuums, type VacuumPolicy } from './pglite-vacuum.ts';
 import { createPgliteDatabase, pgliteDatabaseExists } from './pglite-folder.ts';
 
 /** PostgreSQL's type id of `jsonb`. */
@@ -148,7 +149,7 @@ function startParamsOf(options: { sharedBuffers?: string }): string[] {
 
 /**
  * PGlite in a data folder (created when missing), or in memory when `dataDir` is undefined,
- * checkpointed while open (pglite-checkpoints.ts).
+ * checkpointed (pglite-checkpoints.ts) and vacuumed (pglite-vacuum.ts) while open.
  */
 export async function openPglite(options: {
   dataDir: string | undefined;
@@ -156,6 +157,8 @@ export async function openPglite(options: {
   sharedBuffers?: string;
   /** When checkpoints are made (default `defaultCheckpointPolicy`). */
   checkpoints?: Partial<CheckpointPolicy>;
+  /** How often tables are looked at for vacuum and analyze (default `defaultVacuumPolicy`). */
+  vacuums?: Partial<VacuumPolicy>;
 }): Promise<Database> {
   compileWasmWithLiftoffOnly();
   const startParams = startParamsOf(options);
@@ -167,10 +170,11 @@ export async function openPglite(options: {
   }
   const db = wrapPglite(pglite);
   const checkpoints = startCheckpoints(db, { ...defaultCheckpointPolicy, ...options.checkpoints });
+  const vacuums = startVacuums(db, { ...defaultVacuumPolicy, ...options.vacuums });
   return {
     ...db,
     async close() {
-      await checkpoints.stop();
+      await Promise.all([checkpoints.stop(), vacuums.stop()]);
       await db.close();
     },
   };
