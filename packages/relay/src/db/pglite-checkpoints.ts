@@ -14,6 +14,7 @@
  * PGlite runs it between transactions, never inside one.
  */
 import type { Database } from './database.ts';
+import { startRepeating } from './repeating.ts';
 
 export interface CheckpointPolicy {
   /** Log written since the last checkpoint that makes the next one due. */
@@ -46,43 +47,15 @@ export function startCheckpoints(
   db: Database,
   policy: CheckpointPolicy = defaultCheckpointPolicy,
 ): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let lastAt = Date.now();
-
-  const look = async () => {
+  return startRepeating(policy.checkMs, async (repeating) => {
     const [position] = await db.query<{ behind: number }>(positionSql);
     if (!position) return;
     const due =
       position.behind >= policy.everyBytes ||
       (Date.now() - lastAt >= policy.everyMs && position.behind > quietBytes);
-    if (!due || stopped) return;
+    if (!due || repeating.stopped) return;
     await db.query('checkpoint');
     lastAt = Date.now();
-  };
-
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = look()
-        // A check that fails (the database closing, a full disk) is tried again at the next
-        // one; the database's own errors reach the requests that hit them.
-        .catch(() => undefined)
-        .finally(() => {
-          running = undefined;
-          schedule();
-        });
-    }, policy.checkMs);
-    timer.unref();
-  };
-  schedule();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  });
 }

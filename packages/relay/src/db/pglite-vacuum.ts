@@ -22,6 +22,7 @@
  * without statistics (change-log.ts, rows-table.ts), as PGlite has always run them.
  */
 import type { Database } from './database.ts';
+import { startRepeating } from './repeating.ts';
 
 export interface VacuumPolicy {
   /** How often the tables' counts are read (one query). */
@@ -42,40 +43,12 @@ export function startVacuums(
   db: Database,
   policy: VacuumPolicy = defaultVacuumPolicy,
 ): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-
-  const pass = async () => {
+  return startRepeating(policy.checkMs, async (repeating) => {
     const due = await db.query<{ name: string }>(dueSql);
     for (const table of due) {
-      if (stopped) return;
+      if (repeating.stopped) return;
       // A table dropped since the counts were read is passed over; the others still run.
       await db.query(`vacuum ${table.name}`).catch(() => undefined);
     }
-  };
-
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass()
-        // A pass that fails (the database closing, a full disk) is tried again at the next
-        // check; the database's own errors reach the requests that hit them.
-        .catch(() => undefined)
-        .finally(() => {
-          running = undefined;
-          schedule();
-        });
-    }, policy.checkMs);
-    timer.unref();
-  };
-  schedule();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  });
 }
