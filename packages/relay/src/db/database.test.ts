@@ -202,6 +202,37 @@ describe('PGlite vacuum (pglite-vacuum.ts)', () => {
     }
   });
 
+  it('takes back the space rows left dead before the database was opened again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-vacuum-'));
+    try {
+      // A run that never vacuumed: 5,000 rows and 10 old versions of each.
+      let db = await openPglite({ dataDir, vacuums: { checkMs: 3_600_000 } });
+      await db.query('create table notes (id int primary key, body text)');
+      await db.query(
+        "insert into notes (id, body) select n, repeat('a', 200) from generate_series(1, 5000) as n",
+      );
+      for (let round = 0; round < 10; round += 1)
+        await db.query('update notes set body = $1', [`${round} ${'b'.repeat(200)}`]);
+      await db.close();
+      // PGlite opens with its counts at zero: nothing says those versions are dead.
+      db = await openPglite({ dataDir, vacuums: { checkMs: 20 } });
+      try {
+        await vi.waitFor(async () => expect((await counts(db))?.vacuums).toBeGreaterThan(0), {
+          timeout: 10_000,
+          interval: 20,
+        });
+        // One more version of every row (1.2 MB) goes where the dead ones were.
+        const vacuumed = await tableBytes(db);
+        await db.query('update notes set body = $1', [`last ${'c'.repeat(200)}`]);
+        expect(await tableBytes(db)).toBe(vacuumed);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves a table alone while nothing changes in it', async () => {
     const db = await openPglite({ dataDir: undefined, vacuums: { checkMs: 20 } });
     try {
