@@ -157,7 +157,7 @@ export async function openPglite(options: {
   sharedBuffers?: string;
   /** When checkpoints are made (default `defaultCheckpointPolicy`). */
   checkpoints?: Partial<CheckpointPolicy>;
-  /** How often tables are looked at for vacuum and analyze (default `defaultVacuumPolicy`). */
+  /** How often the tables are looked at for vacuum (default `defaultVacuumPolicy`). */
   vacuums?: Partial<VacuumPolicy>;
 }): Promise<Database> {
   compileWasmWithLiftoffOnly();
