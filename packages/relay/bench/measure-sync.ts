@@ -2,7 +2,8 @@
  * Push ingest through `POST /v1/sync/push` (parse, validate, log, merge, due index), 1,000-change
  * pushes of new task rows one after another until the user holds `total` rows, against a raw
  * INSERT of the same changes into a table shaped like `changes` (same columns, constraints and
- * indexes) in the same database, the two taking turns page by page; the rate near 1,000 rows
+ * indexes: one row per change, as the relay logged them before it kept its log in pages,
+ * decision 0021) in the same database, the two taking turns page by page; the rate near 1,000 rows
  * beside the rate near 100,000 (or the end, when `total` is smaller); the slowest push (a cliff
  * shows there); and pull through `GET /v1/sync/pull`, pages of 1,000.
  */

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Database } from '../db/database.ts';
+import { pullChanges } from '../store/change-log.ts';
 import { getRow } from '../store/rows-table.ts';
 import { describeOn } from '../testing/describe-on-database.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
+import { createChangeFactory } from '../testing/test-relay.ts';
 import { backupVersion, writeBackup } from './backup-file.ts';
 import { restoreBackup } from './restore-backup.ts';
 
@@ -58,6 +60,48 @@ describeOn('pglite', 'backup versions', () => {
     await writeBackup({ db, write: async (text) => void (written += text) });
     expect(JSON.parse(written.split('\n')[0]!)).toMatchObject({ version: backupVersion });
     expect(backupVersion).toBe(2);
+  });
+
+  it('restores the log of a relay from before pages (a row per change) into pages, pulled as it was', async () => {
+    const made = createChangeFactory({ wallMs: 1_767_225_600_000 });
+    const changes = [made('t1'), made('t2'), made('t3')];
+    const change = (n: number) => changes[n - 1]!;
+    const row = (seq: number, n: number) => ({
+      table: 'changes',
+      row: {
+        seq,
+        user_id: 'usr_1',
+        user_seq: n,
+        id: change(n).id,
+        table_name: 'tasks',
+        row_id: change(n).rowId,
+        hlc: change(n).hlc,
+        body: change(n),
+        committed_at: 1_767_225_600_000,
+      },
+    });
+    const before = [
+      { ...JSON.parse(versionOne.split('\n')[0]!), version: 2, tables: ['users', 'changes'] },
+      { table: 'users', row: { id: 'usr_1', name: 'ada', created_at: 1_767_225_600_000 } },
+      row(1, 1),
+      row(2, 2),
+      row(5, 3),
+      { end: true, rows: { users: 1, changes: 3 } },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n');
+    await restoreBackup({ db, lines: linesOf(before), force: false });
+    expect(await db.query('select 1 from changes')).toEqual([]);
+    const pulled = await pullChanges(db, { userId: 'usr_1', since: '0', limit: 10 });
+    expect(pulled).toEqual({
+      changes: [change(1), change(2), change(3)],
+      cursor: 'u3',
+      more: false,
+    });
+    // A cursor of the shared sequence the backed-up relay gave still reads.
+    expect((await pullChanges(db, { userId: 'usr_1', since: '2', limit: 10 })).changes).toEqual([
+      change(3),
+    ]);
   });
 
   it('refuses a version it does not know, naming the ones it restores, and restores nothing', async () => {

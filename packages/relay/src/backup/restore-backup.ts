@@ -1,6 +1,7 @@
 import { EngineError } from '@baton/engine';
 import type { Database, SqlRunner } from '../db/database.ts';
 import { jsonParam } from '../db/database.ts';
+import { foldStatements } from '../db/migrate.ts';
 import {
   BackupEndSchema,
   BackupHeaderSchema,
@@ -129,6 +130,8 @@ export async function restoreBackup(options: {
       if (pending.rows.length >= batchSize) await flush();
     }
     await flush();
+    // A backup of an earlier relay holds its log in `changes`, one row per change: into pages.
+    for (const statement of foldStatements()) await runner.query(statement);
     if (!header) throw new EngineError('invalid', 'The file is empty.');
     if (!end)
       throw new EngineError(

@@ -3,8 +3,9 @@ import type { Database } from './database.ts';
 /**
  * The schema. Every statement is idempotent; `migrate` runs them in one transaction under an
  * advisory lock, so instances starting together on one PostgreSQL do not race.
- * Times are epoch milliseconds (bigint). `rows` holds merged state; `changes` is the append-only
- * log whose `user_seq` (per user) is the pull cursor; `due` indexes missions by their next unplanned slot.
+ * Times are epoch milliseconds (bigint). `rows` holds merged state; `change_pages` is the
+ * append-only log, whose numbers per user are the pull cursor; `due` indexes missions by their
+ * next unplanned slot.
  */
 /** The advisory lock a take of due entries holds on PostgreSQL (`take_due`, decision 0018). */
 export const takeDueLock = 7_361_290_002;
@@ -48,6 +49,27 @@ export const schemaStatements: readonly string[] = [
   `alter table changes alter column user_seq set not null`,
   `create unique index if not exists changes_user_user_seq on changes (user_id, user_seq)`,
   `create index if not exists changes_user_hlc on changes (user_id, hlc)`,
+  // The log in pages (change-log.ts, decision 0021): the changes of one append as one row of
+  // JSON text, numbered `first_seq`..`last_seq` in the user's sequence, and each change's id
+  // once in `change_ids`. `changes` above held one row per change with five keys to write; it
+  // is kept empty, for the logs of earlier relays and their backups, which are moved into pages
+  // (`foldStatements`, here and after a restore).
+  `create table if not exists change_pages (
+     user_id text not null,
+     last_seq bigint not null,
+     first_seq bigint not null,
+     newest_hlc text collate "C" not null,
+     bytes bigint not null,
+     committed_at bigint not null,
+     shared_seq bigint,
+     body text not null,
+     primary key (user_id, last_seq))`,
+  `create index if not exists change_pages_newest on change_pages (user_id, newest_hlc)`,
+  `create table if not exists change_ids (
+     user_id text not null,
+     id text not null,
+     primary key (user_id, id))`,
+  ...foldStatements(),
   `create table if not exists rows (
      user_id text not null,
      table_name text not null,
@@ -181,6 +203,24 @@ export const schemaStatements: readonly string[] = [
      created_at bigint not null,
      primary key (user_id, endpoint))`,
 ];
+
+/**
+ * Moves the changes of `changes` (the log as earlier relays kept it, one row per change, or as a
+ * backup of one restores it) into pages: each change a page of its own, keeping its numbers, its
+ * id in `change_ids`. Nothing to do when `changes` is empty.
+ */
+export function foldStatements(): string[] {
+  return [
+    `insert into change_ids (user_id, id) select user_id, id from changes on conflict do nothing`,
+    `insert into change_pages
+       (user_id, last_seq, first_seq, newest_hlc, bytes, committed_at, shared_seq, body)
+     select user_id, user_seq, user_seq, hlc, octet_length(body::text), committed_at, seq,
+            '[' || body::text || ']'
+       from changes
+     on conflict do nothing`,
+    `delete from changes`,
+  ];
+}
 
 const migrationLock = 7_361_290_001;
 

@@ -5,6 +5,7 @@ import type { LiveSocket } from '../live/live-hub.ts';
 import { createLogger } from '../logger.ts';
 import { createOpenAiModel } from '@baton/engine/openai';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
+import { loggedChanges } from '../testing/logged-changes.ts';
 import {
   createModelServer,
   defaultModelScript,
@@ -99,12 +100,11 @@ describeOnEachDatabase('relay runner', (kind) => {
 
   /** How many times each iteration's plan was written to the log (1 each: planned once). */
   async function planWrites(): Promise<Map<string, number>> {
-    const records = await relay.db.query<{ row_id: string; writes: number }>(
-      `select row_id, count(*)::int as writes from changes
-       where table_name = 'iterations' and body -> 'fields' -> 'plan' is not null
-       group by row_id`,
-    );
-    return new Map(records.map((record) => [record.row_id, record.writes]));
+    const writes = new Map<string, number>();
+    for (const change of await loggedChanges(relay.db))
+      if (change.table_name === 'iterations' && change.body.fields.plan !== undefined)
+        writes.set(change.row_id, (writes.get(change.row_id) ?? 0) + 1);
+    return writes;
   }
 
   function createRunner(

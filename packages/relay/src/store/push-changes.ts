@@ -44,7 +44,8 @@ async function chargeQuota(
   if (!usage)
     [usage] = await runner.query<{ changes: string; bytes: string }>(
       `insert into user_usage (user_id, changes, bytes)
-         select $1, count(*), coalesce(sum(octet_length(body::text)), 0) from changes where user_id = $1
+         select $1, coalesce(sum(last_seq - first_seq + 1), 0), coalesce(sum(bytes), 0)
+           from change_pages where user_id = $1
        returning changes::text as changes, bytes::text as bytes`,
       [options.userId],
     );

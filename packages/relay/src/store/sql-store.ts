@@ -61,7 +61,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
                 },
                 list: async (table, filter) =>
                   staged.list(await reader.list(table, filter), table, filter),
-                // Index-only (changes_user_hlc): the newest stamp any process wrote for this
+                // Index-only (change_pages_newest): the newest stamp any process wrote for this
                 // user, read once per group of the user's writes (user-writes.ts).
                 latestStamp: () => end.latestStamp(() => lastStampOf(runner, userId)),
                 async put(rows) {

@@ -53,7 +53,7 @@ describeOnEachDatabase("a group's staged writes", (kind) => {
 
   const count = (pattern: RegExp) => statements.filter((text) => pattern.test(text)).length;
 
-  it("writes a group's rows in one statement and its changes in another; each write reads the earlier ones' first", async () => {
+  it("writes a group's rows in one statement and its changes in two (their ids, their page); each write reads the earlier ones' first", async () => {
     const store = createSqlStore({ db }).forUser(userId);
     const change = createChangeFactory({ wallMs: 1_767_225_600_000 });
     const moved = change('t_moved', { title: 'moved', priority: 'high' });
@@ -94,7 +94,8 @@ describeOnEachDatabase("a group's staged writes", (kind) => {
     });
     expect(transactions).toBe(1);
     expect(count(/^insert into rows/)).toBe(1);
-    expect(count(/insert into changes/)).toBe(1);
+    expect(count(/insert into change_ids/)).toBe(1);
+    expect(count(/insert into change_pages/)).toBe(1);
     expect(count(/^savepoint/i)).toBe(0);
     const log = await pullChanges(db, { userId, since: '0', limit: 10 });
     expect(log.changes.map((logged) => logged.id)).toEqual(

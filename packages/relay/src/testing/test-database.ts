@@ -51,7 +51,7 @@ async function buildTemplate(): Promise<Blob> {
 
 /** Every table the schema creates: emptied between tests that reuse one database. */
 export const everyTable =
-  'users, tokens, changes, rows, claims, devices, due, due_leases, user_usage, webhooks, push_subscriptions, push_keys';
+  'users, tokens, changes, change_pages, change_ids, rows, claims, devices, due, due_leases, user_usage, webhooks, push_subscriptions, push_keys';
 
 /** PGlite instances a test closed, kept for the next test of this file (see vitest-setup.ts). */
 const idle: PGlite[] = [];
