@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { describeOnEachDatabase } from '../testing/describe-on-database.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
 import { jsonParam, type Database } from './database.ts';
-import { jsonbParameter, openPglite } from './pglite-database.ts';
+import { jsonbParameter, openPglite, textParameter } from './pglite-database.ts';
 
 /** Text a person may write, with what JSON has to escape. */
 const awkward = {
@@ -64,6 +64,29 @@ describe('jsonbParameter (PGlite’s binary form of jsonb)', () => {
 
   it('makes JSON of a value that is not text, as PGlite’s own serializer does', () => {
     expect(Buffer.from(jsonbParameter({ a: [1] }).subarray(1)).toString('utf8')).toBe('{"a":[1]}');
+  });
+});
+
+describe('textParameter (large text sent to PGlite as its UTF-8 bytes)', () => {
+  it('stores long and short text, whatever its characters, as it was given', async () => {
+    const db = await createTestDatabase('pglite');
+    try {
+      await db.query('create temporary table notes (body text)');
+      const long = 'é😀 a note, '.repeat(2_000);
+      for (const body of [long, 'é😀', ''])
+        await db.query('insert into notes (body) values ($1)', [body]);
+      const stored = await db.query<{ body: string; characters: number }>(
+        'select body, length(body) as characters from notes',
+      );
+      expect(stored).toEqual([
+        { body: long, characters: [...long].length },
+        { body: 'é😀', characters: 2 },
+        { body: '', characters: 0 },
+      ]);
+      expect(textParameter(long)).toBeInstanceOf(Uint8Array);
+    } finally {
+      await db.close();
+    }
   });
 });
 

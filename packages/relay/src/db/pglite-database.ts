@@ -29,7 +29,17 @@ export function jsonbParameter(value: unknown): Uint8Array {
   return bytes;
 }
 
-const queryOptions = { serializers: { [jsonbTypeId]: jsonbParameter } };
+const textTypeId = 25;
+
+/** A large `text` parameter as its UTF-8 bytes (the text type's binary form), for the same reason. */
+export function textParameter(value: unknown): string | Uint8Array {
+  const text = typeof value === 'string' ? value : String(value);
+  return text.length < 4096 ? text : Buffer.from(text);
+}
+
+const queryOptions = {
+  serializers: { [jsonbTypeId]: jsonbParameter, [textTypeId]: textParameter },
+};
 
 function runnerOf(target: PGliteInterface | Transaction): SqlRunner {
   return {
