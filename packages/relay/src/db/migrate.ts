@@ -65,6 +65,16 @@ export const schemaStatements: readonly string[] = [
      body text not null,
      primary key (user_id, last_seq))`,
   `create index if not exists change_pages_newest on change_pages (user_id, newest_hlc)`,
+  // A page's text (about 290 kB for 1,000 new tasks) is compressed when written: with lz4 where
+  // the server has it (PostgreSQL built with it, as Debian's is; PGlite is not), 4.5 ms a page
+  // against 5.8 ms with the default pglz, for a log about as large. Pages written before keep
+  // their compression; both read alike.
+  `do $$ begin
+     if exists (select 1 from pg_settings
+                 where name = 'default_toast_compression' and 'lz4' = any (enumvals)) then
+       alter table change_pages alter column body set compression lz4;
+     end if;
+   end $$`,
   `create table if not exists change_ids (
      user_id text not null,
      id text not null,

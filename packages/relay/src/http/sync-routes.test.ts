@@ -175,6 +175,64 @@ describeOnEachDatabase('sync routes', (kind) => {
     }
   });
 
+  it('merges a push of new and already stored rows, several changes to one row among them, as the engine merges them', async () => {
+    const before = Array.from({ length: 300 }, (_, index) =>
+      change(`t${index}`, { title: `Task ${index}`, done: false }),
+    );
+    expect((await push(before)).status).toBe(200);
+    // Every other stored row changed, 300 new ones, and three changes to one of the new rows.
+    const edits = before
+      .filter((_, index) => index % 2 === 0)
+      .map((each) => change(each.rowId, { done: true }));
+    const created = Array.from({ length: 300 }, (_, index) =>
+      change(`n${index}`, { title: `New ${index}` }),
+    );
+    const again = [change('n7', { title: 'Renamed' }), change('n7', { done: true })];
+    const answer = await push([...edits, ...created, ...again]);
+    expect(await answer.json()).toEqual({
+      accepted: 452,
+      duplicates: 0,
+      cursor: 'u752',
+      since: 'u300',
+    });
+    const rows = new Map(
+      (
+        await relay.db.query<{ row_id: string; fields: Record<string, unknown> }>(
+          'select row_id, fields from rows',
+        )
+      ).map((row) => [row.row_id, row.fields]),
+    );
+    expect(rows.size).toBe(600);
+    expect(rows.get('t0')).toMatchObject({ title: 'Task 0', done: true });
+    expect(rows.get('t1')).toMatchObject({ title: 'Task 1', done: false });
+    expect(rows.get('n0')).toMatchObject({ title: 'New 0' });
+    expect(rows.get('n7')).toMatchObject({ title: 'Renamed', done: true });
+    expect((await pull('?since=u300&limit=1000')).changes).toEqual([
+      ...edits,
+      ...created,
+      ...again,
+    ]);
+  });
+
+  it("keeps a page's text compressed (lz4 on a PostgreSQL that has it), and reads it back as pushed", async () => {
+    const pushed = Array.from({ length: 1_000 }, (_, index) =>
+      change(`t${index}`, { title: `Task ${index}`, notes: 'Some notes about the task' }),
+    );
+    expect((await push(pushed)).status).toBe(200);
+    const [page] = await relay.db.query<{ method: string; stored: number; text: number }>(
+      `select pg_column_compression(body) as method, pg_column_size(body) as stored,
+              octet_length(body) as text from change_pages`,
+    );
+    const [lz4] = await relay.db.query<{ offered: boolean }>(
+      `select exists (select 1 from pg_settings
+         where name = 'default_toast_compression' and 'lz4' = any (enumvals)) as offered`,
+    );
+    // PGlite is built without lz4; the PostgreSQL the tests start (Debian's) has it.
+    expect(page?.method).toBe(kind === 'postgres' && lz4?.offered ? 'lz4' : 'pglz');
+    expect(Number(page?.stored)).toBeLessThan(Number(page?.text) / 4);
+    expect((await pull('?limit=1000')).changes).toEqual(pushed);
+  });
+
   it("reads the rows a push merges into by their key, not by reading the user's rows", async () => {
     for (let page = 0; page < 3; page += 1) {
       const response = await push(
@@ -389,6 +447,13 @@ describeOnEachDatabase('sync routes', (kind) => {
     expect(body.error.kind).toBe('too_large');
     expect(body.error.message).toMatch(/limit is 3 \(USER_MAX_CHANGES\)/);
     expect((await pull()).changes.map((change) => change.rowId)).toEqual(['t1', 't2']);
+    // Nothing of the refused push is kept: not its rows, not its ids (it may be sent again).
+    expect(
+      (await relay.db.query<{ row_id: string }>('select row_id from rows order by row_id')).map(
+        (row) => row.row_id,
+      ),
+    ).toEqual(['t1', 't2']);
+    expect(await relay.db.query('select id from change_ids')).toHaveLength(2);
     // Bob's quota is his own.
     const bob = createChangeFactory({ wallMs: relay.now.value, deviceId: 'dev_b', idPrefix: 'B' });
     expect((await push([bob('b1'), bob('b2'), bob('b3')], bobToken)).status).toBe(200);

@@ -44,7 +44,7 @@ export const knownIdsSql = `select given.id from unnest($2::text[]) as given (id
   ) as found`;
 
 /** Whether `error` is the key (user_id, id) of `change_ids` refusing an id already logged. */
-function isDuplicateChangeId(error: unknown): boolean {
+export function isDuplicateChangeId(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   return code === '23505' && String(message).includes('change_ids_pkey');
 }
@@ -86,10 +86,7 @@ export async function appendChanges(
   if (distinct.length === 0) return { inserted: new Set(), lastSeq: undefined, bytes: 0 };
   options.group.appended(distinct.map((change) => change.hlc));
   const insertIds = (inner: SqlRunner, changes: readonly Change[]) =>
-    inner.query('insert into change_ids (user_id, id) select $1, unnest($2::text[])', [
-      options.userId,
-      changes.map((change) => change.id),
-    ]);
+    insertChangeIds(inner, options.userId, changes);
   let fresh = distinct;
   if (options.made) await insertIds(runner, distinct);
   else {
@@ -120,7 +117,7 @@ export async function appendChanges(
   for (let from = 0; from < fresh.length; from += pageSize) {
     const page = await insertPage(runner, {
       userId: options.userId,
-      changes: fresh.slice(from, from + pageSize),
+      page: pageOf(fresh.slice(from, from + pageSize)),
       now: options.now,
     });
     lastSeq = page.lastSeq;
@@ -129,28 +126,58 @@ export async function appendChanges(
   return { inserted: new Set(fresh.map((change) => change.id)), lastSeq, bytes };
 }
 
-/** Inserts one page of changes (distinct ids, none of them logged) after the user's last change. */
-async function insertPage(
+/** Adds the ids of `changes` to the user's logged ids; one already there fails it on the key. */
+export function insertChangeIds(
   runner: SqlRunner,
-  options: { userId: string; changes: Change[]; now: number },
-): Promise<{ lastSeq: string; bytes: number }> {
-  const { changes } = options;
+  userId: string,
+  changes: readonly Change[],
+): Promise<unknown> {
+  return runner.query('insert into change_ids (user_id, id) select $1, unnest($2::text[])', [
+    userId,
+    changes.map((change) => change.id),
+  ]);
+}
+
+/** A page of the log as it is written: its changes' JSON text, their size and newest stamp. */
+export interface PageOfChanges {
+  count: number;
+  text: string;
+  /** The changes' size as JSON text (the quota's measure). */
+  bytes: number;
+  newest: string;
+}
+
+/** The page holding `changes` (at least one, at most `pageSize`, distinct ids). */
+export function pageOf(changes: readonly Change[]): PageOfChanges {
   // The changes serialised once, as one array: the page's text, and their size for the user's
   // quota (an array's JSON is its elements' JSON between brackets, joined by commas).
   const text = JSON.stringify(changes);
   const bytes = Buffer.byteLength(text) - 2 - (changes.length - 1);
   let newest = changes[0]!.hlc;
   for (const change of changes) if (change.hlc > newest) newest = change.hlc;
+  return { count: changes.length, text, bytes, newest };
+}
+
+/**
+ * Inserts one page of changes (distinct ids, none of them logged) after the user's last change;
+ * returns the cursor of its last change.
+ */
+export async function insertPage(
+  runner: SqlRunner,
+  options: { userId: string; page: PageOfChanges; now: number },
+): Promise<{ lastSeq: string; bytes: number }> {
+  const { page } = options;
   // Numbered after the user's last change in the same statement (the key's last entry).
-  const [page] = await runner.query<{ last: string }>(
+  const [record] = await runner.query<{ last: string }>(
     `insert into change_pages (user_id, first_seq, last_seq, newest_hlc, bytes, committed_at, body)
      select $1, top.top + 1, top.top + $2::int, $3, $4::bigint, $5::bigint, $6
        from (select coalesce(max(last_seq), 0) as top from change_pages where user_id = $1) as top
      returning last_seq::text as last`,
-    [options.userId, changes.length, newest, bytes, options.now, text],
+    [options.userId, page.count, page.newest, page.bytes, options.now, page.text],
   );
-  if (!page?.last) throw new EngineError('internal', 'Appending to the change log wrote nothing.');
-  return { lastSeq: userCursor(page.last), bytes };
+  if (!record?.last)
+    throw new EngineError('internal', 'Appending to the change log wrote nothing.');
+  return { lastSeq: userCursor(record.last), bytes: page.bytes };
 }
 
 /**

@@ -3,9 +3,24 @@
  * merges them into rows with the engine's `mergeChange`; change ids seen before are counted as
  * duplicates and change nothing. Changes must already be validated.
  */
-import { EngineError, mergeChange, rowKey, type Change, type StoredRow } from '@baton/engine';
-import type { Database, SqlRunner } from '../db/database.ts';
-import { appendChanges, lastSeqOf } from './change-log.ts';
+import {
+  EngineError,
+  mergeChange,
+  rowKey,
+  type Change,
+  type StoredRow,
+  type TableName,
+} from '@baton/engine';
+import type { Database, SqlRunner, TransactionRunner } from '../db/database.ts';
+import {
+  appendChanges,
+  insertChangeIds,
+  insertPage,
+  isDuplicateChangeId,
+  lastSeqOf,
+  pageOf,
+  pageSize,
+} from './change-log.ts';
 import { missionIdsTouchedBy } from './due-index.ts';
 import { getRowsByKeys, putRows } from './rows-table.ts';
 import { userTransaction } from './user-writes.ts';
@@ -60,6 +75,85 @@ async function chargeQuota(
     );
 }
 
+/** The rows `changes` leave after merging them, in order, into `rows` (as read). */
+function mergeAll(changes: readonly Change[], rows: ReadonlyMap<string, StoredRow>) {
+  const merged = new Map<string, StoredRow>();
+  for (const change of changes) {
+    const key = rowKey(change.table, change.rowId);
+    merged.set(key, mergeChange(merged.get(key) ?? rows.get(key), change));
+  }
+  return merged;
+}
+
+/** The distinct rows `changes` write. */
+function rowKeysOf(changes: readonly Change[]): Array<{ table: TableName; id: string }> {
+  const keys = new Map<string, { table: TableName; id: string }>();
+  for (const change of changes)
+    keys.set(rowKey(change.table, change.rowId), { table: change.table, id: change.rowId });
+  return [...keys.values()];
+}
+
+/**
+ * PostgreSQL, when every change of a push is new (nearly always: a device sends one again only
+ * when it did not read the answer to the first try): the push's statements sent at once, on
+ * the transaction's one connection, instead of each after the answer to the one before. The
+ * rows are read first; in a savepoint, the ids go in (without a look: one already logged fails
+ * it on the key), then the page, the quota's count and, as soon as the rows read are merged,
+ * the merged rows. The database works through the ids and the page while this process merges
+ * and serialises the rows. Returns undefined, with nothing written, when a change was logged
+ * before: the caller then takes the careful way (`appendChanges`), with the rows read here.
+ */
+async function writeAllNew(
+  runner: TransactionRunner,
+  options: {
+    userId: string;
+    changes: readonly Change[];
+    now: number;
+    quota: { changes: number; bytes: number } | undefined;
+    reading: Promise<Map<string, StoredRow>>;
+  },
+): Promise<{ lastSeq: string; merged: Map<string, StoredRow> } | undefined> {
+  const { userId, changes } = options;
+  const page = pageOf(changes);
+  try {
+    return await runner.savepoint(async (inner) => {
+      const writes: Array<Promise<unknown>> = [insertChangeIds(inner, userId, changes)];
+      const logging = insertPage(inner, { userId, page, now: options.now });
+      writes.push(logging);
+      if (options.quota)
+        writes.push(
+          chargeQuota(inner, {
+            userId,
+            fresh: changes.length,
+            bytes: page.bytes,
+            quota: options.quota,
+          }),
+        );
+      // Each statement above is on its way; a failed one fails those after it in the
+      // savepoint, which the first failure's error stands for (postgres.js).
+      const settled = Promise.allSettled(writes);
+      let rows: Map<string, StoredRow>;
+      try {
+        rows = await options.reading;
+      } catch (error) {
+        await settled;
+        throw error;
+      }
+      const merged = mergeAll(changes, rows);
+      writes.push(
+        putRows(inner, userId, [...merged.values()], {
+          isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+        }),
+      );
+      await Promise.all(writes);
+      return { lastSeq: (await logging).lastSeq, merged };
+    });
+  } catch (error) {
+    if (isDuplicateChangeId(error)) return undefined;
+    throw error;
+  }
+}
+
 export async function pushChanges(options: {
   db: Database;
   userId: string;
@@ -71,44 +165,53 @@ export async function pushChanges(options: {
   const { userId } = options;
   const unique = new Map<string, Change>();
   for (const change of options.changes) if (!unique.has(change.id)) unique.set(change.id, change);
+  const distinct = [...unique.values()];
   return userTransaction(
     options.db,
     userId,
     async (runner, end) => {
+      const done = (fresh: number, merged: Map<string, StoredRow>, lastSeq: string) => {
+        end.refreshDue(missionIdsTouchedBy(merged.values()));
+        return {
+          accepted: fresh,
+          duplicates: options.changes.length - fresh,
+          cursor: lastSeq,
+          appended: fresh > 0,
+        };
+      };
+      let reading: Promise<Map<string, StoredRow>> | undefined;
+      if (runner.kind === 'postgres' && distinct.length > 0 && distinct.length <= pageSize) {
+        reading = getRowsByKeys(runner, userId, rowKeysOf(distinct));
+        // Read again by the careful way below, if it comes to that; a failure is thrown there.
+        reading.catch(() => undefined);
+        end.appended(distinct.map((change) => change.hlc));
+        const written = await writeAllNew(runner, {
+          userId,
+          changes: distinct,
+          now: options.now,
+          quota: options.quota,
+          reading,
+        });
+        if (written) return done(distinct.length, written.merged, written.lastSeq);
+      }
       const { inserted, lastSeq, bytes } = await appendChanges(runner, {
         userId,
-        changes: [...unique.values()],
+        changes: distinct,
         now: options.now,
         group: end,
       });
-      const fresh = [...unique.values()].filter((change) => inserted.has(change.id));
-      if (options.quota && fresh.length > 0)
+      const fresh = distinct.filter((change) => inserted.has(change.id));
+      if (fresh.length === 0)
+        return done(0, new Map(), lastSeq ?? (await lastSeqOf(runner, userId)));
+      if (options.quota)
         await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
-      if (fresh.length > 0) {
-        const keys = new Map(
-          fresh.map((change) => [
-            rowKey(change.table, change.rowId),
-            { table: change.table, id: change.rowId },
-          ]),
-        );
-        const rows = await getRowsByKeys(runner, userId, [...keys.values()]);
-        const merged = new Map<string, StoredRow>();
-        for (const change of fresh) {
-          const key = rowKey(change.table, change.rowId);
-          const next = mergeChange(merged.get(key) ?? rows.get(key), change);
-          merged.set(key, next);
-        }
-        await putRows(runner, userId, [...merged.values()], {
-          isNew: (row) => !rows.has(rowKey(row.table, row.id)),
-        });
-        end.refreshDue(missionIdsTouchedBy(merged.values()));
-      }
-      return {
-        accepted: fresh.length,
-        duplicates: options.changes.length - fresh.length,
-        cursor: lastSeq ?? (await lastSeqOf(runner, userId)),
-        appended: fresh.length > 0,
-      };
+      // The rows read for the whole push hold those of its new changes.
+      const rows = await (reading ?? getRowsByKeys(runner, userId, rowKeysOf(fresh)));
+      const merged = mergeAll(fresh, rows);
+      await putRows(runner, userId, [...merged.values()], {
+        isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+      });
+      return done(fresh.length, merged, lastSeq ?? (await lastSeqOf(runner, userId)));
     },
     // A large push commits alone; small ones may share a commit (user-writes.ts).
     { weight: unique.size },
