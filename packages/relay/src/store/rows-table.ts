@@ -200,19 +200,15 @@ export async function putRows(
   const inserts: StoredRow[] = [];
   const upserts: StoredRow[] = [];
   for (const row of latest.values()) (options.isNew?.(row) ? inserts : upserts).push(row);
+  // Each row as an array of its columns, `[table, id, fields, stamps]`: PostgreSQL parses the
+  // parameter whole, and without an object and its four keys around each row, 1,000 new task
+  // rows went in in 23.2 ms instead of 26.2–27.8 (a scratch run on PostgreSQL, the two taking
+  // turns; 13.6–14.1 against 14.8–15.0 ms on PGlite). Each element's parts are taken from the
+  // parsed array: `jsonb_to_recordset` with jsonb columns took 13–15 ms for 1,000 new task rows
+  // on PostgreSQL, objects taken apart this way 11 ms (an earlier scratch run).
   const records = (list: StoredRow[]) =>
-    jsonParam(
-      list.map((row) => ({
-        table_name: row.table,
-        row_id: row.id,
-        fields: row.fields,
-        stamps: storedStamps(row),
-      })),
-    );
-  // Each element's parts taken from the parsed array: `jsonb_to_recordset` with jsonb columns
-  // took 13–15 ms for 1,000 new task rows on PostgreSQL, this 11 ms (a scratch run, the two
-  // taking turns on tables of their own).
-  const select = `select $1, given ->> 'table_name', given ->> 'row_id', given -> 'fields', given -> 'stamps'
+    jsonParam(list.map((row) => [row.table, row.id, row.fields, storedStamps(row)]));
+  const select = `select $1, given ->> 0, given ->> 1, given -> 2, given -> 3
      from jsonb_array_elements($2::jsonb) as given`;
   if (inserts.length > 0)
     await runner.query(`insert into rows (user_id, table_name, row_id, fields, stamps) ${select}`, [
