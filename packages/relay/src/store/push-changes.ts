@@ -75,13 +75,24 @@ async function chargeQuota(
     );
 }
 
-/** The rows `changes` leave after merging them, in order, into `rows` (as read). */
-function mergeAll(changes: readonly Change[], rows: ReadonlyMap<string, StoredRow>) {
+/**
+ * Merges `changes`, in order, into `rows` (as read) and puts the rows they leave: those not
+ * read are inserted, the others replaced. Returns the rows put.
+ */
+async function mergeAndPut(
+  runner: SqlRunner,
+  userId: string,
+  changes: readonly Change[],
+  rows: ReadonlyMap<string, StoredRow>,
+): Promise<Map<string, StoredRow>> {
   const merged = new Map<string, StoredRow>();
   for (const change of changes) {
     const key = rowKey(change.table, change.rowId);
     merged.set(key, mergeChange(merged.get(key) ?? rows.get(key), change));
   }
+  await putRows(runner, userId, [...merged.values()], {
+    isNew: (row) => !rows.has(rowKey(row.table, row.id)),
+  });
   return merged;
 }
 
@@ -139,14 +150,10 @@ async function writeAllNew(
         await settled;
         throw error;
       }
-      const merged = mergeAll(changes, rows);
-      writes.push(
-        putRows(inner, userId, [...merged.values()], {
-          isNew: (row) => !rows.has(rowKey(row.table, row.id)),
-        }),
-      );
+      const putting = mergeAndPut(inner, userId, changes, rows);
+      writes.push(putting);
       await Promise.all(writes);
-      return { lastSeq: (await logging).lastSeq, merged };
+      return { lastSeq: (await logging).lastSeq, merged: await putting };
     });
   } catch (error) {
     if (isDuplicateChangeId(error)) return undefined;
@@ -207,10 +214,7 @@ export async function pushChanges(options: {
         await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
       // The rows read for the whole push hold those of its new changes.
       const rows = await (reading ?? getRowsByKeys(runner, userId, rowKeysOf(fresh)));
-      const merged = mergeAll(fresh, rows);
-      await putRows(runner, userId, [...merged.values()], {
-        isNew: (row) => !rows.has(rowKey(row.table, row.id)),
-      });
+      const merged = await mergeAndPut(runner, userId, fresh, rows);
       return done(fresh.length, merged, lastSeq ?? (await lastSeqOf(runner, userId)));
     },
     // A large push commits alone; small ones may share a commit (user-writes.ts).
