@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describeStoreContract } from '@baton/engine/testing';
 import { mergeChange } from '@baton/engine';
+import { liveQuery } from 'dexie';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
 import { createDexieOutbox, createDexieStore, readOutbox } from './dexie-store.ts';
@@ -46,6 +47,55 @@ describe('dexie outbox', () => {
     expect(await db.refused.toArray()).toEqual([
       { seq: 1, change: change(2), reason: 'changes.1.hlc: too far ahead', at: 42 },
     ]);
+    await db.delete();
+  });
+});
+
+describe('dexie store live queries', () => {
+  /** The values a live query gives, until `until` holds for one (or 2 s pass). */
+  async function watch<T>(
+    query: () => Promise<T>,
+    act: () => Promise<unknown>,
+    until: (v: T) => boolean,
+  ) {
+    const seen: T[] = [];
+    let done!: () => void;
+    const reached = new Promise<void>((resolve) => (done = resolve));
+    const subscription = liveQuery(query).subscribe((value) => {
+      seen.push(value);
+      if (until(value)) done();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await act();
+    await Promise.race([reached, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    subscription.unsubscribe();
+    return seen;
+  }
+
+  it('tells a count of the outbox (the status bar’s) about the entries a write records', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const seen = await watch(
+      () => db.outbox.count(),
+      () => store.transaction((writer) => writer.record([change(1), change(2)])),
+      (count) => count === 2,
+    );
+    expect(seen).toEqual([0, 2]);
+    await db.delete();
+  });
+
+  it('tells a reader of the saved stamp about the newer one a write saves', async () => {
+    counter += 1;
+    const db = openDatabase(`baton-test-${counter}`);
+    const store = createDexieStore(db);
+    const stamp = () => db.meta.get('latestStamp').then((entry) => entry?.value);
+    const seen = await watch(
+      stamp,
+      () => store.transaction((writer) => writer.record([change(7)])),
+      (value) => value !== undefined,
+    );
+    expect(seen).toEqual([undefined, change(7).hlc]);
     await db.delete();
   });
 });

@@ -13,6 +13,7 @@ import {
   announceRowsPut,
   announceRowsUndone,
   announceRowsWritten,
+  announceTablesWritten,
   smallWrite,
 } from './rows-written.ts';
 
@@ -106,10 +107,14 @@ export function createDexieStore(db: BatonDatabase): Store {
       const untracked: StoredRow[] = [];
       // Those of them shown to pages before the commit (a small write's).
       const shown: StoredRow[] = [];
+      // Outbox entries and the saved stamp, written without Dexie's tracking too.
+      let recorded = false;
+      let stampSaved = false;
+      let idbTransaction: IDBTransaction | undefined;
       const committed = db.transaction('rw', db.rows, db.outbox, db.meta, async (tx) => {
+        idbTransaction = tx.idbtrans;
         // Tables bound to this transaction: requests made after a wait still join it.
         const rows = tx.table('rows') as RowsTable;
-        const outbox = tx.table('outbox') as BatonDatabase['outbox'];
         const meta = tx.table('meta') as BatonDatabase['meta'];
         // Each awaited request is a round trip to the browser's storage process, so requests
         // go out without waiting where nothing needs their answer: the saved stamp is asked for
@@ -121,9 +126,15 @@ export function createDexieStore(db: BatonDatabase): Store {
         });
         let newestWritten: string | undefined;
         const writes: Array<Promise<unknown>> = [];
+        /**
+         * Every write is a request of IndexedDB's own, made without Dexie: a failed one that
+         * nothing handles aborts the whole transaction (IndexedDB's default), even once its
+         * commit was asked for (below). Dexie's writes handle their own failures and would
+         * leave that to a wait that no longer comes.
+         */
         const issue = (write: Promise<unknown>) => {
-          // Its failure is thrown where it is waited for (the next read or the end), which
-          // aborts the transaction; until then it is not an unhandled rejection.
+          // Its failure is thrown where it is waited for (the next read), and aborts the
+          // transaction; until then it is not an unhandled rejection.
           write.catch(() => undefined);
           writes.push(write);
         };
@@ -172,19 +183,29 @@ export function createDexieStore(db: BatonDatabase): Store {
             }
           },
           record: async (changes: Change[]) => {
-            for (const change of changes) note(change.hlc);
-            issue(outbox.bulkAdd(changes.map((change) => ({ change }))));
+            const store = tx.idbtrans.objectStore('outbox');
+            for (const change of changes) {
+              note(change.hlc);
+              issue(answered(store.add({ change })));
+              recorded = true;
+            }
           },
         };
         const result = await fn(writer);
         // Every host of this browser reads it at the start of its next write (engine.ts).
         const before = await saved;
         const latest = await newest();
-        if (latest !== before) issue(meta.put({ key: 'latestStamp', value: latest }));
-        // Not committed explicitly (`IDBTransaction.commit`) with the last writes: a write that
-        // failed after that could no longer abort the rest. Waiting for every answer first
-        // is what lets a failure anywhere undo the whole transaction.
-        await settle();
+        if (latest !== before) {
+          issue(
+            answered(tx.idbtrans.objectStore('meta').put({ key: 'latestStamp', value: latest })),
+          );
+          stampSaved = true;
+        }
+        // The commit is asked for with the last writes, not after their answers: one round
+        // trip to the browser's storage less before the outbox can be pushed. A write that
+        // fails still aborts the whole transaction (see `issue`), and the commit with it; one
+        // that failed already has ended it, and its error is the one thrown (below).
+        if (!tx.idbtrans.error) tx.idbtrans.commit();
         return result;
       });
       let result: T;
@@ -193,9 +214,15 @@ export function createDexieStore(db: BatonDatabase): Store {
       } catch (error) {
         // Rows shown before a commit that did not come (announceRowsPut): read back.
         announceRowsUndone(db, shown);
-        throw error;
+        // A write that failed unwaited ended the transaction: its reason, not Dexie's word
+        // that the transaction ended before the function did.
+        throw idbTransaction?.error ?? error;
       }
       announceRowsWritten(db, untracked);
+      announceTablesWritten(db, {
+        ...(recorded ? { outbox: 'all' } : {}),
+        ...(stampSaved ? { meta: ['latestStamp'] } : {}),
+      });
       return result;
     },
   };

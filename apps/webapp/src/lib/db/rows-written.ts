@@ -107,6 +107,22 @@ export function announceRowsWritten(db: BatonDatabase, written: readonly StoredR
   Dexie.on('storagemutated').fire(coarseParts(db, tables));
 }
 
+/**
+ * Tells live queries of every page that a committed transaction wrote to other tables without
+ * Dexie's tracking (the outbox, the saved stamp): all of a table's keys, or the keys named.
+ * Dexie sends the event to the other contexts itself.
+ */
+export function announceTablesWritten(
+  db: BatonDatabase,
+  written: { outbox?: 'all'; meta?: string[] },
+): void {
+  const parts: ObservabilitySet = {};
+  if (written.outbox) parts[`idb://${db.name}/outbox/`] = new RangeSet(Dexie.minKey, Dexie.maxKey);
+  if (written.meta && written.meta.length > 0)
+    parts[`idb://${db.name}/meta/`] = new RangeSet().addKeys(written.meta);
+  if (Object.keys(parts).length > 0) Dexie.on('storagemutated').fire(parts);
+}
+
 /** Posts one message on the database's channel. */
 function post(db: BatonDatabase, message: RowsWrittenMessage): void {
   const channel = new BroadcastChannel(channelName(db.name));

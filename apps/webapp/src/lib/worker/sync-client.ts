@@ -217,10 +217,11 @@ export function createSyncClient(options: {
   async function round(): Promise<void> {
     clearTimeout(retryTimer);
     if (closed) return;
-    // Counted beside the push rather than before it: the count is for the status bar.
-    const counted = refreshOutboxSize();
+    // Counted after the push, not beside it: the push's read of the outbox goes first, and the
+    // count is for the status (each page counts the outbox itself, as it changes).
+    const counted = () => refreshOutboxSize().catch(() => undefined);
     if (!options.target().token) {
-      await counted;
+      await counted();
       set({ connection: 'signed_out' });
       return;
     }
@@ -237,7 +238,7 @@ export function createSyncClient(options: {
         pushBatch,
         pullLimit,
       });
-      await counted;
+      await counted();
       roundBackoff.reset();
       set({ connection: 'online', lastError: refusedMessage(report.refused) });
       // Back from offline: reconnect the live connection now rather than after its backoff.
@@ -247,7 +248,7 @@ export function createSyncClient(options: {
         openLive();
       }
     } catch (error) {
-      await counted.catch(() => undefined);
+      await counted();
       if (closed) return;
       const unauthorized = isEngineError(error, 'unauthorized');
       const unreachable = isEngineError(error, 'unavailable');
