@@ -162,7 +162,7 @@ describe('dexie store writes', () => {
     await db.delete();
   });
 
-  it('keeps the order made across large puts (past Dexie) and small ones (through it)', async () => {
+  it('keeps the order made across large puts and small ones (their rows announced apart)', async () => {
     counter += 1;
     const db = openDatabase(`baton-test-${counter}`);
     const store = createDexieStore(db);
