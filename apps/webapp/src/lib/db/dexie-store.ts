@@ -119,7 +119,8 @@ export function createDexieStore(db: BatonDatabase): Store {
         // Each awaited request is a round trip to the browser's storage process, so requests
         // go out without waiting where nothing needs their answer: the saved stamp is asked for
         // at once, and writes (rows, outbox, the stamp) are waited for only before the next
-        // read and at the end. IndexedDB runs one transaction's requests in the order made.
+        // read, not at the end (the commit goes with them). IndexedDB runs one transaction's
+        // requests in the order made.
         const saved = meta.get('latestStamp').then((entry) => {
           const value = entry?.value;
           return typeof value === 'string' ? value : undefined;
