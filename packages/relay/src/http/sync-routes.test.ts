@@ -214,6 +214,50 @@ describeOnEachDatabase('sync routes', (kind) => {
     ]);
   });
 
+  it("puts a large push's rows without reading them, and merges into a row stored before wherever it comes in the push", async () => {
+    // A device whose clock is behind: its change to a stored row is older than the stored title.
+    const behind = createChangeFactory({
+      wallMs: relay.now.value - 60_000,
+      deviceId: 'dev_b',
+      idPrefix: 'B',
+    });
+    for (const [round, at] of [
+      [0, 'first'],
+      [1, 'middle'],
+      [2, 'last'],
+    ] as const) {
+      expect((await push([change(`s${round}`, { title: 'Stored' })])).status).toBe(200);
+      const created = Array.from({ length: 150 }, (_, index) =>
+        behind(`r${round}_${index}`, { title: `New ${index}` }),
+      );
+      const edit = behind(`s${round}`, { title: 'Older title', done: true });
+      const position = at === 'first' ? 0 : at === 'middle' ? 75 : 150;
+      const pushed = [...created.slice(0, position), edit, ...created.slice(position)];
+      const answer = await push(pushed);
+      expect(answer.status, at).toBe(200);
+      const cursorBefore = 1 + round * 152;
+      expect(await answer.json(), at).toEqual({
+        accepted: 151,
+        duplicates: 0,
+        cursor: `u${cursorBefore + 151}`,
+        since: `u${cursorBefore}`,
+      });
+      const rows = new Map(
+        (
+          await relay.db.query<{ row_id: string; fields: Record<string, unknown> }>(
+            'select row_id, fields from rows where row_id like $1 or row_id = $2',
+            [`r${round}_%`, `s${round}`],
+          )
+        ).map((row) => [row.row_id, row.fields]),
+      );
+      expect(rows.size, at).toBe(151);
+      // The stored title is newer than the push's; its other field is taken.
+      expect(rows.get(`s${round}`), at).toMatchObject({ title: 'Stored', done: true });
+      expect(rows.get(`r${round}_149`), at).toMatchObject({ title: 'New 149' });
+      expect((await pull(`?since=u${cursorBefore}&limit=1000`)).changes, at).toEqual(pushed);
+    }
+  });
+
   it("keeps a page's text compressed (lz4 on a PostgreSQL that has it), and reads it back as pushed", async () => {
     const pushed = Array.from({ length: 1_000 }, (_, index) =>
       change(`t${index}`, { title: `Task ${index}`, notes: 'Some notes about the task' }),

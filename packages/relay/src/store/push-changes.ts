@@ -105,14 +105,32 @@ function rowKeysOf(changes: readonly Change[]): Array<{ table: TableName; id: st
 }
 
 /**
+ * Pushes of at least this many changes (a backlog, an import, a new device's first sync) put
+ * their rows without reading them first, as if none were stored: nearly every such push creates
+ * its rows. A stored row fails the insert on the key `(user_id, table_name, row_id)`, which is
+ * rolled back, and the rows are then read and merged (`isRowStoredBefore`). Reading 1,000 rows
+ * by their key took 2–3 ms of a 27 ms push on PostgreSQL and 2 of 38 on PGlite on disk; a
+ * smaller push reads its rows first, as a person's edits mostly change stored rows.
+ */
+export const putUnreadFrom = 100;
+
+/** Whether `error` is the insert of a row already stored (the key of `rows`). */
+export function isRowStoredBefore(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '23505' && String(message).includes('rows_pkey');
+}
+
+/**
  * PostgreSQL, when every change of a push is new (nearly always: a device sends one again only
  * when it did not read the answer to the first try): the push's statements sent at once, on
  * the transaction's one connection, instead of each after the answer to the one before. The
- * rows are read first; in a savepoint, the ids go in (without a look: one already logged fails
- * it on the key), then the page, the quota's count and, as soon as the rows read are merged,
- * the merged rows. The database works through the ids and the page while this process merges
- * and serialises the rows. Returns undefined, with nothing written, when a change was logged
- * before: the caller then takes the careful way (`appendChanges`), with the rows read here.
+ * rows are read first (unless `reading` is undefined: a large push, see `putUnreadFrom`); in a
+ * savepoint, the ids go in (without a look: one already logged fails it on the key), then the
+ * page, the quota's count and, as soon as the rows read are merged, the merged rows (a row
+ * stored before, when none was read, fails them on its key). The database works through the
+ * ids and the page while this process merges and serialises the rows. Returns undefined, with
+ * nothing written, when a change was logged before or an unread row was stored: the caller then
+ * takes the careful way (`appendChanges`), with the rows read here, if they were.
  */
 async function writeAllNew(
   runner: TransactionRunner,
@@ -121,7 +139,7 @@ async function writeAllNew(
     changes: readonly Change[];
     now: number;
     quota: { changes: number; bytes: number } | undefined;
-    reading: Promise<Map<string, StoredRow>>;
+    reading: Promise<Map<string, StoredRow>> | undefined;
   },
 ): Promise<{ lastSeq: string; merged: Map<string, StoredRow> } | undefined> {
   const { userId, changes } = options;
@@ -145,7 +163,7 @@ async function writeAllNew(
       const settled = Promise.allSettled(writes);
       let rows: Map<string, StoredRow>;
       try {
-        rows = await options.reading;
+        rows = (await options.reading) ?? new Map<string, StoredRow>();
       } catch (error) {
         await settled;
         throw error;
@@ -156,7 +174,8 @@ async function writeAllNew(
       return { lastSeq: (await logging).lastSeq, merged: await putting };
     });
   } catch (error) {
-    if (isDuplicateChangeId(error)) return undefined;
+    if (isDuplicateChangeId(error) || (!options.reading && isRowStoredBefore(error)))
+      return undefined;
     throw error;
   }
 }
@@ -187,10 +206,14 @@ export async function pushChanges(options: {
         };
       };
       let reading: Promise<Map<string, StoredRow>> | undefined;
+      // A large push's rows are put unread, once: after a failed try, they are read.
+      let putUnread = distinct.length >= putUnreadFrom;
       if (runner.kind === 'postgres' && distinct.length > 0 && distinct.length <= pageSize) {
-        reading = getRowsByKeys(runner, userId, rowKeysOf(distinct));
-        // Read again by the careful way below, if it comes to that; a failure is thrown there.
-        reading.catch(() => undefined);
+        if (!putUnread) {
+          reading = getRowsByKeys(runner, userId, rowKeysOf(distinct));
+          // Read again by the careful way below, if it comes to that; a failure is thrown there.
+          reading.catch(() => undefined);
+        }
         end.appended(distinct.map((change) => change.hlc));
         const written = await writeAllNew(runner, {
           userId,
@@ -200,6 +223,7 @@ export async function pushChanges(options: {
           reading,
         });
         if (written) return done(distinct.length, written.merged, written.lastSeq);
+        putUnread = false;
       }
       const { inserted, lastSeq, bytes } = await appendChanges(runner, {
         userId,
@@ -212,10 +236,21 @@ export async function pushChanges(options: {
         return done(0, new Map(), lastSeq ?? (await lastSeqOf(runner, userId)));
       if (options.quota)
         await chargeQuota(runner, { userId, fresh: fresh.length, bytes, quota: options.quota });
+      const cursor = async () => lastSeq ?? (await lastSeqOf(runner, userId));
+      if (putUnread) {
+        try {
+          const merged = await runner.savepoint((inner) =>
+            mergeAndPut(inner, userId, fresh, new Map()),
+          );
+          return done(fresh.length, merged, await cursor());
+        } catch (error) {
+          if (!isRowStoredBefore(error)) throw error;
+        }
+      }
       // The rows read for the whole push hold those of its new changes.
       const rows = await (reading ?? getRowsByKeys(runner, userId, rowKeysOf(fresh)));
       const merged = await mergeAndPut(runner, userId, fresh, rows);
-      return done(fresh.length, merged, lastSeq ?? (await lastSeqOf(runner, userId)));
+      return done(fresh.length, merged, await cursor());
     },
     // A large push commits alone; small ones may share a commit (user-writes.ts).
     { weight: unique.size },
