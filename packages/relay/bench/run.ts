@@ -41,6 +41,7 @@ import { createFigures, figuresTable } from './figures.ts';
 import { measureRss } from './measure-rss.ts';
 import { loadTableRows, runContext, writeBenchDoc, type LoadFigures } from './summary.ts';
 import { everyTable } from '../src/testing/test-database.ts';
+import { limitHeapGrowth } from '../src/heap.ts';
 
 const args = [...process.argv.slice(2), ...(process.env.BENCH_ARGS ?? '').split(/\s+/)];
 const quick = args.includes('--quick');
@@ -61,6 +62,10 @@ const sizes = quick
   : { syncRows: 200_000, dueMissions: 1_000_000, rssChanges: 100_000 };
 const floodWorkers = 30;
 const loadUsers = 20;
+
+// The relay's process runs with its heap's growth limited (src/heap.ts); the measures made in
+// this process run the same way.
+limitHeapGrowth();
 
 const recorder = createRecorder();
 const figures = createFigures();

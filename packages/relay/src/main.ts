@@ -15,10 +15,12 @@ import {
 } from './admin/admin-file.ts';
 import { databaseInfo } from './admin/database-info.ts';
 import { readConfig } from './config.ts';
+import { limitHeapGrowth } from './heap.ts';
 import { pgliteDatabaseExists } from './db/pglite-folder.ts';
 import { createLogger, defaultLogFormat } from './logger.ts';
 import { startRelay } from './start-relay.ts';
 
+limitHeapGrowth();
 const parsed = readConfig();
 if (!parsed.ok) {
   for (const problem of parsed.problems) process.stderr.write(`Invalid setting ${problem}\n`);
