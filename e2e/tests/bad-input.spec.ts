@@ -67,3 +67,41 @@ test('bad mission input is refused next to its fields, focus on the first; nothi
   await expect.poll(() => relayRowIds(relay, 'missions')).toHaveLength(1);
   await context.close();
 });
+
+test('a half-filled Settings form keeps what was typed while another form of the page is saved', async ({
+  browser,
+  relay,
+}) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, relay);
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+
+  // The webhook's address, typed at once: the relay's setting may arrive after it.
+  const webhook = page.getByRole('region', { name: 'Notify me through a webhook' });
+  await webhook.getByLabel('Webhook address').fill('http://127.0.0.1:9/baton-hook');
+
+  // A model endpoint half entered, then the device's name saved: the page reads its settings
+  // again, and the endpoint stays as typed.
+  await page.getByLabel('Model endpoint').fill('http://localhost:11434/v1');
+  await page.getByLabel('Device name').fill('Work laptop');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.getByText('Saved. Your other devices show this name.')).toBeVisible();
+  await expect(page.getByLabel('Device name')).toHaveValue('Work laptop');
+  await expect(page.getByLabel('Model endpoint')).toHaveValue('http://localhost:11434/v1');
+  await expect(webhook.getByLabel('Webhook address')).toHaveValue('http://127.0.0.1:9/baton-hook');
+  await expect(page.getByTestId('model-source')).toContainText('the relay’s model');
+
+  // Saved, the model shows as stored; the webhook's address saves as typed.
+  await page.getByLabel('Model name').fill('llama3.1');
+  await page.getByRole('button', { name: 'Save model settings' }).click();
+  await expect(page.getByTestId('model-source')).toContainText(
+    'llama3.1 at http://localhost:11434/v1',
+  );
+  await webhook.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(webhook.getByRole('status').first()).toContainText('Saved');
+  await page.reload();
+  await expect(page.getByLabel('Model endpoint')).toHaveValue('http://localhost:11434/v1');
+  await expect(webhook.getByLabel('Webhook address')).toHaveValue('http://127.0.0.1:9/baton-hook');
+  await context.close();
+});

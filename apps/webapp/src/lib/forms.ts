@@ -33,7 +33,6 @@ export function failed<T>(result: Result<T>): result is { ok: false; error: Engi
   return !result.ok;
 }
 
-/** The id of the message element under a field: `<prefix>-<name>-error`. */
 /**
  * The messages still true after an edit: those of `shown` whose field `current` (the form checked
  * again) still finds wrong, with today's message. An error clears as soon as its field is valid;
@@ -47,6 +46,7 @@ export function stillWrong(shown: FieldErrors, current: FieldErrors): FieldError
   );
 }
 
+/** The id of the message element under a field: `<prefix>-<name>-error`. */
 export function errorId(prefix: string, name: string): string {
   return `${prefix}-${name}-error`;
 }
