@@ -27,6 +27,8 @@ export const test = base.extend<{
    * on, 5-7 s sooner.
    */
   freshDatabase: boolean;
+  /** The pages' console, errors and navigations, printed when a journey fails (automatic). */
+  pageLog: void;
 }>({
   relayEnv: [{}, { option: true }],
   freshDatabase: [false, { option: true }],
@@ -37,6 +39,34 @@ export const test = base.extend<{
     await use(model);
     await model.close();
   },
+  pageLog: [
+    async ({ browser }, use, testInfo) => {
+      const started = Date.now();
+      const lines: string[] = [];
+      const note = (line: string) => lines.push(`+${Date.now() - started} ms ${line}`);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const context = await newContext(options);
+        context.on('console', (message) => note(`console.${message.type()}: ${message.text()}`));
+        context.on('weberror', (error) => note(`page error: ${error.error().message}`));
+        context.on('page', (page) =>
+          page.on('framenavigated', (frame) => {
+            if (frame === page.mainFrame()) note(`navigated: ${frame.url()}`);
+          }),
+        );
+        return context;
+      };
+      await use();
+      browser.newContext = newContext;
+      if (testInfo.status !== testInfo.expectedStatus && lines.length > 0) {
+        const log = lines.join('\n');
+        await testInfo.attach('pages.log', { body: log });
+        // Printed whole too: the reporter shows only an attachment's first 300 characters.
+        console.log(`pages of "${testInfo.title}":\n${log}`);
+      }
+    },
+    { auto: true },
+  ],
   relay: async ({ model, relayEnv, freshDatabase }, use, testInfo) => {
     const relay = await startRelay({
       modelUrl: model.url,
