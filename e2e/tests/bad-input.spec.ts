@@ -74,8 +74,7 @@ test('a half-filled Settings form keeps what was typed while another form of the
 }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, relay);
-  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await signIn(page, relay); // which leaves the page on Settings
 
   // The webhook's address, typed at once: the relay's setting may arrive after it.
   const webhook = page.getByRole('region', { name: 'Notify me through a webhook' });
