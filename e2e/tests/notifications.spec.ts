@@ -28,8 +28,9 @@ test('the relay tells the webhook set in Settings about runs it planned while ev
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
-    // Signing in leaves the page on Settings (a click on its link now would navigate while the
-    // next step types: the navigation's focus reset can take the keystrokes).
+    // Signing in leaves the page on Settings. A click on its link now would navigate to the same
+    // page while the next step types: SvelteKit blurs the focused field before it renders a
+    // navigation, and text typed after that blur goes nowhere.
     await signIn(page, relay);
     const section = page.getByRole('region', { name: 'Notify me through a webhook' });
 
